@@ -1,0 +1,73 @@
+"""Command line: ``python -m soundpred predict [--json] FILE...``.
+
+Models load once for all files. With ``--json`` each input gives one line, in
+input order::
+
+    {"file": ..., "top": [{"label": ..., "score": ...} x5], "distance_m": ..., "distance_interval_m": ...,
+     "models": {...}, ...}
+    {"file": ..., "error": "<message>"}            # unreadable or silent input
+
+The exit status is 1 if any file failed, 2 for bad usage or models that cannot load.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .labels import display_name
+
+
+def _predict(args) -> int:
+    from .audio import AudioError
+    from .bundle import BundleError
+    from .hub import resolve
+    from .predict import Predictor
+
+    try:
+        bundle, warning = resolve(args.classifier, "classification")
+    except BundleError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    predictor = Predictor(bundle, top_k=args.top_k)
+    failed = 0
+    for f in args.files:
+        try:
+            pred = predictor.predict(f)
+        except AudioError as e:
+            failed += 1
+            result = {"file": f, "error": str(e)}
+        except Exception as e:  # keep going: one bad file must not stop the batch
+            failed += 1
+            result = {"file": f, "error": f"unexpected {type(e).__name__}: {e}"}
+        else:
+            result = {"file": f, **pred.to_json()}
+        if args.json:
+            print(json.dumps(result), flush=True)
+        elif "error" in result:
+            print(f"{f}: error: {result['error']}", flush=True)
+        else:
+            tops = ", ".join(f"{display_name(t['label'])} {t['score']:.2f}" for t in result["top"])
+            extra = "".join(f"\n  warning: {w}" for w in result["warnings"])
+            print(f"{f}: {tops}{extra}", flush=True)
+    return 1 if failed else 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m soundpred", description="What made a sound, and how far away.")
+    sub = p.add_subparsers(dest="command", required=True)
+    pp = sub.add_parser("predict", help="top-5 labels (and distance) for audio files")
+    pp.add_argument("files", nargs="+", metavar="FILE")
+    pp.add_argument("--json", action="store_true", help="one JSON object per file and line")
+    pp.add_argument("--top-k", type=int, default=5)
+    pp.add_argument("--classifier", default=None,
+                    help="bundle folder or Hub repo owner/name[@revision] (default: $SOUNDPRED_CLASSIFIER, "
+                         "else the embedded model)")
+    args = p.parse_args(argv)
+    return _predict(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Figures with matplotlib's object API (no pyplot state: safe in a server)."""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .labels import display_name
+
+__all__ = ["spectrogram_figure", "timeline_figure", "curves_figure", "confusion_figure"]
+
+
+def _mel_ticks(n_mels: int, fmin: float, fmax: float):
+    import librosa
+
+    freqs = librosa.mel_frequencies(n_mels + 2, fmin=fmin, fmax=fmax)[1:-1]
+    wanted = [f for f in (100, 250, 500, 1000, 2000, 4000, 8000, 16000) if fmin <= f <= fmax]
+    pos = [int(np.argmin(np.abs(freqs - f))) for f in wanted]
+    names = [f"{f // 1000}k" if f >= 1000 else str(f) for f in wanted]
+    return pos, names
+
+
+def spectrogram_figure(spec: np.ndarray, *, hop_s: float, fmin: float = 50.0, fmax: float = 8000.0,
+                       top_db: float = 80.0, title: str = "Log-mel spectrogram (model input)") -> Figure:
+    """``spec``: (frames, n_mels) in [-1, 0] as :class:`~soundpred.features.LogMel` gives."""
+    fig = Figure(figsize=(8, 3.2), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    n_frames, n_mels = spec.shape
+    im = ax.imshow(spec.T * top_db, origin="lower", aspect="auto", cmap="magma", vmin=-top_db, vmax=0,
+                   extent=(0, n_frames * hop_s, -0.5, n_mels - 0.5), interpolation="nearest")
+    pos, names = _mel_ticks(n_mels, fmin, fmax)
+    ax.set_yticks(pos, names)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("frequency (Hz, mel scale)")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=ax, label="dB re max", pad=0.01)
+    return fig
+
+
+def timeline_figure(times: np.ndarray, window_scores: np.ndarray, labels, *, n: int = 5) -> Figure:
+    """Scores over time of the ``n`` labels with the highest mean score."""
+    fig = Figure(figsize=(8, 2.6), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    best = np.argsort(window_scores.mean(axis=0))[::-1][:n]
+    for i in best:
+        ax.plot(times, window_scores[:, i], marker="o", ms=3, label=display_name(labels[i]))
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("time (s, window centre)")
+    ax.set_ylabel("score")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def curves_figure(history: dict) -> Figure:
+    """Training curves from a Keras ``History.history`` dict."""
+    fig = Figure(figsize=(9, 3.2), dpi=100, layout="constrained")
+    keys = sorted({k.removeprefix("val_") for k in history})
+    for j, k in enumerate(keys):
+        ax = fig.add_subplot(1, len(keys), j + 1)
+        for name in (k, f"val_{k}"):
+            if name in history:
+                ax.plot(np.arange(1, len(history[name]) + 1), history[name], label=name)
+        ax.set_xlabel("epoch")
+        ax.set_title(k, fontsize=10)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def confusion_figure(cm: np.ndarray, labels, title: str = "Confusion (rows: true)") -> Figure:
+    n = len(labels)
+    fig = Figure(figsize=(0.38 * n + 3, 0.38 * n + 2.5), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    names = [display_name(x) for x in labels]
+    ax.set_xticks(range(n), names, rotation=90, fontsize=7)
+    ax.set_yticks(range(n), names, fontsize=7)
+    for i in range(n):
+        for j in range(n):
+            if cm[i, j]:
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=6,
+                        color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=10)
+    return fig

@@ -1,0 +1,170 @@
+"""Predictor: audio in; top-k labels, per-window timeline, spectrogram (and distance) out."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import audio
+from .bundle import Bundle
+from .labels import display_name
+
+__all__ = ["Predictor", "Prediction", "window_starts"]
+
+#: Below this RMS (about -66 dBFS) in the loudest 100 ms, the input counts as silence.
+SILENCE_RMS = 5e-4
+#: Windows more than this many dB below the loudest window are left out of the average.
+WINDOW_GATE_DB = 40.0
+
+
+def window_starts(n: int, win: int, hop: int) -> list[int]:
+    """Start indices of windows of ``win`` samples every ``hop`` covering ``n`` samples;
+    the last window ends at ``n`` (``[0]`` when ``n <= win``)."""
+    if n <= win:
+        return [0]
+    starts = list(range(0, n - win + 1, hop))
+    if starts[-1] != n - win:
+        starts.append(n - win)
+    return starts
+
+
+def frame_windows(y: np.ndarray, win: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cut ``y`` into windows ``(n_windows, win)`` (short input zero-padded at the end);
+    also return each window's start in samples."""
+    starts = np.asarray(window_starts(len(y), win, hop))
+    if len(y) < win:
+        y = np.pad(y, (0, win - len(y)))
+    return np.stack([y[s:s + win] for s in starts]), starts
+
+
+def loudest_rms(y: np.ndarray, sr: int, seconds: float = 0.1) -> float:
+    n = max(1, int(sr * seconds))
+    m = len(y) // n
+    if m == 0:
+        return float(np.sqrt(np.mean(y ** 2)))
+    return float(np.sqrt((y[:m * n].reshape(m, n) ** 2).mean(axis=1).max()))
+
+
+@dataclass
+class Prediction:
+    """What one input gives. Scores are averaged over the non-quiet windows."""
+
+    top: list[tuple[str, float]]
+    labels: list[str]
+    scores: np.ndarray  # (n_labels,)
+    window_times: np.ndarray  # (n_windows,) centre of each window, seconds
+    window_scores: np.ndarray  # (n_windows, n_labels)
+    spectrogram: np.ndarray  # (frames, n_mels) in [-1, 0], dB re max / top_db
+    spectrogram_hop_s: float
+    spectrogram_fmax: float
+    duration_s: float
+    warnings: list[str] = field(default_factory=list)
+    distance_m: float | None = None
+    distance_interval_m: tuple[float, float] | None = None
+    elapsed_s: float = 0.0
+    models: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The CLI/API contract (see README)."""
+        return {
+            "top": [{"label": lab, "score": round(float(s), 6)} for lab, s in self.top],
+            "distance_m": None if self.distance_m is None else round(float(self.distance_m), 3),
+            "distance_interval_m": None if self.distance_interval_m is None
+            else [round(float(v), 3) for v in self.distance_interval_m],
+            "warnings": self.warnings,
+            "duration_s": round(self.duration_s, 3),
+            "models": self.models,
+        }
+
+    def label_dict(self) -> dict[str, float]:
+        """``{display name: score}`` of the top-k, for ``gr.Label``."""
+        return {display_name(lab): float(s) for lab, s in self.top}
+
+
+class Predictor:
+    """Loads bundles once, then predicts for any number of inputs.
+
+    Parameters
+    ----------
+    classifier : Bundle
+        A classification bundle (see :mod:`soundpred.bundle` / :mod:`soundpred.hub`).
+    top_k : int
+        Number of labels returned.
+    overlap : float
+        Fraction of overlap between consecutive windows on long audio.
+    max_seconds : float or None
+        Longer inputs are refused with an :class:`~soundpred.audio.AudioError`.
+    """
+
+    def __init__(self, classifier: Bundle, *, top_k: int = 5, overlap: float = 0.5,
+                 max_seconds: float | None = None, batch_size: int = 16):
+        if classifier.task != "classification":
+            raise ValueError("classifier bundle has task " + classifier.task)
+        self.classifier = classifier
+        self.top_k = top_k
+        self.overlap = overlap
+        self.max_seconds = max_seconds
+        self.batch_size = batch_size
+        self.warnings: list[str] = []
+        fe = classifier.frontend
+        self._logmel = classifier.model.get_layer("logmel")
+        self._win = fe.window_samples
+        self._hop = max(1, int(round(self._win * (1.0 - overlap))))
+
+    def models_info(self) -> dict:
+        b = self.classifier
+        return {"classifier": {"name": b.name, "source": b.source,
+                               "revision": b.meta.get("revision")}}
+
+    def scores_for_waveform(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-window scores of a waveform at the classifier's rate.
+
+        Returns ``(window_scores (n, n_labels), window_starts (n,), kept (n,) bool)``.
+        """
+        windows, starts = frame_windows(y, self._win, self._hop)
+        out = []
+        for i in range(0, len(windows), self.batch_size):
+            out.append(np.asarray(self.classifier.model.predict_on_batch(windows[i:i + self.batch_size])))
+        window_scores = np.concatenate(out)
+        rms = np.sqrt(np.mean(windows ** 2, axis=1)) + 1e-12
+        kept = 20 * np.log10(rms / rms.max()) > -WINDOW_GATE_DB
+        return window_scores, starts, kept
+
+    def clip_scores(self, y: np.ndarray) -> np.ndarray:
+        """Scores of a whole waveform (at the classifier's rate): mean over non-quiet windows."""
+        window_scores, _, kept = self.scores_for_waveform(y)
+        return window_scores[kept].mean(axis=0)
+
+    def predict(self, source) -> Prediction:
+        """Predict for a path, bytes, file object or ``(sr, array)``; raises ``AudioError``."""
+        t0 = time.perf_counter()
+        if self.max_seconds is not None:
+            audio.check_duration(source, self.max_seconds)  # from the header, before decoding
+        y_raw, sr_raw = audio.decode(source)
+        audio.validate(y_raw, sr_raw, max_seconds=self.max_seconds)
+        if loudest_rms(y_raw, sr_raw) < SILENCE_RMS:
+            raise audio.AudioError("No sound detected: the recording is silent or nearly so "
+                                   f"(below {20 * np.log10(SILENCE_RMS):.0f} dBFS).")
+        warnings = []
+        if np.mean(np.abs(y_raw) >= 0.999) > 1e-3:
+            warnings.append("The recording is clipped (too loud for the microphone); "
+                            "labels may suffer.")
+        fe = self.classifier.frontend
+        y = audio.resample(y_raw, sr_raw, fe.sample_rate)
+
+        window_scores, starts, kept = self.scores_for_waveform(y)
+        scores = window_scores[kept].mean(axis=0)
+        labels = self.classifier.labels
+        order = np.argsort(scores)[::-1][: self.top_k]
+        top = [(labels[i], float(scores[i])) for i in order]
+
+        spec_len = min(len(y), int(fe.sample_rate * 60))  # display at most a minute
+        spec = np.asarray(self._logmel(y[None, :max(spec_len, fe.n_fft)]))[0, :, :, 0]
+        centres = (starts + min(self._win, len(y)) / 2) / fe.sample_rate
+        return Prediction(
+            top=top, labels=list(labels), scores=scores, window_times=centres,
+            window_scores=window_scores, spectrogram=spec,
+            spectrogram_hop_s=fe.hop_length / fe.sample_rate, spectrogram_fmax=fe.fmax,
+            duration_s=len(y_raw) / sr_raw, warnings=warnings,
+            elapsed_s=time.perf_counter() - t0, models=self.models_info())

@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from soundpred.metrics import confusion_matrix, map_at_k, per_class_recall, summarize, top1_accuracy
+
+
+def test_map3_hand_computed():
+    # true labels 0, 1, 2, 3 with the true label at rank 1, 2, 3 and 4
+    scores = np.array([[0.7, 0.2, 0.1, 0.0],
+                       [0.5, 0.3, 0.1, 0.1],
+                       [0.4, 0.3, 0.2, 0.1],
+                       [0.4, 0.3, 0.2, 0.1]])
+    y = np.array([0, 1, 2, 3])
+    assert map_at_k(scores, y, 3) == pytest.approx((1 + 1 / 2 + 1 / 3 + 0) / 4)
+    assert map_at_k(scores, y, 1) == pytest.approx(0.25)
+    assert top1_accuracy(scores, y) == pytest.approx(0.25)
+
+
+def test_map3_perfect_and_worst():
+    scores = np.eye(5)
+    assert map_at_k(scores, np.arange(5)) == 1.0
+    # the true class always ranked last
+    assert map_at_k(1 - np.eye(5), np.arange(5)) == 0.0
+
+
+def test_confusion_and_recall():
+    scores = np.array([[1, 0], [1, 0], [0, 1], [1, 0]], float)
+    y = np.array([0, 0, 1, 1])
+    np.testing.assert_array_equal(confusion_matrix(scores, y), [[2, 0], [1, 1]])
+    np.testing.assert_allclose(per_class_recall(scores, y), [1.0, 0.5])
+    s = summarize(scores, y, ["a", "b"])
+    assert s["macro_recall"] == 0.75 and s["top1"] == 0.75 and s["per_class_recall"] == {"a": 1.0, "b": 0.5}
+
+
+def test_shape_checks():
+    with pytest.raises(ValueError):
+        map_at_k(np.zeros((3, 2)), np.zeros(4))

@@ -1,0 +1,56 @@
+"""Training smoke run on real starter clips: tiny subset, one epoch, bundle written, loaded, predicts."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from soundpred.bundle import load_bundle
+from soundpred.predict import Predictor
+
+from .conftest import STARTER, needs_starter, tone
+
+
+@pytest.mark.slow
+@needs_starter
+@pytest.mark.parametrize("arch", ["cnn", "student"])
+def test_training_smoke(tmp_path, monkeypatch, arch):
+    from train import classifier
+
+    monkeypatch.setenv("SOUNDPRED_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "bundle"
+    metrics = classifier.main(["--data", str(STARTER), "--out", str(out), "--limit", "48", "--epochs", "1",
+                               "--batch-size", "8", "--arch", arch, "--verbose", "0", "--width", "8"])
+    assert set(metrics["test"]) >= {"top1", "map3", "macro_recall", "per_class_recall"}
+    for f in ("README.md", "soundpred.json", "training_log.json", "figures/training_curves.png",
+              "figures/confusion_test.png"):
+        assert (out / f).is_file(), f
+    meta = json.loads((out / "soundpred.json").read_text())
+    assert meta["metrics"]["test"]["n_clips"] > 0 and meta["training"]["arch"] == arch
+    bundle = load_bundle(out)
+    pred = Predictor(bundle).predict((16000, tone(16000, 3.0)))
+    assert len(pred.top) == 5 and np.isclose(pred.scores.sum(), 1.0, atol=1e-4)
+    assert "top-1" in (out / "README.md").read_text()
+
+
+def test_stratified_split_keeps_every_class():
+    from train.classifier import stratified_split
+
+    labels = ["a"] * 10 + ["b"] * 3 + ["c"] * 1
+    tr, va = stratified_split(labels, 0.2, seed=0)
+    assert sorted(np.concatenate([tr, va])) == list(range(14))
+    assert sorted(labels[i] for i in va) == ["a", "a", "b"]
+    assert "c" in {labels[i] for i in tr}
+
+
+def test_augmentations():
+    from train.data import add_noise, lowpass, random_crop
+
+    rng = np.random.default_rng(0)
+    y = tone(16000, 1.0, freq=6000)
+    assert np.abs(lowpass(y, 16000, 3000)).max() < 0.05  # 6 kHz removed by a 3 kHz low-pass
+    noisy = add_noise(y, 0.0, rng)
+    assert np.mean((noisy - y) ** 2) == pytest.approx(np.mean(y ** 2), rel=0.05)  # 0 dB SNR
+    short = random_crop(y[:100], 400, rng)
+    assert short.shape == (400,) and np.count_nonzero(short) == 100

@@ -1,0 +1,29 @@
+"""What every trainer does after training: the config and label files, and the optional push."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_hub_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("Hugging Face Hub (token from HF_TOKEN or `hf auth login`)")
+    g.add_argument("--push-to-hub", metavar="OWNER/NAME", help="push the bundle to this model repo, one commit")
+    g.add_argument("--private", action="store_true", help="create the repo private")
+    g.add_argument("--branch", help="push to this branch (created from main if missing)")
+
+
+def finish_bundle(args: argparse.Namespace, labels: list[str], *, task: str = "classification") -> None:
+    """Write ``training_config.json`` and ``labels.txt`` into the bundle, then push if asked."""
+    out: Path = args.out
+    config = {k: (str(v) if isinstance(v, Path) else [str(x) for x in v] if isinstance(v, list) else v)
+              for k, v in vars(args).items()}
+    (out / "training_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    if labels:
+        (out / "labels.txt").write_text("\n".join(labels) + "\n")
+    if args.push_to_hub:
+        from soundpred.hub import ENV_VARS, push_bundle
+
+        info = push_bundle(out, args.push_to_hub, private=args.private, branch=args.branch)
+        print(f"pushed {out} to {args.push_to_hub}: {info.commit_url} (revision {info.oid})")
+        print(f"load it with {ENV_VARS[task]}={args.push_to_hub}@{info.oid}")
