@@ -59,7 +59,7 @@ def save_bundle(model: keras.Model, folder, *, frontend: FrontEnd, task: str, la
     folder.mkdir(parents=True, exist_ok=True)
     plain = model
     if getattr(model, "optimizer", None) is not None:  # save an uncompiled copy: no optimizer state in the bundle
-        plain = keras.models.clone_model(model)
+        plain = keras.Model.from_config(model.get_config())
         plain.set_weights(model.get_weights())
     with tempfile.TemporaryDirectory() as tmp:
         zpath = os.path.join(tmp, "model.keras")

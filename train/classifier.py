@@ -132,6 +132,9 @@ def write_card(path: Path, meta: dict) -> str:
                                                       ("clips", test.get("n_clips"))))
     labels = ", ".join(meta["labels"])
     origins = "\n".join(f"- {k}: {v} clips" for k, v in tr["origins"].items())
+    extra_note = ("\nExtra real recordings from packages (`python -m train.extra_data`): Debian "
+                  "`hydrogen-drumkits` acoustic kits (GPL / CC per kit) and npm `tonejs-instrument-*` notes "
+                  "(CC-BY 3.0 samples)." if tr.get("extra") else "")
     return f"""---
 library_name: keras
 license: other
@@ -155,7 +158,7 @@ Trained on `{tr["data"]}` ({tr["n_train"]} clips; {tr["n_val"]} held out for val
 
 The starter set mixes genuine FSDKaggle2018 clips (per-clip Creative Commons), DCASE2016 task 2
 office sounds, a cat/dog set and a glass-break set (research use). The weights are derived from
-that audio: check those licences before any commercial use.
+that audio: check those licences before any commercial use.{extra_note}
 
 Labels: {labels}
 

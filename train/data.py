@@ -10,10 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from soundpred import audio
-from soundpred.data import Clip
-
-CACHE_DIR = Path(os.environ.get("SOUNDPRED_CACHE", Path.home() / ".cache" / "soundpred"))
-
+from soundpred.data import Clip, cache_dir
 
 def load_waveforms(clips: list[Clip], sr: int, *, desc: str = "decoding",
                    cache: bool = True) -> tuple[list[Clip], list[np.ndarray]]:
@@ -24,7 +21,7 @@ def load_waveforms(clips: list[Clip], sr: int, *, desc: str = "decoding",
     """
     key = hashlib.sha1(f"{sr}|".encode() + "|".join(
         f"{c.path.resolve()}:{c.path.stat().st_size}" for c in clips).encode()).hexdigest()[:16]
-    path = CACHE_DIR / f"waves-{sr}-{key}.npz"
+    path = cache_dir() / f"waves-{sr}-{key}.npz"
     if cache and path.exists():
         with np.load(path) as z:
             flat, offsets, kept = z["flat"], z["offsets"], z["kept"]
@@ -37,7 +34,7 @@ def load_waveforms(clips: list[Clip], sr: int, *, desc: str = "decoding",
         except audio.AudioError as e:
             print(f"skipping {c.path}: {e}", file=sys.stderr)
     if cache:
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         offsets = np.cumsum([0] + [len(w) for w in waves])
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, flat=np.concatenate(waves), offsets=offsets, kept=np.asarray(kept, dtype=np.int64))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,3 +41,9 @@ def resolve_audio(folder: Path, fname: str) -> Path:
         if q.exists():
             return q
     raise FileNotFoundError(f"audio file listed in the metadata is missing: {p}")
+
+
+def cache_dir() -> Path:
+    """Where decoded audio, dry speech and room banks are cached: ``$SOUNDPRED_CACHE``,
+    else ``~/.cache/soundpred``."""
+    return Path(os.environ.get("SOUNDPRED_CACHE", Path.home() / ".cache" / "soundpred"))
