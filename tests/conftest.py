@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
 import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +73,44 @@ def _no_hub(monkeypatch):
     for var in ("SOUNDPRED_CLASSIFIER", "SOUNDPRED_DISTANCE"):
         monkeypatch.delenv(var, raising=False)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_app(log_path: Path, **env_overrides):
+    """Start ``python app.py`` as a user would, on a free port; yield its URL; stop it."""
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
+           "HF_HUB_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2", **env_overrides}
+    for var in ("SOUNDPRED_CLASSIFIER", "SOUNDPRED_DISTANCE"):
+        if var not in env_overrides:
+            env.pop(var, None)
+    log = open(log_path, "w+")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 120
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"app exited: {log.read()[-3000:]}")
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    pytest.fail("app did not start in 120 s")
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

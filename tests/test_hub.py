@@ -24,7 +24,7 @@ from soundpred.labels import FSD_LABELS
 from soundpred.models import build_classifier
 from soundpred.params import FrontEnd
 
-from .conftest import ROOT, tone
+from .conftest import ROOT, running_app, tone
 
 FE = FrontEnd(window_seconds=1.0, n_mels=32)
 LABELS = list(FSD_LABELS[:6])
@@ -100,6 +100,16 @@ def test_missing_repo_falls_back_with_warning(hub_cache, clip):
     assert "warning: Could not get owner/absent@main from the Hugging Face Hub" in r.stderr
     assert "using the embedded default" in r.stderr
     assert res["models"]["classifier"]["source"] == "embedded default"
+
+
+@pytest.mark.slow
+def test_app_shows_fallback_warning_on_the_page(hub_cache, tmp_path):
+    import urllib.request
+
+    with running_app(tmp_path / "app.log", SOUNDPRED_CLASSIFIER="owner/absent", HF_HUB_CACHE=str(hub_cache)) as url:
+        config = urllib.request.urlopen(url + "config", timeout=30).read().decode()
+    assert "Could not get owner/absent from the Hugging Face Hub" in config
+    assert "using the embedded default classification model instead" in config
 
 
 def test_lambda_bundle_refused(hub_cache, clip):
