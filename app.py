@@ -7,35 +7,48 @@ Presentation only: decoding, models and figures live in the ``soundpred`` packag
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 
 import gradio as gr
+import numpy as np
 
 from soundpred.audio import AudioError
-from soundpred.hub import resolve
-from soundpred.plots import spectrogram_figure
+from soundpred.plots import distance_gauge, spectrogram_figure, timeline_figure
 from soundpred.predict import Prediction, Predictor
 
 #: Longest input analysed (uploads and recordings), seconds.
 MAX_SECONDS = float(os.environ.get("SOUNDPRED_MAX_SECONDS", 600))
 #: Largest upload accepted by the server.
 MAX_FILE_SIZE = os.environ.get("SOUNDPRED_MAX_FILE_SIZE", "100mb")
+#: Live mode: seconds between updates, and the most recent audio analysed each time.
+LIVE_EVERY, LIVE_SECONDS = 1.0, 4.0
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+MIC_NOTE = ("Browsers process microphone audio (automatic gain, echo and noise suppression); that "
+            "changes the reverberation cues the distance model listens to. Uploads of plain "
+            "recordings give the most faithful distances.")
 
 
 def load_predictor() -> Predictor:
-    bundle, warning = resolve(None, "classification")
-    predictor = Predictor(bundle, top_k=5, max_seconds=MAX_SECONDS)
-    if warning:
-        predictor.warnings.append(warning)
-    return predictor
+    return Predictor.from_specs(top_k=5, max_seconds=MAX_SECONDS)
 
 
 def _models_md(pred: Prediction) -> str:
-    c = pred.models["classifier"]
-    where = c["source"] + (f" @ `{c['revision'][:12]}`" if c.get("revision") else "")
-    lines = [f"**Classifier:** `{c['name']}` ({where}) · analysed {pred.duration_s:.1f} s of audio "
-             f"in {pred.elapsed_s * 1000:.0f} ms"]
+    lines = []
+    for key, m in pred.models.items():
+        where = m["source"] + (f" @ `{m['revision'][:12]}`" if m.get("revision") else "")
+        lines.append(f"**{key.capitalize()}:** `{m['name']}` ({where})")
+    lines.append(f"Analysed {pred.duration_s:.1f} s of audio in {pred.elapsed_s * 1000:.0f} ms.")
     lines += [f"⚠️ {w}" for w in pred.warnings]
     return "\n\n".join(lines)
+
+
+def _distance_md(pred: Prediction) -> str:
+    if pred.distance_m is None:
+        return "*No distance model loaded.*"
+    lo, hi = pred.distance_interval_m
+    return (f"### Distance ≈ {pred.distance_m:.1f} m\n90 % interval {lo:.1f} – {hi:.1f} m "
+            "(experimental: one microphone, trained on simulated rooms only)")
 
 
 def build_app(predictor: Predictor) -> gr.Blocks:
@@ -45,37 +58,81 @@ def build_app(predictor: Predictor) -> gr.Blocks:
         if not path:
             raise gr.Error("Record or upload a sound first.")
         try:
-            return predictor.predict(path)
+            pred = predictor.predict(path)
         except AudioError as e:
             raise gr.Error(str(e)) from None
+        pred.warnings[:0] = predictor.warnings  # e.g. a Hub model replaced by the embedded default
+        return pred
 
     def analyze(path):
         pred = run(path)
-        pred.warnings[:0] = predictor.warnings
         fig = spectrogram_figure(pred.spectrogram, hop_s=pred.spectrogram_hop_s, fmin=fe.fmin,
                                  fmax=pred.spectrogram_fmax, top_db=fe.top_db)
-        return fig, pred.label_dict(), _models_md(pred)
+        gauge = None if pred.distance_m is None else distance_gauge(pred.distance_m, pred.distance_interval_m)
+        many = len(pred.window_times) > 1
+        timeline = timeline_figure(pred.window_times, pred.window_scores, pred.labels) if many else None
+        return (fig, pred.label_dict(), _distance_md(pred), gauge, gr.update(value=timeline, visible=many),
+                _models_md(pred))
+
+    def live(chunk, buffer):
+        """Streaming microphone: keep the last LIVE_SECONDS, analyse them once a second."""
+        if chunk is None:
+            return gr.update(), gr.update(), buffer
+        sr, y = chunk
+        y = y.astype(np.float32) / 32768.0 if y.dtype == np.int16 else y.astype(np.float32)
+        if y.ndim == 2:
+            y = y.mean(axis=1)
+        if buffer is not None and buffer[0] == sr:
+            y = np.concatenate([buffer[1], y])
+        y = y[-int(LIVE_SECONDS * sr):]
+        stamp = time.strftime("%H:%M:%S")
+        try:
+            pred = predictor.predict((sr, y))
+        except AudioError as e:
+            return {}, f"*{e}* · updated {stamp}", (sr, y)
+        return pred.label_dict(), f"{_distance_md(pred)} · updated {stamp}", (sr, y)
 
     def predict_api(path) -> dict:
         """Top-5 labels (and distance) of an audio file, as JSON."""
-        pred = run(path)
-        pred.warnings[:0] = predictor.warnings
-        return pred.to_json()
+        return run(path).to_json()
 
     with gr.Blocks(title="soundpred") as demo:
-        gr.Markdown("# soundpred\nRecord or upload a sound: see the spectrogram the model saw and "
-                    "the five most likely of the Freesound (FSDKaggle2018) labels.")
+        gr.Markdown("# soundpred\nRecord or upload a sound: see the spectrogram the model saw, the five most "
+                    "likely of the 41 Freesound (FSDKaggle2018) labels the model knows, and how far the "
+                    "source was from the microphone.")
         for w in predictor.warnings:
-            gr.Markdown(f"⚠️ {w}")
-        with gr.Row():
-            with gr.Column(scale=1):
-                audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Sound")
-                button = gr.Button("Analyze", variant="primary")
-            with gr.Column(scale=1):
-                labels_out = gr.Label(num_top_classes=5, label="Top-5 labels")
-        spec_out = gr.Plot(label="Spectrogram")
-        info_out = gr.Markdown()
-        button.click(analyze, audio_in, [spec_out, labels_out, info_out], api_name="analyze")
+            gr.Markdown(f"⚠️ {w}", elem_classes="model-warning")
+        with gr.Tab("Record or upload"):
+            with gr.Row():
+                with gr.Column(scale=1):
+                    audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Sound")
+                    button = gr.Button("Analyze", variant="primary")
+                    examples = sorted(EXAMPLES.glob("*.wav"))
+                    if examples:
+                        gr.Examples([[str(p)] for p in examples], inputs=audio_in,
+                                    label="Examples: the same speech simulated 1 m and 8 m from the "
+                                          "microphone in one room (generated by soundpred, MIT)")
+                with gr.Column(scale=1):
+                    labels_out = gr.Label(num_top_classes=5, label="Top-5 labels")
+                    distance_out = gr.Markdown(elem_id="distance")
+                    gauge_out = gr.Plot(label="Distance", show_label=False)
+            spec_out = gr.Plot(label="Spectrogram")
+            timeline_out = gr.Plot(label="Timeline of the leading labels", visible=False)
+            info_out = gr.Markdown(elem_id="info")
+            button.click(analyze, audio_in, [spec_out, labels_out, distance_out, gauge_out, timeline_out, info_out],
+                         api_name="analyze")
+        with gr.Tab("Live"):
+            gr.Markdown(f"Listens to the microphone and updates about every {LIVE_EVERY:g} s from the last "
+                        f"{LIVE_SECONDS:g} s of sound. {MIC_NOTE}")
+            with gr.Row():
+                live_in = gr.Audio(sources=["microphone"], streaming=True, type="numpy", label="Microphone")
+                with gr.Column():
+                    live_labels = gr.Label(num_top_classes=5, label="Top-5 labels (live)", elem_id="live-labels")
+                    live_distance = gr.Markdown(elem_id="live-distance")
+            live_state = gr.State()
+            live_in.stream(live, [live_in, live_state], [live_labels, live_distance, live_state],
+                           stream_every=LIVE_EVERY, time_limit=600, api_visibility="private")
+        gr.Markdown(f"<small>{MIC_NOTE} Limits: {MAX_SECONDS:.0f} s of audio, {MAX_FILE_SIZE} per upload.</small>")
         # API-only endpoint: file in, JSON out (hidden components, visible in the API page).
         api_in = gr.Audio(type="filepath", visible=False)
         api_out = gr.JSON(visible=False)

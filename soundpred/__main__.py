@@ -21,17 +21,15 @@ from .labels import display_name
 def _predict(args) -> int:
     from .audio import AudioError
     from .bundle import BundleError
-    from .hub import resolve
     from .predict import Predictor
 
     try:
-        bundle, warning = resolve(args.classifier, "classification")
+        predictor = Predictor.from_specs(args.classifier, args.distance, top_k=args.top_k)
     except BundleError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
-    predictor = Predictor(bundle, top_k=args.top_k)
+    for w in predictor.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     failed = 0
     for f in args.files:
         try:
@@ -50,6 +48,9 @@ def _predict(args) -> int:
             print(f"{f}: error: {result['error']}", flush=True)
         else:
             tops = ", ".join(f"{display_name(t['label'])} {t['score']:.2f}" for t in result["top"])
+            if result["distance_m"] is not None:
+                lo, hi = result["distance_interval_m"]
+                tops += f"; distance {result['distance_m']:.1f} m (90 % interval {lo:.1f}-{hi:.1f} m)"
             extra = "".join(f"\n  warning: {w}" for w in result["warnings"])
             print(f"{f}: {tops}{extra}", flush=True)
     return 1 if failed else 0
@@ -65,6 +66,8 @@ def main(argv=None) -> int:
     pp.add_argument("--classifier", default=None,
                     help="bundle folder or Hub repo owner/name[@revision] (default: $SOUNDPRED_CLASSIFIER, "
                          "else the embedded model)")
+    pp.add_argument("--distance", default=None,
+                    help="distance bundle folder or Hub repo (default: $SOUNDPRED_DISTANCE, else the embedded model)")
     args = p.parse_args(argv)
     return _predict(args)
 

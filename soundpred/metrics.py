@@ -54,3 +54,34 @@ def summarize(scores, y_true, labels) -> dict:
         "macro_recall": round(float(np.nanmean(rec)), 4),
         "per_class_recall": {lab: (None if np.isnan(r) else round(float(r), 4)) for lab, r in zip(labels, rec)},
     }
+
+
+DISTANCE_BINS = ((0.3, 1.0), (1.0, 2.0), (2.0, 4.0), (4.0, 8.0), (8.0, 20.0))
+RT60_BINS = ((0.1, 0.3), (0.3, 0.6), (0.6, 1.0), (1.0, 2.0))
+
+
+def distance_summary(pred, true, *, lo=None, hi=None, rt60=None) -> dict:
+    """Distance errors in metres: MAE, median absolute error, mean relative error
+    ``|d̂ - d| / d`` (DCASE 2024 task 3), per distance bin (and per RT60 bin if given),
+    and the share of true distances inside ``[lo, hi]`` if given."""
+    pred, true = np.asarray(pred, float), np.asarray(true, float)
+    err = np.abs(pred - true)
+    out = {"n": int(len(true)), "mae_m": round(float(err.mean()), 3),
+           "median_ae_m": round(float(np.median(err)), 3),
+           "rel_error": round(float(np.mean(err / true)), 3)}
+    if lo is not None and hi is not None:
+        out["coverage"] = round(float(np.mean((np.asarray(lo) <= true) & (true <= np.asarray(hi)))), 3)
+
+    def by(values, bins):
+        rows = {}
+        for a, b in bins:
+            m = (values >= a) & (values < b) if b != bins[-1][1] else (values >= a) & (values <= b)
+            if m.any():
+                rows[f"{a:g}-{b:g}"] = {"n": int(m.sum()), "mae_m": round(float(err[m].mean()), 3),
+                                        "rel_error": round(float(np.mean(err[m] / true[m])), 3)}
+        return rows
+
+    out["by_distance"] = by(true, DISTANCE_BINS)
+    if rt60 is not None:
+        out["by_rt60"] = by(np.asarray(rt60, float), RT60_BINS)
+    return out

@@ -7,7 +7,7 @@ from keras import layers
 from .features import LogMel, SpecAugment
 from .params import FrontEnd
 
-__all__ = ["build_classifier", "build_student", "STUDENT_FRONTEND"]
+__all__ = ["build_classifier", "build_student", "build_distance", "STUDENT_FRONTEND", "DISTANCE_FRONTEND"]
 
 #: Keras' default (0.99) lets the moving statistics lag far behind on a few hundred
 #: steps per run, and the model then predicts one class in inference; 0.9 tracks them.
@@ -22,6 +22,17 @@ def _conv_block(x, filters, n_convs, name):
     return layers.AveragePooling2D(2, name=f"{name}_pool")(x)
 
 
+def _cnn_trunk(x, fe: FrontEnd, width: int, spec_augment: bool):
+    if spec_augment:
+        x = SpecAugment(time_width=max(1, fe.frames(fe.window_samples) // 10),
+                        freq_width=max(1, fe.n_mels // 8), name="specaugment")(x)
+    x = layers.BatchNormalization(axis=2, momentum=BN_MOMENTUM, name="bn_in")(x)  # per mel band
+    for i, mult in enumerate((1, 2, 4, 8)):
+        x = _conv_block(x, width * mult, 2 if i else 1, f"block{i + 1}")
+    x = keras.ops.mean(x, axis=2)  # over frequency -> (batch, time, channels)
+    return layers.Concatenate(name="pool")([layers.GlobalAveragePooling1D()(x), layers.GlobalMaxPooling1D()(x)])
+
+
 def build_classifier(fe: FrontEnd, n_classes: int, *, width: int = 24, dropout: float = 0.3,
                      spec_augment: bool = True) -> keras.Model:
     """Log-mel CNN: 4 blocks of (conv3x3-BN-ReLU) x2 with 2x2 average pooling, channels
@@ -32,14 +43,7 @@ def build_classifier(fe: FrontEnd, n_classes: int, *, width: int = 24, dropout: 
     """
     wave = keras.Input(shape=(None,), name="waveform")
     x = LogMel(fe.to_dict(), name="logmel")(wave)
-    if spec_augment:
-        x = SpecAugment(time_width=max(1, fe.frames(fe.window_samples) // 10),
-                        freq_width=max(1, fe.n_mels // 8), name="specaugment")(x)
-    x = layers.BatchNormalization(axis=2, momentum=BN_MOMENTUM, name="bn_in")(x)  # per mel band
-    for i, mult in enumerate((1, 2, 4, 8)):
-        x = _conv_block(x, width * mult, 2 if i else 1, f"block{i + 1}")
-    x = keras.ops.mean(x, axis=2)  # over frequency -> (batch, time, channels)
-    x = layers.Concatenate(name="pool")([layers.GlobalAveragePooling1D()(x), layers.GlobalMaxPooling1D()(x)])
+    x = _cnn_trunk(x, fe, width, spec_augment)
     x = layers.Dropout(dropout)(x)
     x = layers.Dense(width * 8, activation="relu", name="embedding")(x)
     x = layers.Dropout(dropout)(x)
@@ -67,3 +71,27 @@ def build_student(fe: FrontEnd, n_classes: int) -> keras.Model:
     x = layers.Dense(64, activation="relu")(x)
     out = layers.Dense(n_classes, activation="softmax", name="scores")(x)
     return keras.Model(wave, out, name="student_mfcc_cnn")
+
+
+#: Distance front end: the classifier's log-mel, over 4 s (long enough to hear reverberant decays).
+DISTANCE_FRONTEND = FrontEnd(window_seconds=4.0)
+
+
+def build_distance(fe: FrontEnd, *, width: int = 24, dropout: float = 0.2) -> keras.Model:
+    """Waveform -> ``(batch, 2)``: the mean and the log standard deviation of log-distance
+    (natural log of metres), trained with a Gaussian negative log-likelihood."""
+    wave = keras.Input(shape=(None,), name="waveform")
+    x = LogMel(fe.to_dict(), name="logmel")(wave)
+    x = _cnn_trunk(x, fe, width, spec_augment=True)
+    x = layers.Dropout(dropout)(x)
+    x = layers.Dense(64, activation="relu", name="embedding")(x)
+    out = layers.Dense(2, name="log_distance", bias_initializer=keras.initializers.Constant([0.7, -0.5]))(x)
+    return keras.Model(wave, out, name="soundpred_distance")
+
+
+@keras.saving.register_keras_serializable(package="soundpred")
+def gaussian_nll(y_true, y_pred):
+    """Gaussian NLL of ``y_true[:, 0]`` (log-distance) under ``(mu, log_sigma) = y_pred``."""
+    mu, log_sigma = y_pred[:, 0], keras.ops.clip(y_pred[:, 1], -4.0, 2.0)
+    z = (y_true[:, 0] - mu) * keras.ops.exp(-log_sigma)
+    return 0.5 * z * z + log_sigma

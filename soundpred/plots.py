@@ -85,3 +85,35 @@ def confusion_figure(cm: np.ndarray, labels, title: str = "Confusion (rows: true
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=10)
     return fig
+
+
+def distance_figure(true, pred, lo, hi, *, title: str = "") -> Figure:
+    """Predicted vs true distance (log axes) with the intervals."""
+    fig = Figure(figsize=(4.6, 4.4), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    ax.errorbar(true, pred, yerr=[pred - lo, hi - pred], fmt="o", ms=2.5, alpha=0.35, elinewidth=0.5)
+    ax.plot([0.3, 20], [0.3, 20], "k--", lw=1)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("true distance (m)")
+    ax.set_ylabel("estimate (m), 90 % interval")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3, which="both")
+    return fig
+
+
+def distance_gauge(distance: float, interval: tuple[float, float], *, lo: float = 0.3, hi: float = 20.0) -> Figure:
+    """A small log-scale bar from ``lo`` to ``hi`` metres with the estimate and its interval."""
+    fig = Figure(figsize=(5.0, 1.1), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    a, b = (min(max(v, lo), hi) for v in interval)
+    ax.axvspan(a, b, color="tab:orange", alpha=0.35, label="90 % interval")
+    ax.axvline(min(max(distance, lo), hi), color="tab:red", lw=3, label=f"{distance:.1f} m")
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_yticks([])
+    ticks = [t for t in (0.3, 0.5, 1, 2, 5, 10, 20) if lo <= t <= hi]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.set_xlabel("distance from the microphone (m)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 1.6), ncol=2, fontsize=8, frameon=False)
+    return fig

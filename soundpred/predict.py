@@ -1,7 +1,9 @@
 """Predictor: audio in; top-k labels, per-window timeline, spectrogram (and distance) out."""
 from __future__ import annotations
 
+import os
 import time
+from statistics import NormalDist
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,6 +91,8 @@ class Predictor:
     ----------
     classifier : Bundle
         A classification bundle (see :mod:`soundpred.bundle` / :mod:`soundpred.hub`).
+    distance : Bundle or None
+        A distance bundle; without one the distance fields stay None.
     top_k : int
         Number of labels returned.
     overlap : float
@@ -97,11 +101,14 @@ class Predictor:
         Longer inputs are refused with an :class:`~soundpred.audio.AudioError`.
     """
 
-    def __init__(self, classifier: Bundle, *, top_k: int = 5, overlap: float = 0.5,
-                 max_seconds: float | None = None, batch_size: int = 16):
+    def __init__(self, classifier: Bundle, distance: Bundle | None = None, *, top_k: int = 5,
+                 overlap: float = 0.5, max_seconds: float | None = None, batch_size: int = 16):
         if classifier.task != "classification":
             raise ValueError("classifier bundle has task " + classifier.task)
+        if distance is not None and distance.task != "distance":
+            raise ValueError("distance bundle has task " + distance.task)
         self.classifier = classifier
+        self.distance = distance
         self.top_k = top_k
         self.overlap = overlap
         self.max_seconds = max_seconds
@@ -112,24 +119,55 @@ class Predictor:
         self._win = fe.window_samples
         self._hop = max(1, int(round(self._win * (1.0 - overlap))))
 
+    @classmethod
+    def from_specs(cls, classifier: str | None = None, distance: str | None = None, **kwargs) -> "Predictor":
+        """Load models by spec (see :func:`soundpred.hub.resolve`): unset means the environment
+        variable, then the embedded default. A Hub model that cannot be fetched is replaced by
+        the embedded default and the reason is kept in ``predictor.warnings``."""
+        from .hub import EMBEDDED, ENV_VARS, resolve
+
+        c, w1 = resolve(classifier, "classification")
+        d = w2 = None
+        if distance or os.environ.get(ENV_VARS["distance"]) or EMBEDDED["distance"].is_dir():
+            d, w2 = resolve(distance, "distance")
+        predictor = cls(c, d, **kwargs)
+        predictor.warnings += [w for w in (w1, w2) if w]
+        return predictor
+
     def models_info(self) -> dict:
-        b = self.classifier
-        return {"classifier": {"name": b.name, "source": b.source,
-                               "revision": b.meta.get("revision")}}
+        info = {}
+        for key, b in (("classifier", self.classifier), ("distance", self.distance)):
+            if b is not None:
+                info[key] = {"name": b.name, "source": b.source, "revision": b.meta.get("revision")}
+        return info
+
+    def _run_windows(self, model, y: np.ndarray, win: int, hop: int):
+        """Model outputs for each window of ``y``, the windows' starts and which are loud enough."""
+        windows, starts = frame_windows(y, win, hop)
+        out = [np.asarray(model.predict_on_batch(windows[i:i + self.batch_size]))
+               for i in range(0, len(windows), self.batch_size)]
+        rms = np.sqrt(np.mean(windows ** 2, axis=1)) + 1e-12
+        kept = 20 * np.log10(rms / rms.max()) > -WINDOW_GATE_DB
+        return np.concatenate(out), starts, kept
 
     def scores_for_waveform(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-window scores of a waveform at the classifier's rate.
 
         Returns ``(window_scores (n, n_labels), window_starts (n,), kept (n,) bool)``.
         """
-        windows, starts = frame_windows(y, self._win, self._hop)
-        out = []
-        for i in range(0, len(windows), self.batch_size):
-            out.append(np.asarray(self.classifier.model.predict_on_batch(windows[i:i + self.batch_size])))
-        window_scores = np.concatenate(out)
-        rms = np.sqrt(np.mean(windows ** 2, axis=1)) + 1e-12
-        kept = 20 * np.log10(rms / rms.max()) > -WINDOW_GATE_DB
-        return window_scores, starts, kept
+        return self._run_windows(self.classifier.model, y, self._win, self._hop)
+
+    def distance_for_waveform(self, y: np.ndarray, *, coverage: float = 0.9) -> tuple[float, tuple[float, float]]:
+        """Distance estimate (m) and its ``coverage`` interval for a waveform at the distance
+        model's rate. Windows are combined by averaging their log-distance means and their
+        variances (not shrinking the spread: neighbouring windows share the same room)."""
+        fe = self.distance.frontend
+        win = fe.window_samples
+        out, _, kept = self._run_windows(self.distance.model, y, win, max(1, win // 2))
+        mu = float(out[kept, 0].mean())
+        sigma = float(np.sqrt(np.mean(np.exp(2 * np.clip(out[kept, 1], -4.0, 2.0)))))
+        z = NormalDist().inv_cdf(0.5 + coverage / 2)
+        return float(np.exp(mu)), (float(np.exp(mu - z * sigma)), float(np.exp(mu + z * sigma)))
 
     def clip_scores(self, y: np.ndarray) -> np.ndarray:
         """Scores of a whole waveform (at the classifier's rate): mean over non-quiet windows."""
@@ -159,6 +197,12 @@ class Predictor:
         order = np.argsort(scores)[::-1][: self.top_k]
         top = [(labels[i], float(scores[i])) for i in order]
 
+        distance = interval = None
+        if self.distance is not None:
+            dfe = self.distance.frontend
+            y_d = y if dfe.sample_rate == fe.sample_rate else audio.resample(y_raw, sr_raw, dfe.sample_rate)
+            distance, interval = self.distance_for_waveform(y_d)
+
         spec_len = min(len(y), int(fe.sample_rate * 60))  # display at most a minute
         spec = np.asarray(self._logmel(y[None, :max(spec_len, fe.n_fft)]))[0, :, :, 0]
         centres = (starts + min(self._win, len(y)) / 2) / fe.sample_rate
@@ -166,5 +210,6 @@ class Predictor:
             top=top, labels=list(labels), scores=scores, window_times=centres,
             window_scores=window_scores, spectrogram=spec,
             spectrogram_hop_s=fe.hop_length / fe.sample_rate, spectrogram_fmax=fe.fmax,
-            duration_s=len(y_raw) / sr_raw, warnings=warnings,
+            duration_s=len(y_raw) / sr_raw, warnings=warnings, distance_m=distance,
+            distance_interval_m=interval,
             elapsed_s=time.perf_counter() - t0, models=self.models_info())

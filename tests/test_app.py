@@ -1,51 +1,17 @@
 """The app, started as `python app.py` would be, answering real gradio_client calls over HTTP."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-
 import numpy as np
 import pytest
 import soundfile as sf
 
-from .conftest import ROOT, STARTER, needs_starter, tone
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .conftest import STARTER, needs_starter, running_app, tone
 
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
-           "HF_HUB_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.pop("SOUNDPRED_CLASSIFIER", None)
-    log = open(tmp_path_factory.mktemp("app") / "app.log", "w+")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"app exited: {log.read()[-3000:]}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("app did not start in 120 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    with running_app(tmp_path_factory.mktemp("app") / "app.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +33,8 @@ def test_predict_endpoint_real_clip(client):
     labels = [t["label"] for t in res["top"]]
     assert len(labels) == 5 and "Bark" in labels
     assert res["models"]["classifier"]["source"] == "embedded default"
-    assert "distance_m" in res
+    lo, hi = res["distance_interval_m"]
+    assert 0 < lo < res["distance_m"] < hi
 
 
 @pytest.mark.slow
@@ -76,10 +43,24 @@ def test_analyze_endpoint_returns_plot_and_labels(client, tmp_path):
 
     p = tmp_path / "tone.wav"
     sf.write(p, tone(22050, 2.0, freq=500), 22050)
-    plot, labels, info = client.predict(handle_file(str(p)), api_name="/analyze")
-    assert plot is not None and plot.get("type") == "matplotlib" or "plot" in str(plot)[:2000]
+    plot, labels, distance, gauge, timeline, info = client.predict(handle_file(str(p)), api_name="/analyze")
+    assert plot["type"] == "matplotlib" and plot["plot"].startswith("data:image/")
+    assert gauge["type"] == "matplotlib"
+    assert timeline["visible"] is False and timeline["value"] is None  # 2 s: one window, no timeline
     assert len(labels["confidences"]) == 5
-    assert "Classifier" in info
+    assert "Distance ≈" in distance and "90 % interval" in distance
+    assert "Classifier" in info and "Distance" in info
+
+
+@pytest.mark.slow
+def test_long_clip_gets_a_timeline(client, tmp_path):
+    from gradio_client import handle_file
+
+    p = tmp_path / "long.wav"
+    sf.write(p, np.concatenate([tone(16000, 5.0, freq=300), tone(16000, 5.0, freq=3000)]), 16000)
+    *_, timeline, info = client.predict(handle_file(str(p)), api_name="/analyze")
+    assert timeline["visible"] is True and timeline["value"]["type"] == "matplotlib"
+    assert "Analysed 10.0 s" in info
 
 
 @pytest.mark.slow

@@ -44,8 +44,10 @@ def test_json_contract_with_failures_among_good(files):
         scores = [t["score"] for t in res["top"]]
         assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
         assert all(isinstance(t["label"], str) for t in res["top"])
-        assert "distance_m" in res and "distance_interval_m" in res
+        lo, hi = res["distance_interval_m"]
+        assert 0 < lo < res["distance_m"] < hi
         assert res["models"]["classifier"]["source"] == "embedded default"
+        assert res["models"]["distance"]["source"] == "embedded default"
     assert lines[0]["top"] == lines[4]["top"]  # deterministic
     assert "Could not decode" in lines[1]["error"]
     assert "not found" in lines[2]["error"]
@@ -64,6 +66,7 @@ def test_text_output(files):
     r = run_cli(str(files[0]))
     assert r.returncode == 0
     assert r.stdout.startswith(str(files[0]) + ": ") and r.stdout.count(",") == 4
+    assert "; distance " in r.stdout and " m (90 % interval " in r.stdout
 
 
 def test_bad_model_spec_exit_2(files):

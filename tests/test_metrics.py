@@ -35,3 +35,18 @@ def test_confusion_and_recall():
 def test_shape_checks():
     with pytest.raises(ValueError):
         map_at_k(np.zeros((3, 2)), np.zeros(4))
+
+
+def test_distance_summary_hand_computed():
+    from soundpred.metrics import distance_summary
+
+    true = np.array([0.5, 1.5, 3.0, 10.0])
+    pred = np.array([1.0, 1.5, 2.0, 15.0])
+    s = distance_summary(pred, true, lo=pred / 2, hi=pred * 2, rt60=[0.2, 0.2, 0.7, 1.5])
+    assert s["mae_m"] == pytest.approx((0.5 + 0 + 1 + 5) / 4, abs=1e-3)
+    assert s["median_ae_m"] == pytest.approx(0.75)
+    assert s["rel_error"] == pytest.approx((1 + 0 + 1 / 3 + 0.5) / 4, abs=1e-3)
+    assert s["coverage"] == 1.0
+    assert s["by_distance"]["0.3-1"] == {"n": 1, "mae_m": 0.5, "rel_error": 1.0}
+    assert s["by_distance"]["8-20"]["mae_m"] == 5.0 and "4-8" not in s["by_distance"]
+    assert s["by_rt60"]["0.1-0.3"]["n"] == 2

@@ -54,3 +54,26 @@ def test_augmentations():
     assert np.mean((noisy - y) ** 2) == pytest.approx(np.mean(y ** 2), rel=0.05)  # 0 dB SNR
     short = random_crop(y[:100], 400, rng)
     assert short.shape == (400,) and np.count_nonzero(short) == 100
+
+
+@pytest.mark.slow
+@needs_starter
+def test_distance_training_smoke(tmp_path, monkeypatch):
+    """Tiny room bank, one short epoch: evaluation tables, figures and a loadable bundle."""
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng is required (apt-get install espeak-ng)")
+    from train import distance
+
+    monkeypatch.setenv("SOUNDPRED_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "dist"
+    results = distance.main(["--out", str(out), "--rooms", "4", "--eval-rooms", "2", "--epochs", "1", "--steps", "2",
+                             "--batch-size", "4", "--width", "4", "--speech", "12", "--verbose", "0"])
+    for name in ("held-out rooms", "shifted simulation"):
+        assert set(results[name]) == {"model", "median_guess", "classical_features"}
+        assert 0 <= results[name]["model"]["coverage"] <= 1
+        assert (out / "figures" / f"distance_{name.replace(' ', '_')}.png").is_file()
+    bundle = load_bundle(out)
+    assert bundle.task == "distance" and "held-out rooms" in bundle.meta["metrics"]
+    assert (out / "README.md").read_text().startswith("---\nlibrary_name: keras")

@@ -1,0 +1,106 @@
+"""The app in Debian's Chromium, driven by Playwright: upload, microphone (fake capture device)
+and live mode. Screenshots go to tests/artifacts/ for inspection."""
+from __future__ import annotations
+
+import re
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from .conftest import ROOT, running_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+EXAMPLE_1M = ROOT / "examples" / "speech_1m_meeting_room.wav"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("app") / "app.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def fake_mic_wav(tmp_path_factory):
+    """The 1 m example as 48 kHz 16-bit stereo, which Chromium's fake capture device plays in a loop."""
+    import soxr
+
+    y, sr = sf.read(EXAMPLE_1M, dtype="float32")
+    y = soxr.resample(y, sr, 48000)
+    path = tmp_path_factory.mktemp("mic") / "mic.wav"
+    sf.write(path, np.stack([y, y], axis=1), 48000, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture()
+def browser_page(fake_mic_wav):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + [
+            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-audio-capture={fake_mic_wav}"])
+        context = browser.new_context(viewport={"width": 1280, "height": 1100}, permissions=["microphone"])
+        page = context.new_page()
+        yield page
+        browser.close()
+
+
+def test_upload_shows_top5_and_distance(app_url, browser_page, artifacts):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(app_url)
+    page.locator("input[type=file]").first.set_input_files(str(EXAMPLE_1M))
+    page.get_by_role("button", name="Analyze").click()
+    expect(page.locator("#distance")).to_contain_text("Distance ≈", timeout=90_000)
+    expect(page.locator("#distance")).to_contain_text(re.compile(r"90 % interval \d+\.\d – \d+\.\d m"))
+    expect(page.locator("#info")).to_contain_text("Classifier")
+    expect(page.locator(".confidence-set")).to_have_count(5)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(artifacts / "app_upload.png"), full_page=True)
+
+
+def test_microphone_records_and_predicts(app_url, browser_page, artifacts):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(app_url)
+    page.get_by_label("Record audio").first.click()  # switch the input from upload to microphone
+    page.get_by_role("button", name="Record", exact=True).first.click()
+    page.wait_for_timeout(4000)
+    page.get_by_role("button", name="Stop", exact=True).first.click()
+    page.wait_for_timeout(1500)
+    page.get_by_role("button", name="Analyze").click()
+    expect(page.locator("#distance")).to_contain_text("Distance ≈", timeout=90_000)
+    expect(page.locator(".confidence-set")).to_have_count(5)
+    page.screenshot(path=str(artifacts / "app_microphone.png"), full_page=True)
+
+
+def test_live_mode_updates(app_url, browser_page, artifacts):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(app_url)
+    page.get_by_role("tab", name="Live").click()
+    page.get_by_role("button", name="Record", exact=True).locator("visible=true").first.click()
+    live = page.locator("#live-distance")
+    expect(live).to_contain_text("updated", timeout=60_000)
+    seen = set()
+    for _ in range(40):
+        text = live.inner_text()
+        m = re.search(r"updated (\d\d:\d\d:\d\d)", text)
+        if m:
+            seen.add(m.group(1))
+        if len(seen) >= 3:
+            break
+        page.wait_for_timeout(500)
+    page.screenshot(path=str(artifacts / "app_live.png"), full_page=True)
+    assert len(seen) >= 3, f"live mode gave {len(seen)} distinct updates"
+    assert "Distance ≈" in live.inner_text()

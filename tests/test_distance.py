@@ -1,0 +1,74 @@
+"""The distance model: bundle round trip, Predictor integration, and a simulated sweep."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from soundpred.bundle import load_bundle, save_bundle
+from soundpred.hub import EMBEDDED, resolve
+from soundpred.models import DISTANCE_FRONTEND, build_distance
+from soundpred.predict import Predictor
+from soundpred.rooms import SHIFTED, TRAIN, sample_room, simulate_rir, synthesize
+
+SR = 16000
+
+
+def test_distance_bundle_round_trip(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = build_distance(DISTANCE_FRONTEND, width=4)
+    folder = save_bundle(model, tmp_path / "d", frontend=DISTANCE_FRONTEND, task="distance",
+                         metrics={"held-out rooms": {"model": {"mae_m": 1.0}}})
+    b = load_bundle(folder)
+    assert b.task == "distance" and b.labels == [] and b.frontend == DISTANCE_FRONTEND
+    x = np.random.default_rng(0).standard_normal((2, DISTANCE_FRONTEND.window_samples)).astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(b.model.predict_on_batch(x)), np.asarray(model.predict_on_batch(x)))
+
+
+@pytest.fixture(scope="module")
+def distance_predictor(classifier_bundle):
+    bundle, warning = resolve(None, "distance")
+    assert warning is None and bundle.source == "embedded default"
+    return Predictor(classifier_bundle, bundle)
+
+
+def test_predictor_reports_distance_and_interval(distance_predictor):
+    rng = np.random.default_rng(0)
+    h = simulate_rir(sample_room(TRAIN, rng, distance=2.0), TRAIN, sr=SR, rng=rng)
+    y, _ = synthesize(rng.standard_normal(SR * 8).astype(np.float32), h, TRAIN, n=SR * 6, sr=SR, rng=rng)
+    pred = distance_predictor.predict((SR, y))
+    lo, hi = pred.distance_interval_m
+    assert 0 < lo < pred.distance_m < hi
+    assert pred.to_json()["distance_m"] == pytest.approx(pred.distance_m, abs=1e-3)
+    assert pred.models["distance"]["source"] == "embedded default"
+
+
+def test_short_and_long_inputs(distance_predictor):
+    rng = np.random.default_rng(1)
+    noise = 0.1 * rng.standard_normal(SR * 30).astype(np.float32)
+    for n in (SR // 2, SR * 30):  # shorter than one window (zero-padded) and many windows
+        d, (lo, hi) = distance_predictor.distance_for_waveform(noise[:n])
+        assert np.isfinite(d) and 0 < lo < d < hi
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory):
+    """Dry espeak-ng speech generated here (the sources the rooms are built for)."""
+    from soundpred import audio
+    from train.dry_sources import make_speech
+
+    return [audio.load(p, sr=SR) for p in make_speech(tmp_path_factory.mktemp("speech"), n=4, seed=123)]
+
+
+@pytest.mark.parametrize("settings", [TRAIN, SHIFTED])
+def test_sweep_far_sources_get_larger_estimates(distance_predictor, speech, settings):
+    """Speech at 0.7 m and at 8 m in random rooms: on average the far sources are estimated
+    farther (by at least a fifth, in the geometric mean)."""
+    rng = np.random.default_rng(42)
+    near, far = [], []
+    for i in range(8):
+        for d, out in ((0.7, near), (8.0, far)):
+            h = simulate_rir(sample_room(settings, rng, distance=d), settings, sr=SR, rng=rng)
+            y, _ = synthesize(speech[i % len(speech)], h, settings, n=SR * 4, sr=SR, rng=rng)
+            out.append(distance_predictor.distance_for_waveform(y)[0])
+    assert np.mean(np.log(far)) > np.mean(np.log(near)) + np.log(1.2)
