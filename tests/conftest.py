@@ -114,3 +114,10 @@ def running_app(log_path: Path, **env_overrides):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """One `python app.py` on the embedded models, shared by the app and browser tests."""
+    with running_app(tmp_path_factory.mktemp("app") / "app.log") as url:
+        yield url

@@ -5,13 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from .conftest import STARTER, needs_starter, running_app, tone
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    with running_app(tmp_path_factory.mktemp("app") / "app.log") as url:
-        yield url
+from .conftest import STARTER, needs_starter, tone
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from .conftest import ROOT, running_app
+from .conftest import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 EXAMPLE_1M = ROOT / "examples" / "speech_1m_meeting_room.wav"
@@ -18,12 +18,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")]
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    with running_app(tmp_path_factory.mktemp("app") / "app.log") as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

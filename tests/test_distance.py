@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from soundpred.bundle import load_bundle, save_bundle
-from soundpred.hub import EMBEDDED, resolve
+from soundpred.hub import resolve
 from soundpred.models import DISTANCE_FRONTEND, build_distance
 from soundpred.predict import Predictor
 from soundpred.rooms import SHIFTED, TRAIN, sample_room, simulate_rir, synthesize

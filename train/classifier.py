@@ -124,7 +124,7 @@ def evaluate(predictor, waves, y) -> np.ndarray:
     return np.stack([predictor.clip_scores(w) for w in waves])
 
 
-def write_card(path: Path, meta: dict) -> str:
+def write_card(meta: dict) -> str:
     m, tr = meta["metrics"], meta["training"]
     test = m.get("test", {})
     rows = "\n".join(f"| {k} | {v} |" for k, v in (("top-1", test.get("top1")), ("MAP@3", test.get("map3")),
@@ -267,7 +267,7 @@ def main(argv=None):
                          "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
                          "frontend": fe.to_dict(),
                          "command": "python -m train.classifier " + " ".join(sys.argv[1:] if argv is None else argv)}}
-    card = write_card(args.out, meta)
+    card = write_card(meta)
     save_bundle(model, args.out, frontend=fe, task="classification", labels=labels, metrics=metrics,
                 training=meta["training"], card=card, name=meta["name"])
     figs = args.out / "figures"

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm

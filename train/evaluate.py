@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from soundpred.hub import EMBEDDED as _EMBEDDED
 from train.classifier import DEFAULT_DATA
 
-EMBEDDED = Path(__file__).resolve().parent.parent / "models" / "classifier"
+EMBEDDED = _EMBEDDED["classification"]
 
 
 def score_bundle(folder: Path, data: Path, split: str) -> dict:
