@@ -176,8 +176,12 @@ def evaluate(model, fe, args, banks, sources, train_median: float, ridge: RidgeB
         mu, log_sigma = predict_model(model, x)
         sigma = np.exp(log_sigma)
         d = bank.distance
-        res = {"model": distance_summary(np.exp(mu), d, lo=np.exp(mu - Z90 * sigma), hi=np.exp(mu + Z90 * sigma),
-                                         rt60=bank.rt60),
+        model_summary = distance_summary(np.exp(mu), d, lo=np.exp(mu - Z90 * sigma), hi=np.exp(mu + Z90 * sigma),
+                                         rt60=bank.rt60)
+        z = (np.log(d) - mu) / sigma  # Gaussian NLL without its constant, and how well mu follows log d
+        model_summary["nll"] = round(float(np.mean(0.5 * z * z + log_sigma)), 3)
+        model_summary["corr_log"] = round(float(np.corrcoef(mu, np.log(d))[0, 1]), 3)
+        res = {"model": model_summary,
                "median_guess": distance_summary(np.full(len(d), train_median), d, rt60=bank.rt60)}
         if ridge is not None:
             r = ridge.predict(classical_features(logmel_of(fe, x)))
