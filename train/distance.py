@@ -165,13 +165,13 @@ def predict_model(model, x: np.ndarray, batch: int = 32) -> tuple[np.ndarray, np
     return out[:, 0], np.clip(out[:, 1], -4.0, 2.0)
 
 
-def evaluate(model, fe, args, banks, sources, train_median: float, ridge: RidgeBaseline | None, figs: Path | None):
+def evaluate(model, fe, args, banks, train_median: float, ridge: RidgeBaseline | None, figs: Path | None):
     """Score the model and the baselines on every evaluation set; returns the metrics dict."""
     from soundpred.metrics import distance_summary
 
     results = {}
-    for name, (bank, settings, seed) in banks.items():
-        x = make_examples(bank, sources[2], sources[3], settings, n=fe.window_samples, sr=fe.sample_rate,
+    for name, (bank, settings, seed, speech, clips) in banks.items():
+        x = make_examples(bank, speech, clips, settings, n=fe.window_samples, sr=fe.sample_rate,
                           seed=seed, speech_share=args.speech_share)
         mu, log_sigma = predict_model(model, x)
         sigma = np.exp(log_sigma)
@@ -198,15 +198,15 @@ def evaluate(model, fe, args, banks, sources, train_median: float, ridge: RidgeB
 
 
 def table(results: dict) -> str:
-    rows = ["| set | method | MAE m | median AE m | rel. error | 90 % coverage | "
+    rows = ["| set | method | MAE m | median AE m | rel. error | 90 % coverage | NLL | corr(mean, log d) | "
             + " | ".join(f"MAE {b} m" for b in ("0.3-1", "1-2", "2-4", "4-8", "8-20")) + " |",
-            "|---" * 10 + "|"]
+            "|---" * 13 + "|"]
     for name, res in results.items():
         for method, s in res.items():
             bins = " | ".join(str(s["by_distance"].get(b, {}).get("mae_m", "–"))
                               for b in ("0.3-1", "1-2", "2-4", "4-8", "8-20"))
             rows.append(f"| {name} | {method} | {s['mae_m']} | {s['median_ae_m']} | {s['rel_error']} | "
-                        f"{s.get('coverage', '–')} | {bins} |")
+                        f"{s.get('coverage', '–')} | {s.get('nll', '–')} | {s.get('corr_log', '–')} | {bins} |")
     return "\n".join(rows)
 
 
@@ -265,8 +265,13 @@ def main(argv=None):
     out = args.out or args.evaluate
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
-    banks = {"held-out rooms": (heldout, TRAIN, args.seed + 11), "shifted simulation": (shifted, SHIFTED, args.seed + 12)}
-    results = evaluate(model, fe, args, banks, sources, train_median, ridge, figs)
+    # held-out rooms and shifted simulation with held-out dry sources; a slice of the training rooms
+    # with training sources shows whether the model over- or underfits
+    banks = {"held-out rooms": (heldout, TRAIN, args.seed + 11, sources[2], sources[3]),
+             "shifted simulation": (shifted, SHIFTED, args.seed + 12, sources[2], sources[3]),
+             "training rooms": (train_bank.subset(np.arange(min(len(train_bank), len(heldout)))), TRAIN,
+                                args.seed + 13, sources[0], sources[1])}
+    results = evaluate(model, fe, args, banks, train_median, ridge, figs)
     print(table(results))
     print()
     print(rt60_table(results))
