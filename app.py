@@ -13,7 +13,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from soundpred.audio import AudioError
+from soundpred.audio import AudioError, to_mono_float
 from soundpred.plots import distance_gauge, spectrogram_figure, timeline_figure
 from soundpred.predict import Prediction, Predictor
 
@@ -79,18 +79,17 @@ def build_app(predictor: Predictor) -> gr.Blocks:
         if chunk is None:
             return gr.update(), gr.update(), buffer
         sr, y = chunk
-        y = y.astype(np.float32) / 32768.0 if y.dtype == np.int16 else y.astype(np.float32)
-        if y.ndim == 2:
-            y = y.mean(axis=1)
-        if buffer is not None and buffer[0] == sr:
-            y = np.concatenate([buffer[1], y])
-        y = y[-int(LIVE_SECONDS * sr):]
         stamp = time.strftime("%H:%M:%S")
         try:
-            pred = predictor.predict((sr, y))
+            y = to_mono_float(y)
+            if buffer is not None and buffer[0] == sr:
+                y = np.concatenate([buffer[1], y])
+            y = y[-int(LIVE_SECONDS * sr):]
+            buffer = (sr, y)
+            pred = predictor.predict(buffer)
         except AudioError as e:
-            return {}, f"*{e}* · updated {stamp}", (sr, y)
-        return pred.label_dict(), f"{_distance_md(pred)} · updated {stamp}", (sr, y)
+            return {}, f"*{e}* · updated {stamp}", buffer
+        return pred.label_dict(), f"{_distance_md(pred)} · updated {stamp}", buffer
 
     def predict_api(path) -> dict:
         """Top-5 labels (and distance) of an audio file, as JSON."""
