@@ -22,7 +22,9 @@ def _mel_ticks(n_mels: int, fmin: float, fmax: float):
 def spectrogram_figure(spec: np.ndarray, *, hop_s: float, fmin: float = 50.0, fmax: float = 8000.0,
                        top_db: float = 80.0, title: str = "Log-mel spectrogram (model input)") -> Figure:
     """``spec``: (frames, n_mels) in [-1, 0] as :class:`~soundpred.features.LogMel` gives."""
-    fig = Figure(figsize=(8, 3.2), dpi=100, layout="constrained")
+    # fixed margins: the constrained layout engine doubles the time to draw (a per-request cost)
+    fig = Figure(figsize=(8, 3.2), dpi=100)
+    fig.subplots_adjust(left=0.1, right=1.0, bottom=0.15, top=0.9)
     ax = fig.add_subplot()
     n_frames, n_mels = spec.shape
     im = ax.imshow(spec.T * top_db, origin="lower", aspect="auto", cmap="magma", vmin=-top_db, vmax=0,
@@ -104,7 +106,8 @@ def distance_figure(true, pred, lo, hi, *, title: str = "") -> Figure:
 
 def distance_gauge(distance: float, interval: tuple[float, float], *, lo: float = 0.3, hi: float = 20.0) -> Figure:
     """A small log-scale bar from ``lo`` to ``hi`` metres with the estimate and its interval."""
-    fig = Figure(figsize=(5.0, 1.1), dpi=100, layout="constrained")
+    fig = Figure(figsize=(5.0, 1.1), dpi=100)
+    fig.subplots_adjust(left=0.04, right=0.96, bottom=0.42, top=0.7)
     ax = fig.add_subplot()
     a, b = (min(max(v, lo), hi) for v in interval)
     ax.axvspan(a, b, color="tab:orange", alpha=0.35, label="90 % interval")
