@@ -29,7 +29,7 @@ from scipy.signal import butter, fftconvolve, sosfiltfilt
 from .data.common import cache_dir as default_cache_dir
 
 __all__ = ["SimSettings", "TRAIN", "SHIFTED", "simulate_rir", "sample_room", "RirBank", "make_bank",
-           "synthesize", "DIRECT_INDEX", "SPEED_OF_SOUND"]
+           "synthesize", "coloured_noise", "DIRECT_INDEX", "SPEED_OF_SOUND"]
 
 SPEED_OF_SOUND = 343.0
 #: Index of the direct sound in every aligned RIR (room for the fractional-delay filter's pre-ringing).
@@ -81,6 +81,25 @@ def _materials(pra, settings: SimSettings, alpha: float, rng: np.random.Generato
     return mats
 
 
+MARGIN = 0.3  # least distance of source and mic from any wall, m
+
+
+def _random_mic(dims, rng: np.random.Generator) -> np.ndarray:
+    """A microphone position MARGIN from the walls, 0.8–2 m above the floor."""
+    return np.array([rng.uniform(MARGIN, dims[0] - MARGIN), rng.uniform(MARGIN, dims[1] - MARGIN),
+                     rng.uniform(0.8, min(2.0, dims[2] - MARGIN))])
+
+
+def _source_at(mic: np.ndarray, d: float, dims, rng: np.random.Generator) -> np.ndarray | None:
+    """A source ``d`` m from ``mic`` in a random, mostly horizontal direction; None if it falls
+    closer than MARGIN to a wall."""
+    v = rng.standard_normal(3)
+    v[2] *= 0.25
+    v /= np.linalg.norm(v)
+    src = mic + d * v
+    return src if np.all(src > MARGIN) and np.all(src < np.asarray(dims) - MARGIN) else None
+
+
 def sample_room(settings: SimSettings, rng: np.random.Generator, distance: float | None = None) -> dict:
     """Room size, RT60, positions for one source–mic pair at ``distance`` (sampled if None)."""
     lo, hi = settings.distance_range
@@ -91,15 +110,10 @@ def sample_room(settings: SimSettings, rng: np.random.Generator, distance: float
         width = float(np.clip(length * rng.uniform(0.4, 1.0), 2.5, 30.0))
         height = float(np.clip(rng.uniform(2.4, 3.5) + 0.15 * length * rng.uniform(0, 1), 2.4, 12.0))
         dims = np.array([length, width, height])
-        margin = 0.3
-        mic = np.array([rng.uniform(margin, length - margin), rng.uniform(margin, width - margin),
-                        rng.uniform(0.8, min(2.0, height - margin))])
+        mic = _random_mic(dims, rng)
         for _ in range(50):
-            v = rng.standard_normal(3)
-            v[2] *= 0.25
-            v /= np.linalg.norm(v)
-            src = mic + d * v
-            if np.all(src > margin) and np.all(src < dims - margin):
+            src = _source_at(mic, d, dims, rng)
+            if src is not None:
                 break
         else:
             continue
@@ -123,7 +137,6 @@ def simulate_rir(room: dict, settings: SimSettings, *, sr: int = 16000, rng: np.
 
     dims = room["dims"]
     alpha, max_order = pra.inverse_sabine(room["rt60"], dims)
-    kw = {}
     src_dir = mic_dir = None
     if settings.directivity:
         from pyroomacoustics.directivities import Cardioid, DirectionVector
@@ -134,7 +147,7 @@ def simulate_rir(room: dict, settings: SimSettings, *, sr: int = 16000, rng: np.
         src_dir, mic_dir = Cardioid(rand_dir()), Cardioid(rand_dir())
     pr = pra.ShoeBox(dims, fs=sr, materials=_materials(pra, settings, alpha, rng),
                      max_order=int(min(max_order, settings.max_order)), air_absorption=True,
-                     use_rand_ism=True, max_rand_disp=0.05, **kw)
+                     use_rand_ism=True, max_rand_disp=0.05)
     pr.add_source(room["src"], directivity=src_dir)
     pr.add_microphone(room["mic"], directivity=mic_dir)
     pra.random.seed(int(rng.integers(2 ** 31)))  # its randomised image sources: reproducible per RIR
@@ -213,23 +226,23 @@ def _replace_positions(room: dict, settings: SimSettings, rng: np.random.Generat
     hi = min(hi, float(np.linalg.norm(dims)) - 0.8)
     for _ in range(100):
         d = float(np.exp(rng.uniform(np.log(lo), np.log(max(hi, lo * 1.01)))))
-        mic = np.array([rng.uniform(0.3, dims[0] - 0.3), rng.uniform(0.3, dims[1] - 0.3),
-                        rng.uniform(0.8, min(2.0, dims[2] - 0.3))])
-        v = rng.standard_normal(3)
-        v[2] *= 0.25
-        v /= np.linalg.norm(v)
-        src = mic + d * v
-        if np.all(src > 0.3) and np.all(src < dims - 0.3):
+        mic = _random_mic(dims, rng)
+        src = _source_at(mic, d, dims, rng)
+        if src is not None:
             return {**room, "mic": mic.tolist(), "src": src.tolist(), "distance": d}
     return None
 
 
+def coloured_noise(n: int, colour: float, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian noise with power falling as ``f ** -colour`` (0 white, 1 pink, 2 brown)."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    spec /= np.maximum(np.arange(len(spec)), 1) ** (colour / 2)
+    return np.fft.irfft(spec, n=n)
+
+
 def _noise(kind: str, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
     if kind in ("white", "pink", "brown"):
-        colour = {"white": 0.0, "pink": 1.0, "brown": 2.0}[kind]
-        spec = np.fft.rfft(rng.standard_normal(n))
-        spec /= np.maximum(np.arange(len(spec)), 1) ** (colour / 2)
-        return np.fft.irfft(spec, n=n)
+        return coloured_noise(n, {"white": 0.0, "pink": 1.0, "brown": 2.0}[kind], rng)
     t = np.arange(n) / sr
     if kind == "hum":  # mains hum with harmonics plus a little hiss
         f0 = rng.choice([50.0, 60.0])

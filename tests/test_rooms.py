@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from soundpred.rooms import DIRECT_INDEX, SHIFTED, TRAIN, make_bank, sample_room, simulate_rir, synthesize
+from soundpred.rooms import DIRECT_INDEX, SHIFTED, SPEED_OF_SOUND, TRAIN, make_bank, sample_room, simulate_rir, synthesize
 
 SR = 16000
 
@@ -19,7 +19,7 @@ def test_direct_path_delay_matches_distance(distance):
     room = sample_room(TRAIN, rng, distance=distance)
     assert np.linalg.norm(np.subtract(room["src"], room["mic"])) == pytest.approx(distance)
     h = simulate_rir(room, TRAIN, sr=SR, rng=rng, align=False)
-    expect = distance / 343.0 * SR + 40  # time of flight + pyroomacoustics' fractional-delay centre
+    expect = distance / SPEED_OF_SOUND * SR + 40  # time of flight + pyroomacoustics' fractional-delay centre
     assert abs(first_arrival(h) - expect) <= 4  # 0.25 ms: the octave filters shift it a little
 
 

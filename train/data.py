@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from soundpred import audio
 from soundpred.data import Clip, cache_dir
+from soundpred.rooms import coloured_noise
 
 def load_waveforms(clips: list[Clip], sr: int, *, desc: str = "decoding",
                    cache: bool = True) -> tuple[list[Clip], list[np.ndarray]]:
@@ -61,10 +62,7 @@ def lowpass(y: np.ndarray, sr: int, cutoff: float) -> np.ndarray:
 
 def add_noise(y: np.ndarray, snr_db: float, rng: np.random.Generator, *, colour: float = 0.0) -> np.ndarray:
     """Add noise at ``snr_db`` with spectral slope ``colour`` (0 white, 1 pink, 2 brown)."""
-    n = len(y)
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.maximum(np.arange(len(spec)), 1)
-    noise = np.fft.irfft(spec / f ** (colour / 2), n=n)
+    noise = coloured_noise(len(y), colour, rng)
     p_sig = np.mean(y ** 2) + 1e-12
     noise *= np.sqrt(p_sig / (np.mean(noise ** 2) + 1e-12) / 10 ** (snr_db / 10))
     return (y + noise).astype(np.float32)
