@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from train.common import add_hub_args, finish_bundle
+from train.common import adamw_cosine, add_hub_args, finish_bundle, write_history
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fsd-starter"
 
@@ -183,7 +183,7 @@ def main(argv=None):
     from soundpred.metrics import confusion_matrix, summarize
     from soundpred.models import STUDENT_FRONTEND, build_classifier, build_student
     from soundpred.params import FrontEnd
-    from soundpred.plots import confusion_figure, curves_figure
+    from soundpred.plots import confusion_figure
     from soundpred.predict import Predictor
     from train.data import load_waveforms
 
@@ -213,9 +213,7 @@ def main(argv=None):
     if args.arch == "cnn":
         model = build_classifier(fe, len(labels), width=args.width)
         steps = math.ceil(len(tr_idx) / args.batch_size)
-        lr = keras.optimizers.schedules.CosineDecay(args.lr * 0.1, args.epochs * steps, alpha=0.01,
-                                                    warmup_target=args.lr, warmup_steps=2 * steps)
-        opt = keras.optimizers.AdamW(lr, weight_decay=1e-3)
+        opt = adamw_cosine(args.lr, args.epochs * steps, 2 * steps)
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=0.05)
     else:
         model = build_student(fe, len(labels))
@@ -270,13 +268,10 @@ def main(argv=None):
     card = write_card(meta)
     save_bundle(model, args.out, frontend=fe, task="classification", labels=labels, metrics=metrics,
                 training=meta["training"], card=card, name=meta["name"])
-    figs = args.out / "figures"
-    figs.mkdir(exist_ok=True)
-    curves_figure(hist.history).savefig(figs / "training_curves.png")
+    write_history(args.out, hist.history)
     confusion_figure(confusion_matrix(test_scores, test_y, len(labels)), labels,
-                     title=f"test split, top-1 {metrics['test']['top1']:.3f}").savefig(figs / "confusion_test.png")
-    (args.out / "training_log.json").write_text(json.dumps(
-        {k: [float(v) for v in vs] for k, vs in hist.history.items()}, indent=1) + "\n")
+                     title=f"test split, top-1 {metrics['test']['top1']:.3f}").savefig(
+        args.out / "figures" / "confusion_test.png")
     print(json.dumps({k: metrics["test"][k] for k in ("top1", "map3", "macro_recall", "n_clips")}))
     finish_bundle(args, labels)
     return metrics

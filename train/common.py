@@ -6,6 +6,25 @@ import json
 from pathlib import Path
 
 
+def adamw_cosine(lr: float, total_steps: int, warmup_steps: int):
+    """AdamW (weight decay 1e-3) with a linear warm-up from lr/10 to ``lr``, then cosine decay to lr/100."""
+    import keras
+
+    schedule = keras.optimizers.schedules.CosineDecay(lr * 0.1, total_steps, alpha=0.01, warmup_target=lr,
+                                                      warmup_steps=warmup_steps)
+    return keras.optimizers.AdamW(schedule, weight_decay=1e-3)
+
+
+def write_history(out: Path, history: dict) -> None:
+    """``figures/training_curves.png`` and ``training_log.json`` from a Keras ``History.history``."""
+    from soundpred.plots import curves_figure
+
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    curves_figure(history).savefig(out / "figures" / "training_curves.png")
+    (out / "training_log.json").write_text(json.dumps(
+        {k: [float(v) for v in vs] for k, vs in history.items()}, indent=1) + "\n")
+
+
 def add_hub_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("Hugging Face Hub (token from HF_TOKEN or `hf auth login`)")
     g.add_argument("--push-to-hub", metavar="OWNER/NAME", help="push the bundle to this model repo, one commit")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from train.common import add_hub_args, finish_bundle
+from train.common import adamw_cosine, add_hub_args, finish_bundle, write_history
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTER = ROOT.parent / "shared" / "data" / "fsd-starter"
@@ -225,7 +225,6 @@ def main(argv=None):
 
     from soundpred.bundle import load_bundle, save_bundle
     from soundpred.models import DISTANCE_FRONTEND, build_distance, gaussian_nll
-    from soundpred.plots import curves_figure
     from soundpred.rooms import SHIFTED, TRAIN, make_bank
 
     keras.utils.set_random_seed(args.seed)
@@ -252,10 +251,7 @@ def main(argv=None):
     history, train_seconds = {}, 0.0
     if not args.evaluate:
         model = build_distance(fe, width=args.width)
-        total = args.epochs * args.steps
-        lr = keras.optimizers.schedules.CosineDecay(args.lr * 0.1, total, alpha=0.01, warmup_target=args.lr,
-                                                    warmup_steps=2 * args.steps)
-        model.compile(optimizer=keras.optimizers.AdamW(lr, weight_decay=1e-3), loss=gaussian_nll)
+        model.compile(optimizer=adamw_cosine(args.lr, args.epochs * args.steps, 2 * args.steps), loss=gaussian_nll)
         t0 = time.time()
         hist = model.fit(make_batches(train_bank, sources[0], sources[1], TRAIN, fe, args), epochs=args.epochs,
                          verbose=args.verbose)
@@ -285,14 +281,9 @@ def main(argv=None):
                 "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
                 "dry_sources": {"espeak-ng speech": len(sources[0]), "starter clips": len(sources[1])},
                 "command": "python -m train.distance " + " ".join(sys.argv[1:] if argv is None else argv)}
-    metrics = {name: {m: {k: v for k, v in s.items()} for m, s in res.items()} for name, res in results.items()}
-    card = write_card(training, results)
-    save_bundle(model, out, frontend=fe, task="distance", metrics=metrics, training=training, card=card,
-                name="soundpred-distance")
-    if history:
-        curves_figure(history).savefig(figs / "training_curves.png")
-        (out / "training_log.json").write_text(json.dumps(
-            {k: [float(v) for v in vs] for k, vs in history.items()}, indent=1) + "\n")
+    save_bundle(model, out, frontend=fe, task="distance", metrics=results, training=training,
+                card=write_card(training, results), name="soundpred-distance")
+    write_history(out, history)
     finish_bundle(args, [], task="distance")
     return results
 
