@@ -5,7 +5,7 @@ input order::
 
     {"file": ..., "top": [{"label": ..., "score": ...} x5], "distance_m": ..., "distance_interval_m": ...,
      "models": {...}, ...}
-    {"file": ..., "error": "<message>"}            # unreadable or silent input
+    {"file": ..., "error": "<message>"}            # unreadable, silent or too long input
 
 The exit status is 1 if any file failed, 2 for bad usage or models that cannot load.
 """
@@ -24,7 +24,8 @@ def _predict(args) -> int:
     from .predict import Predictor
 
     try:
-        predictor = Predictor.from_specs(args.classifier, args.distance, top_k=args.top_k)
+        predictor = Predictor.from_specs(args.classifier, args.distance, top_k=args.top_k,
+                                         max_seconds=args.max_seconds or None)
     except BundleError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -63,6 +64,8 @@ def main(argv=None) -> int:
     pp.add_argument("files", nargs="+", metavar="FILE")
     pp.add_argument("--json", action="store_true", help="one JSON object per file and line")
     pp.add_argument("--top-k", type=int, default=5)
+    pp.add_argument("--max-seconds", type=float, default=600.0,
+                    help="refuse longer inputs, from the header where it tells (default 600; 0: no limit)")
     pp.add_argument("--classifier", default=None,
                     help="bundle folder or Hub repo owner/name[@revision] (default: $SOUNDPRED_CLASSIFIER, "
                          "else the embedded model)")

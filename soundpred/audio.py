@@ -66,26 +66,33 @@ def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return soxr.resample(y, orig_sr, target_sr, quality="HQ").astype(np.float32)
 
 
-def _ffmpeg_decode(data: bytes | None, path: str | None) -> tuple[np.ndarray, int]:
-    """Decode what libsndfile cannot (webm/opus, m4a/aac, ...) with ffmpeg."""
+def _ffmpeg_decode(data: bytes | None, path: str | None, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Decode what libsndfile cannot (webm/opus, m4a/aac, ...) with ffmpeg; with ``max_seconds``,
+    stop a little after it (an over-long file is refused without decoding it whole)."""
     exe = shutil.which("ffmpeg")
     if exe is None:
         raise AudioError("This format needs ffmpeg, which is not installed (apt-get install ffmpeg).")
     src = path if path is not None else "pipe:0"
     # The stream is decoded at 48 kHz: browser recordings are 48 kHz opus or 44.1/48 kHz AAC,
     # and every model here runs at a lower rate.
-    proc = subprocess.run([exe, "-hide_banner", "-v", "error", "-i", src, "-vn", "-f", "f32le",
+    limit = [] if max_seconds is None else ["-t", f"{max_seconds + 1:.3f}"]
+    proc = subprocess.run([exe, "-hide_banner", "-v", "error", "-i", src, "-vn", *limit, "-f", "f32le",
                            "-ac", "1", "-ar", "48000", "-"],
                           input=data, capture_output=True)
     if proc.returncode != 0 or not proc.stdout:
         msg = proc.stderr.decode(errors="replace").strip().splitlines()
         detail = msg[-1] if msg else "no audio stream"
+        if path is not None:  # name the file, not where the server keeps it
+            detail = detail.replace(path, Path(path).name)
         raise AudioError(f"Could not decode the audio ({detail}). Supported: wav, flac, ogg, mp3, "
                          "webm/opus, m4a.")
-    return np.frombuffer(proc.stdout, dtype="<f4").copy(), 48000
+    y = np.frombuffer(proc.stdout, dtype="<f4").copy()
+    if max_seconds is not None and y.size > 48000 * max_seconds:
+        raise AudioError(f"The audio is more than {max_seconds:.0f} s long; the limit is {max_seconds:.0f} s.")
+    return y, 48000
 
 
-def decode(source) -> tuple[np.ndarray, int]:
+def decode(source, *, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
     """Decode ``source`` to ``(mono float32 samples, sample_rate)`` at the source rate.
 
     Parameters
@@ -94,6 +101,8 @@ def decode(source) -> tuple[np.ndarray, int]:
         A path, the file's bytes, an open binary file, or ``(sr, array)`` as
         Gradio's ``gr.Audio(type="numpy")`` gives (array ``(n,)`` or ``(n, ch)``,
         any PCM dtype).
+    max_seconds : float or None
+        Refuse longer audio, without decoding all of it where the format allows.
     """
     if isinstance(source, tuple):
         if len(source) != 2:
@@ -122,14 +131,15 @@ def decode(source) -> tuple[np.ndarray, int]:
     try:
         with sf.SoundFile(path if path is not None else io.BytesIO(data)) as f:
             sr = f.samplerate
+            if max_seconds is not None and sr and f.frames / sr > max_seconds:
+                raise AudioError(f"The audio is {f.frames / sr:.0f} s long; the limit is {max_seconds:.0f} s.")
             y = f.read(dtype="float32", always_2d=True)
         return to_mono_float(y), int(sr)
     except AudioError:
         raise
     except Exception:  # libsndfile refused it: let ffmpeg try (webm, m4a, odd mp3s)
         pass
-    y, sr = _ffmpeg_decode(data, path)
-    return y, sr
+    return _ffmpeg_decode(data, path, max_seconds)
 
 
 def validate(y: np.ndarray, sr: int, *, max_seconds: float | None = None) -> None:
@@ -171,6 +181,6 @@ def load(source, *, sr: int, max_seconds: float | None = None) -> np.ndarray:
     """
     if max_seconds is not None:
         check_duration(source, max_seconds)
-    y, orig_sr = decode(source)
+    y, orig_sr = decode(source, max_seconds=max_seconds)
     validate(y, orig_sr, max_seconds=max_seconds)
     return resample(y, orig_sr, sr)

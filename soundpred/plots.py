@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from .labels import display_name
 
@@ -40,7 +41,8 @@ def spectrogram_figure(spec: np.ndarray, *, hop_s: float, fmin: float = 50.0, fm
 
 def timeline_figure(times: np.ndarray, window_scores: np.ndarray, labels, *, n: int = 5) -> Figure:
     """Scores over time of the ``n`` labels with the highest mean score."""
-    fig = Figure(figsize=(8, 2.6), dpi=100, layout="constrained")
+    fig = Figure(figsize=(8, 2.6), dpi=100)  # fixed margins (a per-request figure), legend on the right
+    fig.subplots_adjust(left=0.07, right=0.79, bottom=0.17, top=0.96)
     ax = fig.add_subplot()
     best = np.argsort(window_scores.mean(axis=0))[::-1][:n]
     for i in best:
@@ -114,6 +116,7 @@ def distance_gauge(distance: float, interval: tuple[float, float], *, lo: float 
     ax.axvline(min(max(distance, lo), hi), color="tab:red", lw=3, label=f"{distance:.1f} m")
     ax.set_xscale("log")
     ax.set_xlim(lo, hi)
+    ax.xaxis.set_minor_locator(NullLocator())  # unlabelled minor ticks would still be laid out
     ax.set_yticks([])
     ticks = [t for t in (0.3, 0.5, 1, 2, 5, 10, 20) if lo <= t <= hi]
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])

@@ -41,11 +41,13 @@ def frame_windows(y: np.ndarray, win: int, hop: int) -> tuple[np.ndarray, np.nda
 
 
 def loudest_rms(y: np.ndarray, sr: int, seconds: float = 0.1) -> float:
+    """RMS of the loudest ``seconds``-long block, each block's mean (DC offset) removed:
+    a constant signal is silence, however far from zero it sits."""
     n = max(1, int(sr * seconds))
     m = len(y) // n
-    if m == 0:
-        return float(np.sqrt(np.mean(y ** 2)))
-    return float(np.sqrt((y[:m * n].reshape(m, n) ** 2).mean(axis=1).max()))
+    blocks = y[None, :] if m == 0 else y[:m * n].reshape(m, n)
+    blocks = blocks - blocks.mean(axis=1, keepdims=True)
+    return float(np.sqrt((blocks ** 2).mean(axis=1).max()))
 
 
 @dataclass
@@ -179,7 +181,7 @@ class Predictor:
         t0 = time.perf_counter()
         if self.max_seconds is not None:
             audio.check_duration(source, self.max_seconds)  # from the header, before decoding
-        y_raw, sr_raw = audio.decode(source)
+        y_raw, sr_raw = audio.decode(source, max_seconds=self.max_seconds)
         audio.validate(y_raw, sr_raw, max_seconds=self.max_seconds)
         if loudest_rms(y_raw, sr_raw) < SILENCE_RMS:
             raise audio.AudioError("No sound detected: the recording is silent or nearly so "

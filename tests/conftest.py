@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -81,9 +82,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class RunningApp:
+    url: str
+    pid: int
+
+    def rss_mb(self) -> float:
+        """Resident memory of the app process now (VmRSS), MB."""
+        return _proc_status_mb(self.pid, "VmRSS")
+
+    def peak_rss_mb(self) -> float:
+        """Peak resident memory of the app process so far (VmHWM), MB."""
+        return _proc_status_mb(self.pid, "VmHWM")
+
+
+def _proc_status_mb(pid: int, key: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(key)
+
+
 @contextlib.contextmanager
 def running_app(log_path: Path, **env_overrides):
-    """Start ``python app.py`` as a user would, on a free port; yield its URL; stop it."""
+    """Start ``python app.py`` as a user would, on a free port; yield a :class:`RunningApp`
+    (its URL and process id); stop it."""
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
            "HF_HUB_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2", **env_overrides}
@@ -106,7 +129,7 @@ def running_app(log_path: Path, **env_overrides):
                 if time.time() > deadline:
                     pytest.fail("app did not start in 120 s")
                 time.sleep(0.5)
-        yield url
+        yield RunningApp(url, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -117,7 +140,12 @@ def running_app(log_path: Path, **env_overrides):
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """One `python app.py` on the embedded models, shared by the app and browser tests."""
-    with running_app(tmp_path_factory.mktemp("app") / "app.log") as url:
-        yield url
+def app_process(tmp_path_factory) -> RunningApp:
+    """One `python app.py` on the embedded models, shared by the app, load and browser tests."""
+    with running_app(tmp_path_factory.mktemp("app") / "app.log") as app:
+        yield app
+
+
+@pytest.fixture(scope="session")
+def app_url(app_process) -> str:
+    return app_process.url

@@ -105,7 +105,8 @@ def test_missing_repo_falls_back_with_warning(hub_cache, clip):
 def test_app_shows_fallback_warning_on_the_page(hub_cache, tmp_path):
     import urllib.request
 
-    with running_app(tmp_path / "app.log", SOUNDPRED_CLASSIFIER="owner/absent", HF_HUB_CACHE=str(hub_cache)) as url:
+    with running_app(tmp_path / "app.log", SOUNDPRED_CLASSIFIER="owner/absent", HF_HUB_CACHE=str(hub_cache)) as app:
+        url = app.url
         config = urllib.request.urlopen(url + "config", timeout=30).read().decode()
     assert "Could not get owner/absent from the Hugging Face Hub" in config
     assert "using the embedded default classification model instead" in config

@@ -1,0 +1,92 @@
+"""The bad-input corpus: files a person might give the app or the CLI, generated on demand.
+
+Each :class:`Case` says whether the input should be analysed (``ok``) or refused, and a piece
+of the message the person must see (for an accepted input: a warning, or None).
+"""
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from .conftest import tone, write_ffmpeg
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    path: Path
+    ok: bool
+    message: str | None = None  # refusal text (or a warning for accepted input)
+
+
+def _wav_header(n_bytes: int, sr: int, channels: int = 1, bits: int = 16) -> bytes:
+    block = channels * bits // 8
+    return (b"RIFF" + struct.pack("<I", 36 + n_bytes) + b"WAVEfmt " +
+            struct.pack("<IHHIIHH", 16, 1, channels, sr, sr * block, block, bits) +
+            b"data" + struct.pack("<I", n_bytes))
+
+
+def make_corpus(folder: Path, *, one_hour: bool = True) -> list[Case]:
+    """Write the corpus into ``folder``; return its cases. ``one_hour`` adds a one-hour
+    8 kHz 8-bit WAV (29 MB) that must be refused from its header (limit 600 s)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cases: list[Case] = []
+
+    def add(name, ok, message=None):
+        cases.append(Case(name, folder / name, ok, message))
+        return folder / name
+
+    y = tone(16000, 2.0, freq=440)
+    (add("empty.wav", False, "empty")).write_bytes(b"")
+    sf.write(add("one_sample.wav", False, "ms long"), y[:1], 16000)
+    sf.write(add("10ms.wav", False, "ms long"), y[:160], 16000)
+    sf.write(add("silence.wav", False, "No sound detected"), np.zeros(32000, np.int16), 16000)
+    sf.write(add("dc_only.wav", False, "No sound detected"), np.full(32000, 0.5, np.float32), 16000,
+             subtype="FLOAT")
+    sf.write(add("dc_offset.wav", True), 0.4 * y + 0.5, 16000, subtype="FLOAT")
+    sf.write(add("clipping.wav", True, "clipped"), np.clip(8 * y, -1, 1), 16000)
+    bad = y.copy()
+    bad[1000:1010] = np.nan
+    sf.write(add("nan.wav", False, "NaN or infinite"), bad, 16000, subtype="FLOAT")
+    bad = y.copy()
+    bad[5] = np.inf
+    sf.write(add("inf.wav", False, "NaN or infinite"), bad, 16000, subtype="DOUBLE")
+    if one_hour:
+        p = add("one_hour.wav", False, "the limit is 600 s")
+        with open(p, "wb") as f:  # 8 kHz unsigned 8-bit: a quiet hum, written in blocks
+            n = 8000 * 3600
+            f.write(_wav_header(n, 8000, bits=8))
+            block = (128 + 20 * np.sin(2 * np.pi * 100 * np.arange(8000 * 60) / 8000)).astype(np.uint8).tobytes()
+            for _ in range(60):
+                f.write(block)
+    sf.write(add("8_channels.wav", True), tone(16000, 2.0, channels=8), 16000)
+    sf.write(add("8kHz.wav", True), tone(8000, 2.0), 8000)
+    sf.write(add("192kHz.wav", True), tone(192000, 2.0), 192000)
+    sf.write(add("4kHz.wav", False, "outside the supported"), tone(4000, 2.0, freq=300), 4000)
+    sf.write(add("pcm24.wav", True), y, 16000, subtype="PCM_24")
+    sf.write(add("float32.wav", True), y, 16000, subtype="FLOAT")
+    sf.write(add("clip.flac", True), y, 16000)
+    sf.write(add("clip.ogg", True), y, 16000, format="OGG", subtype="VORBIS")
+    if shutil.which("ffmpeg"):
+        stereo = tone(44100, 2.0, channels=2)
+        write_ffmpeg(add("recording.mp3", True), stereo, 44100, "-c:a", "libmp3lame", "-b:a", "128k")
+        write_ffmpeg(add("recording.m4a", True), stereo, 44100, "-c:a", "aac", "-b:a", "128k")
+        write_ffmpeg(add("recording.webm", True), tone(48000, 2.0), 48000, "-c:a", "libopus", "-b:a", "64k")
+        # longer than the limit, in a format whose length only decoding tells: ffmpeg stops early
+        p = add("eleven_minutes.webm", False, "the limit is 600 s")
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=16000",
+                        "-t", "660", "-c:a", "libopus", "-b:a", "6k", str(p)], check=True)
+    good = (folder / "pcm24.wav").read_bytes()
+    (add("truncated_header.wav", False, "Could not decode")).write_bytes(good[:30])
+    # a header that promises more samples than the file holds (an interrupted upload)
+    (add("truncated_data.wav", True)).write_bytes(_wav_header(16000 * 2 * 4, 16000) +
+                                                  (y * 32767).astype("<i2").tobytes())
+    (add("text.wav", False, "Could not decode")).write_text("this is not audio\n" * 100)
+    (add("random_bytes.mp3", False, "Could not decode")).write_bytes(np.random.default_rng(0).bytes(4000))
+    return cases

@@ -1,0 +1,182 @@
+"""Never falls over: the bad-input corpus through the CLI and the running app, concurrent
+clients, a queue bound, and a soak that watches the app's memory.
+
+Everything runs for real: `python -m soundpred` and `python app.py` as subprocesses, driven
+with gradio_client over HTTP.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from .conftest import ROOT, needs_ffmpeg, running_app, tone
+from .corpus import make_corpus
+
+pytestmark = [pytest.mark.slow, needs_ffmpeg]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return make_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+def _files(folder):
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def test_corpus_through_the_cli(corpus, tmp_path):
+    """One error object per refused file (with its message), results for the rest, in order;
+    exit status 1; nothing left in the temporary folder."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp), "HF_HUB_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    r = subprocess.run([sys.executable, "-m", "soundpred", "predict", "--json", *(str(c.path) for c in corpus)],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 1, r.stderr[-2000:]
+    results = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [res["file"] for res in results] == [str(c.path) for c in corpus]
+    for case, res in zip(corpus, results):
+        if case.ok:
+            assert "error" not in res and len(res["top"]) == 5, (case.name, res)
+            assert res["distance_m"] > 0
+            if case.message:
+                assert any(case.message in w for w in res["warnings"]), (case.name, res["warnings"])
+            else:
+                assert res["warnings"] == [], (case.name, res["warnings"])
+        else:
+            assert case.message in res["error"], (case.name, res["error"])
+            assert "unexpected" not in res["error"] and str(case.path.parent) not in res["error"]
+    assert _files(tmp) == []
+
+
+@pytest.fixture(scope="module")
+def strict_app(tmp_path_factory):
+    """The app with small limits: 40 MB uploads, a queue of 8, uploads deleted after 6 s;
+    Gradio's cache and the process's temporary folder each in a folder of their own."""
+    d = tmp_path_factory.mktemp("strict")
+    (d / "gradio").mkdir()
+    (d / "tmp").mkdir()
+    with running_app(d / "app.log", SOUNDPRED_MAX_FILE_SIZE="40mb", SOUNDPRED_QUEUE_SIZE="8",
+                     SOUNDPRED_CACHE_SECONDS="6", GRADIO_TEMP_DIR=str(d / "gradio"), TMPDIR=str(d / "tmp")) as app:
+        yield app, d
+
+
+def test_corpus_through_the_app(strict_app, corpus, tmp_path):
+    """Each refused file gives its message (a gr.Error the page shows) and the next request is
+    answered; an upload over the size limit is refused; afterwards no file is left behind."""
+    from gradio_client import Client, handle_file
+
+    app, d = strict_app
+    client = Client(app.url, verbose=False)
+    for case in corpus:
+        if case.ok:
+            res = client.predict(handle_file(str(case.path)), api_name="/predict")
+            assert len(res["top"]) == 5, case.name
+            if case.message:
+                assert any(case.message in w for w in res["warnings"]), case.name
+        else:
+            with pytest.raises(Exception) as err:
+                client.predict(handle_file(str(case.path)), api_name="/predict")
+            assert case.message in str(err.value), (case.name, str(err.value))
+            assert str(d) not in str(err.value)  # no server paths in what the person reads
+    # the page's own endpoint, with the figures, after all of that
+    out = client.predict(handle_file(str(next(c.path for c in corpus if c.name == "recording.webm"))),
+                         api_name="/analyze")
+    assert out[0]["type"] == "matplotlib" and len(out[1]["confidences"]) == 5
+
+    big = tmp_path / "big.wav"
+    sf.write(big, np.zeros(21_000_000, np.int16) + 1, 16000)  # 42 MB > 40 MB
+    with pytest.raises(Exception, match="(?i)exceeds|too large|size"):
+        client.predict(handle_file(str(big)), api_name="/predict")
+    ok = tmp_path / "ok.wav"
+    sf.write(ok, tone(16000, 1.0), 16000)
+    assert len(client.predict(handle_file(str(ok)), api_name="/predict")["top"]) == 5
+
+    assert _files(d / "tmp") == []  # decoding and figures write no temporary files
+    deadline = time.time() + 30  # uploads leave Gradio's cache after SOUNDPRED_CACHE_SECONDS
+    while _files(d / "gradio") and time.time() < deadline:
+        time.sleep(1)
+    assert _files(d / "gradio") == []
+
+
+def _clips(tmp_path):
+    a = tmp_path / "low.wav"
+    sf.write(a, tone(16000, 1.0, freq=200), 16000)
+    b = ROOT / "examples" / "speech_8m_meeting_room.wav"
+    return [a, b]
+
+
+def test_twenty_concurrent_clients(app_url, tmp_path):
+    """20 gradio_client clients x 10 requests at once (the default queue of 64 holds them):
+    all answered, each with its own clip's answer (no cross-talk between requests)."""
+    from gradio_client import Client, handle_file
+
+    clips = _clips(tmp_path)
+    reference = [Client(app_url, verbose=False).predict(handle_file(str(c)), api_name="/predict") for c in clips]
+    assert reference[0]["top"] != reference[1]["top"]
+
+    def client_run(i):
+        client = Client(app_url, verbose=False)
+        return [client.predict(handle_file(str(clips[(i + k) % 2])), api_name="/predict") for k in range(10)]
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(client_run, range(20)))
+    for i, runs in enumerate(answers):
+        assert len(runs) == 10
+        for k, res in enumerate(runs):
+            ref = reference[(i + k) % 2]
+            assert [t["label"] for t in res["top"]] == [t["label"] for t in ref["top"]]
+            assert res["distance_m"] == pytest.approx(ref["distance_m"], rel=1e-3)
+
+
+def test_full_queue_says_busy_and_recovers(strict_app, tmp_path):
+    """With a queue of 8, a burst of 20 clients: every request is either answered or told at
+    once that the queue is full; afterwards the app answers normally."""
+    from gradio_client import Client, handle_file
+
+    app, _ = strict_app
+    clip = _clips(tmp_path)[1]
+    clients = [Client(app.url, verbose=False) for _ in range(20)]
+
+    def one(client):
+        try:
+            return "answered" if len(client.predict(handle_file(str(clip)), api_name="/predict")["top"]) == 5 else "bad"
+        except Exception as e:
+            return "busy" if "queue is full" in str(e).lower() else f"error: {e}"
+
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = list(pool.map(one, clients * 3))
+    assert set(outcomes) <= {"answered", "busy"}, outcomes
+    assert outcomes.count("answered") >= 8 and outcomes.count("busy") >= 1, outcomes
+    assert len(clients[0].predict(handle_file(str(clip)), api_name="/predict")["top"]) == 5
+
+
+def test_soak_memory(app_process, tmp_path):
+    """500 /analyze requests (all three figures each): the app's resident memory grows by
+    less than 50 MB after a warm-up of 100 (font caches, first traces)."""
+    from gradio_client import Client, handle_file
+
+    clips = _clips(tmp_path)
+
+    def run(n, offset):
+        client = Client(app_process.url, verbose=False)
+        for k in range(n):
+            out = client.predict(handle_file(str(clips[(offset + k) % 2])), api_name="/analyze")
+            assert out[0]["type"] == "matplotlib"
+
+    with ThreadPoolExecutor(2) as pool:  # two at a time: the app's concurrency limit
+        list(pool.map(run, [50, 50], [0, 1]))
+    before = app_process.rss_mb()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(run, [250, 250], [0, 1]))
+    after = app_process.rss_mb()
+    print(f"soak: RSS {before:.0f} MB after warm-up, {after:.0f} MB after 500 requests")
+    assert after - before < 50, (before, after)
