@@ -3,12 +3,15 @@
 A *bank* is a seeded, cached set of room impulse responses (RIRs) with their
 source–microphone distance, RT60 and room id. Two simulation settings exist:
 
-``train``   shoebox rooms from small offices to halls, RT60 0.1–2 s, per-wall absorption
-            with a random frequency tilt, air absorption, omnidirectional source and mic;
+``train``   shoebox rooms from small offices to halls, per-wall absorption with a random
+            frequency tilt, air absorption, omnidirectional source and mic; the RT60
+            (0.1–2 s) follows Sabine's formula from the room's size and a random mean
+            absorption, so that it grows with the room as in real buildings;
             white/pink/brown noise at 5–40 dB SNR, mild microphone colouration.
 ``shifted`` what training never sees: other absorption profiles (one very absorbent
             or very reflective surface, flat spectra), cardioid source and microphone
-            with random orientations, hum and babble-like noise, stronger colouration.
+            with random orientations, hum and babble-like noise, stronger colouration,
+            and an RT60 drawn independently of the room's size.
 
 No cue that real use lacks: every RIR is aligned so that its direct sound sits at
 :data:`DIRECT_INDEX` (no time of flight), examples start at a random point of the
@@ -42,6 +45,9 @@ MIN_DISTANCE, MAX_DISTANCE = 0.3, 20.0
 class SimSettings:
     name: str
     rt60_range: tuple[float, float] = (0.1, 2.0)
+    #: mean absorption range (log-uniform); the RT60 then follows from Sabine's formula.
+    #: None: the RT60 is drawn log-uniformly from ``rt60_range`` whatever the room's size.
+    absorption_range: tuple[float, float] | None = (0.05, 0.8)
     distance_range: tuple[float, float] = (MIN_DISTANCE, MAX_DISTANCE)
     absorption: str = "tilted"  # "tilted": per-wall random, more absorbent at high frequencies
     directivity: bool = False
@@ -56,7 +62,7 @@ class SimSettings:
 
 TRAIN = SimSettings("train")
 SHIFTED = SimSettings("shifted", absorption="uneven", directivity=True, noises=("hum", "babble"),
-                      snr_db=(5.0, 30.0), colouration_db=6.0)
+                      snr_db=(5.0, 30.0), colouration_db=6.0, absorption_range=None)
 
 
 def _materials(pra, settings: SimSettings, alpha: float, rng: np.random.Generator):
@@ -123,7 +129,15 @@ def sample_room(settings: SimSettings, rng: np.random.Generator, distance: float
         rt_hi = settings.rt60_range[1]
         if rt_lo >= rt_hi:
             continue
-        rt60 = float(np.exp(rng.uniform(np.log(rt_lo), np.log(rt_hi))))
+        if settings.absorption_range is None:
+            rt60 = float(np.exp(rng.uniform(np.log(rt_lo), np.log(rt_hi))))
+        else:  # Sabine; absorptions whose RT60 falls outside the range are drawn again
+            a_lo, a_hi = settings.absorption_range
+            for _ in range(20):
+                rt60 = 0.161 * vol / (surf * float(np.exp(rng.uniform(np.log(a_lo), np.log(a_hi)))))
+                if rt_lo <= rt60 <= rt_hi:
+                    break
+            rt60 = float(np.clip(rt60, rt_lo, rt_hi))
         return {"dims": dims.tolist(), "mic": mic.tolist(), "src": src.tolist(), "distance": float(d),
                 "rt60": rt60}
     raise RuntimeError(f"could not place a source at {distance} m")
@@ -224,12 +238,15 @@ def _replace_positions(room: dict, settings: SimSettings, rng: np.random.Generat
     dims = np.array(room["dims"])
     lo, hi = settings.distance_range
     hi = min(hi, float(np.linalg.norm(dims)) - 0.8)
-    for _ in range(100):
+    # many placements per drawn distance, few distances: redrawing the distance at every failed
+    # placement would favour short distances (they fit more often) and skew the bank towards them
+    for _ in range(5):
         d = float(np.exp(rng.uniform(np.log(lo), np.log(max(hi, lo * 1.01)))))
-        mic = _random_mic(dims, rng)
-        src = _source_at(mic, d, dims, rng)
-        if src is not None:
-            return {**room, "mic": mic.tolist(), "src": src.tolist(), "distance": d}
+        for _ in range(100):
+            mic = _random_mic(dims, rng)
+            src = _source_at(mic, d, dims, rng)
+            if src is not None:
+                return {**room, "mic": mic.tolist(), "src": src.tolist(), "distance": d}
     return None
 
 

@@ -50,8 +50,9 @@ def test_onset_randomisation_removes_time_of_flight():
         aligned = simulate_rir(room, TRAIN, sr=SR, rng=np.random.default_rng(seed))
         unaligned = simulate_rir(room, TRAIN, sr=SR, rng=np.random.default_rng(seed), align=False)
         y, _ = synthesize(dry, aligned, TRAIN, n=4 * SR, sr=SR, rng=rng)
-        measured.append(first_arrival(y, 0.2))
-        control.append(first_arrival(np.convolve(dry[:SR], unaligned), 0.2))
+        # a low threshold: far in a reverberant room, the reflections' build-up dwarfs the direct sound
+        measured.append(first_arrival(y, 0.05))
+        control.append(first_arrival(np.convolve(dry[:SR], unaligned), 0.05))
     assert np.corrcoef(distances, control)[0, 1] > 0.95
     assert abs(np.corrcoef(np.log(distances), measured)[0, 1]) < 0.5
     assert abs(np.corrcoef(distances, measured)[0, 1]) < 0.5

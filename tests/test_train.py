@@ -71,7 +71,8 @@ def test_distance_training_smoke(tmp_path, monkeypatch):
     results = distance.main(["--out", str(out), "--rooms", "4", "--eval-rooms", "2", "--epochs", "1", "--steps", "2",
                              "--batch-size", "4", "--width", "4", "--speech", "12", "--verbose", "0"])
     for name in ("held-out rooms", "shifted simulation"):
-        assert set(results[name]) == {"model", "median_guess", "classical_features"}
+        assert set(results[name]) == {"model", "median_guess", "classical_features", "rir_oracle_not_blind"}
+        assert "rir_oracle_not_blind" not in results["training rooms"]  # fitted on those RIRs
         assert 0 <= results[name]["model"]["coverage"] <= 1
         assert (out / "figures" / f"distance_{name.replace(' ', '_')}.png").is_file()
     bundle = load_bundle(out)

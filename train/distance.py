@@ -153,6 +153,44 @@ class RidgeBaseline:
         return np.c_[(f - self.mu) / self.sd, np.ones(len(f))] @ self.w
 
 
+def rir_parameters(h: np.ndarray, sr: int) -> np.ndarray:
+    """Exact acoustic parameters of one aligned RIR: direct-to-reverberant ratio (dB, ±2.5 ms
+    around the direct sound), C50 (dB), early decay time and T20-style decay (s)."""
+    from soundpred.rooms import DIRECT_INDEX as D
+
+    e = h.astype(np.float64) ** 2
+    w, c = int(0.0025 * sr), D + int(0.05 * sr)
+    drr = e[D - w:D + w].sum() / (e[D + w:].sum() + 1e-12)
+    c50 = e[:c].sum() / (e[c:].sum() + 1e-12)
+    edc = np.cumsum(e[::-1])[::-1]
+    edc_db = 10 * np.log10(edc / edc[0] + 1e-12)
+    return np.array([10 * np.log10(drr + 1e-12), 10 * np.log10(c50 + 1e-12),
+                     np.argmax(edc_db < -10) / sr, np.argmax(edc_db < -20) / sr])
+
+
+class RirOracle:
+    """Not blind, a reference: gradient boosting of log-distance on :func:`rir_parameters` of the
+    true RIR. It shows how much of the distance the room's acoustics determine at all; no
+    estimator that hears only the recording can be expected to do better."""
+
+    def __init__(self, sr: int):
+        self.sr = sr
+
+    def fit(self, bank):
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        f = self.features(bank)
+        y = np.log(bank.distance)
+        self.model = HistGradientBoostingRegressor(max_iter=200, random_state=0).fit(f, y)
+        return self
+
+    def features(self, bank) -> np.ndarray:
+        return np.stack([rir_parameters(h, self.sr) for h in bank.rirs])
+
+    def predict(self, bank):
+        return self.model.predict(self.features(bank))
+
+
 def logmel_of(fe, x: np.ndarray, batch: int = 64) -> np.ndarray:
     from soundpred.features import LogMel
 
@@ -165,7 +203,8 @@ def predict_model(model, x: np.ndarray, batch: int = 32) -> tuple[np.ndarray, np
     return out[:, 0], np.clip(out[:, 1], -4.0, 2.0)
 
 
-def evaluate(model, fe, args, banks, train_median: float, ridge: RidgeBaseline | None, figs: Path | None):
+def evaluate(model, fe, args, banks, train_median: float, ridge: RidgeBaseline | None, figs: Path | None,
+             oracle: RirOracle | None = None):
     """Score the model and the baselines on every evaluation set; returns the metrics dict."""
     from soundpred.metrics import distance_summary
 
@@ -187,6 +226,8 @@ def evaluate(model, fe, args, banks, train_median: float, ridge: RidgeBaseline |
             r = ridge.predict(classical_features(logmel_of(fe, x)))
             res["classical_features"] = distance_summary(np.exp(r), d, lo=np.exp(r - Z90 * ridge.resid_sd),
                                                          hi=np.exp(r + Z90 * ridge.resid_sd), rt60=bank.rt60)
+        if oracle is not None and name != "training rooms":  # it was fitted on those very RIRs
+            res["rir_oracle_not_blind"] = distance_summary(np.exp(oracle.predict(bank)), d, rt60=bank.rt60)
         results[name] = res
         if figs is not None:
             from soundpred.plots import distance_figure
@@ -267,7 +308,8 @@ def main(argv=None):
              "shifted simulation": (shifted, SHIFTED, args.seed + 12, sources[2], sources[3]),
              "training rooms": (train_bank.subset(np.arange(min(len(train_bank), len(heldout)))), TRAIN,
                                 args.seed + 13, sources[0], sources[1])}
-    results = evaluate(model, fe, args, banks, train_median, ridge, figs)
+    oracle = RirOracle(sr).fit(train_bank)
+    results = evaluate(model, fe, args, banks, train_median, ridge, figs, oracle)
     print(table(results))
     print()
     print(rt60_table(results))
@@ -308,8 +350,10 @@ metres out, as a Gaussian mean and log standard deviation; the app reports exp(m
 
 ## Training data
 Simulated only (pyroomacoustics image sources, randomised, with air absorption): {training["rirs"]}
-RIRs in {training["rooms"]} shoebox rooms (3–35 m, RT60 0.1–2 s, per-wall absorption with a random
-frequency tilt), distances 0.3–20 m log-uniform, convolved on the fly with espeak-ng speech and
+RIRs in {training["rooms"]} shoebox rooms (3–35 m, per-wall absorption with a random frequency tilt,
+RT60 0.1–2 s from Sabine's formula with a random mean absorption 0.05–0.8, so it grows with the
+room), distances 0.3–20 m drawn log-uniformly (up to what fits the room: median
+{training["train_median_m"]:.2f} m), convolved on the fly with espeak-ng speech and
 starter clips (research-use and Creative Commons recordings), noise at 5–40 dB SNR, random
 colouration, level and onset: the direct sound's arrival time carries no distance.
 
