@@ -6,6 +6,7 @@ Presentation only: decoding, models and figures live in the ``soundpred`` packag
 """
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import sys
@@ -22,9 +23,10 @@ if __name__ == "__main__" and "MALLOC_ARENA_MAX" not in os.environ:
 
 import gradio as gr
 import numpy as np
+from gradio.components.plot import PlotData
 
 from soundpred.audio import AudioError, to_mono_float
-from soundpred.plots import distance_gauge, spectrogram_figure, timeline_figure
+from soundpred.plots import GaugePainter, SpectrogramPainter, TimelinePainter
 from soundpred.predict import Prediction, Predictor
 
 log = logging.getLogger("soundpred.app")
@@ -67,8 +69,17 @@ def _distance_md(pred: Prediction) -> str:
             "(experimental: one microphone, trained on simulated rooms only)")
 
 
+def _plot(png: bytes) -> PlotData:
+    """A rendered PNG as gr.Plot's value (what it makes of a matplotlib figure itself)."""
+    return PlotData(type="matplotlib", plot="data:image/png;base64," + base64.b64encode(png).decode())
+
+
 def build_app(predictor: Predictor) -> gr.Blocks:
     fe = predictor.classifier.frontend
+    # figures reused across requests (the per-request cost was mostly building them)
+    spectrogram = SpectrogramPainter(n_mels=fe.n_mels, fmin=fe.fmin, fmax=fe.fmax, top_db=fe.top_db)
+    gauge_painter = GaugePainter()
+    timeline_painter = TimelinePainter()
 
     def run(path):
         if not path:
@@ -86,11 +97,10 @@ def build_app(predictor: Predictor) -> gr.Blocks:
 
     def analyze(path):
         pred = run(path)
-        fig = spectrogram_figure(pred.spectrogram, hop_s=pred.spectrogram_hop_s, fmin=fe.fmin,
-                                 fmax=pred.spectrogram_fmax, top_db=fe.top_db)
-        gauge = None if pred.distance_m is None else distance_gauge(pred.distance_m, pred.distance_interval_m)
+        fig = _plot(spectrogram.png(pred.spectrogram, hop_s=pred.spectrogram_hop_s))
+        gauge = None if pred.distance_m is None else _plot(gauge_painter.png(pred.distance_m, pred.distance_interval_m))
         many = len(pred.window_times) > 1
-        timeline = timeline_figure(pred.window_times, pred.window_scores, pred.labels) if many else None
+        timeline = _plot(timeline_painter.png(pred.window_times, pred.window_scores, pred.labels)) if many else None
         return (fig, pred.label_dict(), _distance_md(pred), gauge, gr.update(value=timeline, visible=many),
                 _models_md(pred))
 

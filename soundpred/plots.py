@@ -1,13 +1,16 @@
 """Figures with matplotlib's object API (no pyplot state: safe in a server)."""
 from __future__ import annotations
 
+import io
+import queue
+
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
 from .labels import display_name
 
-__all__ = ["spectrogram_figure", "timeline_figure", "curves_figure", "confusion_figure"]
+__all__ = ["spectrogram_figure", "SpectrogramPainter", "GaugePainter", "TimelinePainter", "distance_gauge", "timeline_figure", "curves_figure", "confusion_figure"]
 
 
 def _mel_ticks(n_mels: int, fmin: float, fmax: float):
@@ -39,12 +42,111 @@ def spectrogram_figure(spec: np.ndarray, *, hop_s: float, fmin: float = 50.0, fm
     return fig
 
 
+class _Painter:
+    """PNG bytes of a figure kind, fast enough per request. Building a figure and laying out its
+    axes and tick labels costs as much as drawing it, so figures are kept in a pool (one per
+    concurrent caller, created on demand) and only their data change between calls. Thread-safe;
+    the pixels equal a fresh figure's (tests/test_plots.py)."""
+
+    def __init__(self):
+        self._pool: queue.SimpleQueue = queue.SimpleQueue()
+
+    def _new(self) -> Figure:
+        raise NotImplementedError
+
+    def _update(self, fig: Figure, *args, **kwargs) -> None:
+        raise NotImplementedError
+
+    def png(self, *args, **kwargs) -> bytes:
+        try:
+            fig = self._pool.get_nowait()
+        except queue.Empty:
+            fig = self._new()
+        try:
+            self._update(fig, *args, **kwargs)
+            out = io.BytesIO()
+            fig.savefig(out, format="png")
+            return out.getvalue()
+        finally:
+            self._pool.put(fig)
+
+
+class SpectrogramPainter(_Painter):
+    """:func:`spectrogram_figure` as PNG: ``painter.png(spec, hop_s=...)``."""
+
+    def __init__(self, *, n_mels: int, fmin: float, fmax: float, top_db: float):
+        super().__init__()
+        self.n_mels, self.fmin, self.fmax, self.top_db = n_mels, fmin, fmax, top_db
+
+    def _new(self) -> Figure:
+        return spectrogram_figure(np.zeros((2, self.n_mels), np.float32) - 1, hop_s=0.01, fmin=self.fmin,
+                                  fmax=self.fmax, top_db=self.top_db)
+
+    def _update(self, fig: Figure, spec: np.ndarray, *, hop_s: float) -> None:
+        if spec.ndim != 2 or spec.shape[1] != self.n_mels:
+            raise ValueError(f"expected (frames, {self.n_mels}), got {spec.shape}")
+        ax = fig.axes[0]
+        seconds = len(spec) * hop_s
+        ax.images[0].set_data(spec.T * self.top_db)
+        ax.images[0].set_extent((0, seconds, -0.5, self.n_mels - 0.5))
+        ax.set_xlim(0, seconds)
+
+
+class GaugePainter(_Painter):
+    """:func:`distance_gauge` as PNG: ``painter.png(distance, interval)``."""
+
+    def __init__(self, *, lo: float = 0.3, hi: float = 20.0):
+        super().__init__()
+        self.lo, self.hi = lo, hi
+
+    def _new(self) -> Figure:
+        return distance_gauge(1.0, (0.5, 2.0), lo=self.lo, hi=self.hi)
+
+    def _update(self, fig: Figure, distance: float, interval: tuple[float, float]) -> None:
+        ax = fig.axes[0]
+        (span,), (line,) = ax.patches, ax.lines
+        a, b = (min(max(v, self.lo), self.hi) for v in interval)
+        span.set_x(a)
+        span.set_width(b - a)
+        x = min(max(distance, self.lo), self.hi)
+        line.set_xdata([x, x])
+        ax.get_legend().get_texts()[1].set_text(f"{distance:.1f} m")
+
+
+class TimelinePainter(_Painter):
+    """:func:`timeline_figure` as PNG: ``painter.png(times, window_scores, labels)``."""
+
+    def __init__(self, *, n: int = 5):
+        super().__init__()
+        self.n = n
+
+    def _new(self) -> Figure:
+        dummy = np.tile(np.linspace(1, 0.5, self.n), (2, 1))  # n lines, ranked
+        return timeline_figure(np.array([0.0, 1.0]), dummy, [f"label{i}" for i in range(self.n)], n=self.n)
+
+    def _update(self, fig: Figure, times: np.ndarray, window_scores: np.ndarray, labels) -> None:
+        ax = fig.axes[0]
+        best = _leading(window_scores, self.n)
+        if len(best) != len(ax.lines):
+            raise ValueError(f"expected at least {self.n} labels")
+        for line, text, i in zip(ax.lines, ax.get_legend().get_texts(), best):
+            line.set_data(times, window_scores[:, i])
+            line.set_label(display_name(labels[i]))
+            text.set_text(display_name(labels[i]))
+        ax.relim()
+        ax.autoscale_view(scalex=True, scaley=False)
+
+
+def _leading(window_scores: np.ndarray, n: int) -> np.ndarray:
+    return np.argsort(window_scores.mean(axis=0))[::-1][:n]
+
+
 def timeline_figure(times: np.ndarray, window_scores: np.ndarray, labels, *, n: int = 5) -> Figure:
     """Scores over time of the ``n`` labels with the highest mean score."""
     fig = Figure(figsize=(8, 2.6), dpi=100)  # fixed margins (a per-request figure), legend on the right
     fig.subplots_adjust(left=0.07, right=0.79, bottom=0.17, top=0.96)
     ax = fig.add_subplot()
-    best = np.argsort(window_scores.mean(axis=0))[::-1][:n]
+    best = _leading(window_scores, n)
     for i in best:
         ax.plot(times, window_scores[:, i], marker="o", ms=3, label=display_name(labels[i]))
     ax.set_ylim(0, 1)
