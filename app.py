@@ -144,9 +144,9 @@ def build_app(predictor: Predictor) -> gr.Blocks:
                 with gr.Column(scale=1):
                     labels_out = gr.Label(num_top_classes=5, label="Top-5 labels")
                     distance_out = gr.Markdown(elem_id="distance")
-                    gauge_out = gr.Plot(label="Distance", show_label=False, format="png")
-            spec_out = gr.Plot(label="Spectrogram", format="png")
-            timeline_out = gr.Plot(label="Timeline of the leading labels", visible=False, format="png")
+                    gauge_out = gr.Plot(label="Distance", show_label=False)
+            spec_out = gr.Plot(label="Spectrogram")
+            timeline_out = gr.Plot(label="Timeline of the leading labels", visible=False)
             info_out = gr.Markdown(elem_id="info")
             button.click(analyze, audio_in, [spec_out, labels_out, distance_out, gauge_out, timeline_out, info_out],
                          api_name="analyze")

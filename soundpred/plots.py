@@ -10,7 +10,8 @@ from matplotlib.ticker import NullLocator
 
 from .labels import display_name
 
-__all__ = ["spectrogram_figure", "SpectrogramPainter", "GaugePainter", "TimelinePainter", "distance_gauge", "timeline_figure", "curves_figure", "confusion_figure"]
+__all__ = ["spectrogram_figure", "timeline_figure", "distance_gauge", "curves_figure", "confusion_figure",
+           "SpectrogramPainter", "GaugePainter", "TimelinePainter"]
 
 
 def _mel_ticks(n_mels: int, fmin: float, fmax: float):
