@@ -131,8 +131,8 @@ def decode(source, *, max_seconds: float | None = None) -> tuple[np.ndarray, int
     try:
         with sf.SoundFile(path if path is not None else io.BytesIO(data)) as f:
             sr = f.samplerate
-            if max_seconds is not None and sr and f.frames / sr > max_seconds:
-                raise AudioError(f"The audio is {f.frames / sr:.0f} s long; the limit is {max_seconds:.0f} s.")
+            if max_seconds is not None and sr and f.frames / sr > max_seconds:  # from the header, unread
+                raise _too_long(f.frames / sr, max_seconds)
             y = f.read(dtype="float32", always_2d=True)
         return to_mono_float(y), int(sr)
     except AudioError:
@@ -155,21 +155,11 @@ def validate(y: np.ndarray, sr: int, *, max_seconds: float | None = None) -> Non
         raise AudioError(f"The audio is {seconds * 1000:.0f} ms long; at least "
                          f"{MIN_SECONDS * 1000:.0f} ms are needed.")
     if max_seconds is not None and seconds > max_seconds:
-        raise AudioError(f"The audio is {seconds:.0f} s long; the limit is {max_seconds:.0f} s.")
+        raise _too_long(seconds, max_seconds)
 
 
-def check_duration(source, max_seconds: float) -> None:
-    """Refuse a file longer than ``max_seconds`` from its header alone, where the
-    format has one libsndfile reads; other inputs are checked after decoding."""
-    if not isinstance(source, (str, os.PathLike)):
-        return
-    try:
-        info = sf.info(os.fspath(source))
-    except Exception:
-        return
-    if info.samplerate and info.frames / info.samplerate > max_seconds:
-        raise AudioError(f"The audio is {info.frames / info.samplerate:.0f} s long; "
-                         f"the limit is {max_seconds:.0f} s.")
+def _too_long(seconds: float, max_seconds: float) -> AudioError:
+    return AudioError(f"The audio is {seconds:.0f} s long; the limit is {max_seconds:.0f} s.")
 
 
 def load(source, *, sr: int, max_seconds: float | None = None) -> np.ndarray:
@@ -179,8 +169,6 @@ def load(source, *, sr: int, max_seconds: float | None = None) -> np.ndarray:
     -------
     np.ndarray, shape (n,), float32
     """
-    if max_seconds is not None:
-        check_duration(source, max_seconds)
     y, orig_sr = decode(source, max_seconds=max_seconds)
     validate(y, orig_sr, max_seconds=max_seconds)
     return resample(y, orig_sr, sr)

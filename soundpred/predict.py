@@ -179,8 +179,6 @@ class Predictor:
     def predict(self, source) -> Prediction:
         """Predict for a path, bytes, file object or ``(sr, array)``; raises ``AudioError``."""
         t0 = time.perf_counter()
-        if self.max_seconds is not None:
-            audio.check_duration(source, self.max_seconds)  # from the header, before decoding
         y_raw, sr_raw = audio.decode(source, max_seconds=self.max_seconds)
         audio.validate(y_raw, sr_raw, max_seconds=self.max_seconds)
         if loudest_rms(y_raw, sr_raw) < SILENCE_RMS:
