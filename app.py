@@ -81,11 +81,11 @@ def build_app(predictor: Predictor) -> gr.Blocks:
     gauge_painter = GaugePainter()
     timeline_painter = TimelinePainter()
 
-    def run(path):
+    def run(path, spectrogram: bool):
         if not path:
             raise gr.Error("Record or upload a sound first.")
         try:
-            pred = predictor.predict(path)
+            pred = predictor.predict(path, spectrogram=spectrogram)
         except AudioError as e:
             raise gr.Error(str(e)) from None
         except Exception as e:  # a bug, not the person's fault: say so, log it, keep serving
@@ -96,7 +96,7 @@ def build_app(predictor: Predictor) -> gr.Blocks:
         return pred
 
     def analyze(path):
-        pred = run(path)
+        pred = run(path, spectrogram=True)
         fig = _plot(spectrogram.png(pred.spectrogram, hop_s=pred.spectrogram_hop_s))
         gauge = None if pred.distance_m is None else _plot(gauge_painter.png(pred.distance_m, pred.distance_interval_m))
         many = len(pred.window_times) > 1
@@ -116,14 +116,14 @@ def build_app(predictor: Predictor) -> gr.Blocks:
                 y = np.concatenate([buffer[1], y])
             y = y[-int(LIVE_SECONDS * sr):]
             buffer = (sr, y)
-            pred = predictor.predict(buffer)
+            pred = predictor.predict(buffer, spectrogram=False)
         except AudioError as e:
             return {}, f"*{e}* · updated {stamp}", buffer
         return pred.label_dict(), f"{_distance_md(pred)} · updated {stamp}", buffer
 
     def predict_api(path) -> dict:
         """Top-5 labels (and distance) of an audio file, as JSON."""
-        return run(path).to_json()
+        return run(path, spectrogram=False).to_json()
 
     with gr.Blocks(title="soundpred", delete_cache=(min(600, CACHE_SECONDS), CACHE_SECONDS)) as demo:
         gr.Markdown("# soundpred\nRecord or upload a sound: see the spectrogram the model saw, the five most "

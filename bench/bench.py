@@ -29,6 +29,16 @@ def pct(xs, q):
     return float(np.percentile(np.asarray(xs), q))
 
 
+def timings_ms(fn, runs: int) -> list[float]:
+    """Wall time of each of ``runs`` calls of ``fn``, in milliseconds."""
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(1000 * (time.perf_counter() - t))
+    return times
+
+
 def feature_throughput(n_clips: int):
     import keras
     import librosa
@@ -41,13 +51,8 @@ def feature_throughput(n_clips: int):
     clips = sorted((STARTER / "audio_train").glob("*.flac"))[:n_clips]
     seconds = sum(sf.info(str(c)).duration for c in clips)
 
-    def best_of(fn, n=3):  # the least disturbed of n runs (the machine is shared)
-        times = []
-        for _ in range(n):
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        return min(times)
+    def best_of(fn, n=3):  # seconds of the least disturbed of n runs (the machine is shared)
+        return min(timings_ms(fn, n)) / 1000
 
     def seed_pipeline():
         for c in clips:
@@ -79,14 +84,13 @@ def model_latency(runs: int):
     rng = np.random.default_rng(0)
     for secs in (1, 5, 30):
         y = (0.1 * rng.standard_normal(16000 * secs)).astype(np.float32)
-        p.scores_for_waveform(y)
-        p.distance_for_waveform(y)  # warm up (tracing)
-        times = []
-        for _ in range(runs):
-            t = time.perf_counter()
+
+        def both(y=y):
             p.scores_for_waveform(y)
             p.distance_for_waveform(y)
-            times.append(1000 * (time.perf_counter() - t))
+
+        both()  # warm up (tracing)
+        times = timings_ms(both, runs)
         print(f"2. model only, {secs:2d} s clip: p50 {pct(times, 50):.0f} ms, p95 {pct(times, 95):.0f} ms")
 
 
@@ -101,14 +105,8 @@ def app_figures(runs: int):
         client = Client(app.url, verbose=False)
         client.predict(handle_file(str(clip)), api_name="/predict")
         cold = time.perf_counter() - t0
-        lat = {}
-        for api in ("/predict", "/analyze"):
-            times = []
-            for _ in range(runs):
-                t = time.perf_counter()
-                client.predict(handle_file(str(clip)), api_name=api)
-                times.append(1000 * (time.perf_counter() - t))
-            lat[api] = times
+        lat = {api: timings_ms(lambda api=api: client.predict(handle_file(str(clip)), api_name=api), runs)
+               for api in ("/predict", "/analyze")}
         hwm = app.peak_rss_mb()
     print(f"3. end to end (5.9 s clip): /predict p50 {statistics.median(lat['/predict']):.0f} ms, "
           f"p95 {pct(lat['/predict'], 95):.0f} ms; /analyze with spectrogram, gauge and timeline "

@@ -34,7 +34,7 @@ def _predict(args) -> int:
     failed = 0
     for f in args.files:
         try:
-            pred = predictor.predict(f)
+            pred = predictor.predict(f, spectrogram=False)
         except AudioError as e:
             failed += 1
             result = {"file": f, "error": str(e)}

@@ -59,7 +59,7 @@ class Prediction:
     scores: np.ndarray  # (n_labels,)
     window_times: np.ndarray  # (n_windows,) centre of each window, seconds
     window_scores: np.ndarray  # (n_windows, n_labels)
-    spectrogram: np.ndarray  # (frames, n_mels) in [-1, 0], dB re max / top_db
+    spectrogram: np.ndarray | None  # (frames, n_mels) in [-1, 0], dB re max / top_db; None if not asked for
     spectrogram_hop_s: float
     spectrogram_fmax: float
     duration_s: float
@@ -176,8 +176,11 @@ class Predictor:
         window_scores, _, kept = self.scores_for_waveform(y)
         return window_scores[kept].mean(axis=0)
 
-    def predict(self, source) -> Prediction:
-        """Predict for a path, bytes, file object or ``(sr, array)``; raises ``AudioError``."""
+    def predict(self, source, *, spectrogram: bool = True) -> Prediction:
+        """Predict for a path, bytes, file object or ``(sr, array)``; raises ``AudioError``.
+
+        ``spectrogram=False`` skips the display spectrogram (``Prediction.spectrogram`` is then
+        None) where nothing shows it: the JSON API, the CLI, the live tab."""
         t0 = time.perf_counter()
         y_raw, sr_raw = audio.decode(source, max_seconds=self.max_seconds)
         audio.validate(y_raw, sr_raw, max_seconds=self.max_seconds)
@@ -203,8 +206,10 @@ class Predictor:
             y_d = y if dfe.sample_rate == fe.sample_rate else audio.resample(y_raw, sr_raw, dfe.sample_rate)
             distance, interval = self.distance_for_waveform(y_d)
 
-        spec_len = min(len(y), int(fe.sample_rate * 60))  # display at most a minute
-        spec = np.asarray(self._logmel(y[None, :max(spec_len, fe.n_fft)]))[0, :, :, 0]
+        spec = None
+        if spectrogram:
+            spec_len = min(len(y), int(fe.sample_rate * 60))  # display at most a minute
+            spec = np.asarray(self._logmel(y[None, :max(spec_len, fe.n_fft)]))[0, :, :, 0]
         centres = (starts + min(self._win, len(y)) / 2) / fe.sample_rate
         return Prediction(
             top=top, labels=list(labels), scores=scores, window_times=centres,

@@ -55,6 +55,15 @@ def test_timeline_covers_long_audio(predictor):
     assert pred.spectrogram.shape == (fe.frames(int(seconds * fe.sample_rate)), fe.n_mels)
 
 
+def test_spectrogram_only_when_asked(predictor):
+    """The JSON API, CLI and live tab skip the display spectrogram; nothing else changes."""
+    y = tone(16000, 6.0, freq=660)
+    full = predictor.predict((16000, y))
+    lean = predictor.predict((16000, y), spectrogram=False)
+    assert full.spectrogram is not None and lean.spectrogram is None
+    assert lean.top == full.top and lean.to_json()["distance_m"] == full.to_json()["distance_m"]
+
+
 def test_quiet_windows_left_out_of_average(predictor):
     """Windows of near-silence after a loud sound do not dilute the clip's scores."""
     sr = 16000
