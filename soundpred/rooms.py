@@ -31,7 +31,7 @@ from scipy.signal import butter, fftconvolve, sosfiltfilt
 
 from .data.common import cache_dir as default_cache_dir
 
-__all__ = ["SimSettings", "TRAIN", "SHIFTED", "simulate_rir", "sample_room", "RirBank", "make_bank",
+__all__ = ["SimSettings", "TRAIN", "SHIFTED", "BROAD", "draw_distance", "simulate_rir", "sample_room", "RirBank", "make_bank",
            "synthesize", "coloured_noise", "DIRECT_INDEX", "SPEED_OF_SOUND"]
 
 SPEED_OF_SOUND = 343.0
@@ -49,6 +49,9 @@ class SimSettings:
     #: None: the RT60 is drawn log-uniformly from ``rt60_range`` whatever the room's size.
     absorption_range: tuple[float, float] | None = (0.05, 0.8)
     distance_range: tuple[float, float] = (MIN_DISTANCE, MAX_DISTANCE)
+    #: how distances are drawn inside ``distance_range`` (and inside the room):
+    #: ``("lognormal", median_m, sigma)``: log-normal, truncated; ``("loguniform",)``: log-uniform.
+    distance_prior: tuple = ("lognormal", 2.5, 0.7)
     absorption: str = "tilted"  # "tilted": per-wall random, more absorbent at high frequencies
     directivity: bool = False
     noises: tuple[str, ...] = ("white", "pink", "brown")
@@ -63,6 +66,26 @@ class SimSettings:
 TRAIN = SimSettings("train")
 SHIFTED = SimSettings("shifted", absorption="uneven", directivity=True, noises=("hum", "babble"),
                       snr_db=(5.0, 30.0), colouration_db=6.0, absorption_range=None)
+#: TRAIN's rooms with distances log-uniform over 0.3–20 m: far more far and near sources than
+#: the training prior expects (evaluation only: what the prior costs at the extremes).
+BROAD = SimSettings("broad", distance_prior=("loguniform",))
+
+
+def draw_distance(settings: SimSettings, rng: np.random.Generator, hi: float | None = None) -> float:
+    """A distance from ``settings.distance_prior``, inside ``distance_range`` and below ``hi``."""
+    lo, top = settings.distance_range
+    hi = max(min(top, hi) if hi is not None else top, lo * 1.01)
+    kind = settings.distance_prior[0]
+    if kind == "loguniform":
+        return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+    if kind != "lognormal":
+        raise ValueError(kind)
+    median, sigma = settings.distance_prior[1:]
+    for _ in range(1000):  # truncated by rejection
+        d = median * float(np.exp(sigma * rng.standard_normal()))
+        if lo <= d <= hi:
+            return d
+    return float(np.clip(median, lo, hi))
 
 
 def _materials(pra, settings: SimSettings, alpha: float, rng: np.random.Generator):
@@ -108,9 +131,8 @@ def _source_at(mic: np.ndarray, d: float, dims, rng: np.random.Generator) -> np.
 
 def sample_room(settings: SimSettings, rng: np.random.Generator, distance: float | None = None) -> dict:
     """Room size, RT60, positions for one source–mic pair at ``distance`` (sampled if None)."""
-    lo, hi = settings.distance_range
     for _ in range(200):
-        d = distance if distance is not None else float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+        d = distance if distance is not None else draw_distance(settings, rng)
         # a room big enough for d: its longest side at least d + 1 m, at most 35 m
         length = float(np.clip(np.exp(rng.uniform(np.log(max(3.0, d * 0.8 + 1.0)), np.log(35.0))), 3.0, 35.0))
         width = float(np.clip(length * rng.uniform(0.4, 1.0), 2.5, 30.0))
@@ -236,12 +258,11 @@ def make_bank(settings: SimSettings, n_rooms: int, pairs_per_room: int = 4, *, s
 def _replace_positions(room: dict, settings: SimSettings, rng: np.random.Generator) -> dict | None:
     """New mic and source positions inside ``room['dims']`` at a freshly sampled distance."""
     dims = np.array(room["dims"])
-    lo, hi = settings.distance_range
-    hi = min(hi, float(np.linalg.norm(dims)) - 0.8)
+    hi = float(np.linalg.norm(dims)) - 0.8
     # many placements per drawn distance, few distances: redrawing the distance at every failed
     # placement would favour short distances (they fit more often) and skew the bank towards them
     for _ in range(5):
-        d = float(np.exp(rng.uniform(np.log(lo), np.log(max(hi, lo * 1.01)))))
+        d = draw_distance(settings, rng, hi)
         for _ in range(100):
             mic = _random_mic(dims, rng)
             src = _source_at(mic, d, dims, rng)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from soundpred.rooms import DIRECT_INDEX, SHIFTED, SPEED_OF_SOUND, TRAIN, make_bank, sample_room, simulate_rir, synthesize
+from soundpred.rooms import (BROAD, DIRECT_INDEX, SHIFTED, SPEED_OF_SOUND, TRAIN, draw_distance, make_bank, sample_room,
+                             simulate_rir, synthesize)
 
 SR = 16000
 
@@ -56,6 +57,20 @@ def test_onset_randomisation_removes_time_of_flight():
     assert np.corrcoef(distances, control)[0, 1] > 0.95
     assert abs(np.corrcoef(np.log(distances), measured)[0, 1]) < 0.5
     assert abs(np.corrcoef(distances, measured)[0, 1]) < 0.5
+
+
+def test_distance_priors():
+    """Training distances: log-normal around 2.5 m (sigma 0.7), truncated to 0.3–20 m and to the
+    room; the broad evaluation set: log-uniform over 0.3–20 m."""
+    rng = np.random.default_rng(0)
+    d = np.log([draw_distance(TRAIN, rng) for _ in range(5000)])
+    assert np.exp(d.min()) >= 0.3 and np.exp(d.max()) <= 20.0
+    assert np.exp(np.median(d)) == pytest.approx(2.5, rel=0.06)
+    assert np.std(d) == pytest.approx(0.7, rel=0.08)
+    assert max(draw_distance(TRAIN, rng, hi=1.5) for _ in range(500)) <= 1.5
+    b = np.log([draw_distance(BROAD, rng) for _ in range(5000)])
+    lo, hi = np.log(0.3), np.log(20.0)
+    np.testing.assert_allclose(np.quantile(b, [0.1, 0.5, 0.9]), lo + (hi - lo) * np.array([0.1, 0.5, 0.9]), atol=0.1)
 
 
 def test_bank_is_seeded_and_cached(tmp_path):
