@@ -74,3 +74,16 @@ def test_sweep_far_sources_get_larger_estimates(distance_predictor, speech, sett
             y, _ = synthesize(speech[i % len(speech)], h, settings, n=SR * 4, sr=SR, rng=rng)
             out.append(distance_predictor.distance_for_waveform(y)[0])
     assert np.mean(np.log(far)) > np.mean(np.log(near)) + np.log(1.1)
+
+
+def test_cepstral_probe_features_find_an_echo():
+    """The probe's cepstral features peak at the delay of a reflection (here 40 samples, 2.5 ms)."""
+    from train.probe_distance_cues import cepstral_features
+
+    y = np.random.default_rng(0).standard_normal(SR * 4)
+    echoed = y.copy()
+    echoed[40:] += 0.6 * y[:-40]
+    f_dry, f_echo = cepstral_features(np.stack([y, echoed]))
+    n = len(f_echo) // 2  # mean magnitudes over quefrencies 8..199
+    assert int(np.argmax(f_echo[:n])) + 8 == 40
+    assert f_echo[40 - 8] > 3 * f_dry[40 - 8]
