@@ -4,8 +4,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from soundpred.rooms import (BROAD, DIRECT_INDEX, SHIFTED, SPEED_OF_SOUND, TRAIN, draw_distance, make_bank, sample_room,
-                             simulate_rir, synthesize)
+from soundpred.rooms import (
+    BROAD,
+    DIRECT_INDEX,
+    SHIFTED,
+    SPEED_OF_SOUND,
+    TRAIN,
+    draw_distance,
+    make_bank,
+    sample_room,
+    simulate_rir,
+    synthesize,
+)
 
 SR = 16000
 

@@ -7,7 +7,9 @@
 Rooms: a seeded bank of ``--rooms`` training rooms (4 source–mic pairs each) with the
 ``train`` simulation settings; evaluation on ``--eval-rooms`` rooms never used in
 training (same settings, other seed) and on the ``shifted`` simulation (other absorption
-profiles, cardioid source and mic, hum and babble noise, stronger colouration). Dry
+profiles, cardioid source and mic, hum and babble noise, stronger colouration) and the
+``broad`` one (the training settings with distances log-uniform over 0.3–20 m instead of
+the training prior, log-normal around 2.5 m). Dry
 sources are split too: espeak-ng utterances and starter clips used in evaluation are
 never used in training. Output: log-distance mean and spread, Gaussian NLL.
 

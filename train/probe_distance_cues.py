@@ -40,7 +40,13 @@ def main():
     from soundpred.metrics import distance_summary
     from soundpred.models import DISTANCE_FRONTEND as fe
     from soundpred.rooms import SHIFTED, TRAIN, make_bank
-    from train.distance import STARTER, classical_features, dry_sources, logmel_of, make_examples
+    from train.distance import (
+        STARTER,
+        classical_features,
+        dry_sources,
+        logmel_of,
+        make_examples,
+    )
 
     sr = fe.sample_rate
     train = make_bank(TRAIN, 600, seed=100, sr=sr)
