@@ -62,19 +62,28 @@ def parse_args(argv=None):
     return args
 
 
-def dry_sources(args, sr: int) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 0):
+    """The seeded banks: (training, held-out, shifted, broad); cached after the first call."""
+    from soundpred.rooms import BROAD, SHIFTED, TRAIN, make_bank
+
+    return (make_bank(TRAIN, rooms, seed=seed + 100, sr=sr), make_bank(TRAIN, eval_rooms, seed=seed + 200, sr=sr),
+            make_bank(SHIFTED, eval_rooms, seed=seed + 300, sr=sr), make_bank(BROAD, eval_rooms, seed=seed + 400, sr=sr))
+
+
+def dry_sources(sr: int, *, n_speech: int = 240, data: Path = STARTER
+                ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """(train speech, train clips, eval speech, eval clips) at ``sr``; disjoint sources."""
     from soundpred import audio
     from soundpred.data import read_fsdkaggle2018
     from train.data import load_waveforms
     from train.dry_sources import make_speech
 
-    speech = [audio.load(p, sr=sr) for p in make_speech(n=args.speech)]
+    speech = [audio.load(p, sr=sr) for p in make_speech(n=n_speech)]
     n_eval = max(1, len(speech) // 6)
     clips = []
     for split in ("train", "test"):
         try:
-            cs = read_fsdkaggle2018(args.data, split)
+            cs = read_fsdkaggle2018(data, split)
         except FileNotFoundError:
             cs = []
         _, waves = load_waveforms(cs, sr, desc=f"decoding {split} clips") if cs else ([], [])
@@ -270,7 +279,7 @@ def main(argv=None):
 
     from soundpred.bundle import load_bundle, save_bundle
     from soundpred.models import DISTANCE_FRONTEND, build_distance, gaussian_nll
-    from soundpred.rooms import BROAD, SHIFTED, TRAIN, make_bank
+    from soundpred.rooms import BROAD, SHIFTED, TRAIN
 
     keras.utils.set_random_seed(args.seed)
     if args.evaluate:
@@ -279,11 +288,8 @@ def main(argv=None):
     else:
         fe = DISTANCE_FRONTEND
     sr = fe.sample_rate
-    train_bank = make_bank(TRAIN, args.rooms, seed=args.seed + 100, sr=sr)
-    heldout = make_bank(TRAIN, args.eval_rooms, seed=args.seed + 200, sr=sr)
-    shifted = make_bank(SHIFTED, args.eval_rooms, seed=args.seed + 300, sr=sr)
-    broad = make_bank(BROAD, args.eval_rooms, seed=args.seed + 400, sr=sr)
-    sources = dry_sources(args, sr)
+    train_bank, heldout, shifted, broad = room_banks(sr, rooms=args.rooms, eval_rooms=args.eval_rooms, seed=args.seed)
+    sources = dry_sources(sr, n_speech=args.speech, data=args.data)
     print(f"{len(train_bank)} training RIRs, {len(heldout)} held-out, {len(shifted)} shifted; dry sources: "
           f"{len(sources[0])}+{len(sources[1])} train, {len(sources[2])}+{len(sources[3])} eval", file=sys.stderr)
     train_median = float(np.median(train_bank.distance))

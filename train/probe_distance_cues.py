@@ -13,8 +13,6 @@ guess.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
 
@@ -39,20 +37,19 @@ def main():
 
     from soundpred.metrics import distance_summary
     from soundpred.models import DISTANCE_FRONTEND as fe
-    from soundpred.rooms import SHIFTED, TRAIN, make_bank
+    from soundpred.rooms import SHIFTED, TRAIN
     from train.distance import (
-        STARTER,
         classical_features,
         dry_sources,
         logmel_of,
         make_examples,
+        room_banks,
     )
 
     sr = fe.sample_rate
-    train = make_bank(TRAIN, 600, seed=100, sr=sr)
-    sets = {"held-out": (make_bank(TRAIN, 100, seed=200, sr=sr), TRAIN, 11),
-            "shifted": (make_bank(SHIFTED, 100, seed=300, sr=sr), SHIFTED, 12)}
-    src = dry_sources(SimpleNamespace(speech=240, data=STARTER), sr)
+    train, heldout, shifted, _ = room_banks(sr)
+    sets = {"held-out": (heldout, TRAIN, 11), "shifted": (shifted, SHIFTED, 12)}  # train.distance's example seeds
+    src = dry_sources(sr)
 
     def features(x):
         return classical_features(logmel_of(fe, x)), cepstral_features(x)
