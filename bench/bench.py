@@ -91,7 +91,36 @@ def model_latency(runs: int):
 
         both()  # warm up (tracing)
         times = timings_ms(both, runs)
-        print(f"2. model only, {secs:2d} s clip: p50 {pct(times, 50):.0f} ms, p95 {pct(times, 95):.0f} ms")
+        cls = timings_ms(lambda y=y: p.scores_for_waveform(y), runs)
+        print(f"2. model only (classifier + distance), {secs:2d} s clip: p50 {pct(times, 50):.0f} ms, "
+              f"p95 {pct(times, 95):.0f} ms; classifier alone p50 {pct(cls, 50):.0f} ms")
+        if secs == 5:
+            tflite_reference(y, runs)
+
+
+def tflite_reference(y: np.ndarray, runs: int):
+    """YAMNet's int8 TFLite file on the same clip (0.975 s windows every 0.48 s, as YAMNet
+    frames it), for reference beside the Keras model."""
+    from soundpred.paths import YAMNET_DIR
+    from soundpred.predict import frame_windows
+    from train.import_yamnet import interpreter
+
+    if not (YAMNET_DIR / "yamnet.tflite").is_file():
+        print("   (no ../shared/pretrained/yamnet: TFLite reference skipped)")
+        return
+    it = interpreter(YAMNET_DIR / "yamnet.tflite")
+    inp = it.get_input_details()[0]["index"]
+    windows, _ = frame_windows(y, 15600, 7680)
+
+    def run():
+        for w in windows:
+            it.set_tensor(inp, w[None])
+            it.invoke()
+
+    run()
+    times = timings_ms(run, runs)
+    print(f"   reference: YAMNet TFLite (int8) on the same 5 s clip, {len(windows)} windows: "
+          f"p50 {pct(times, 50):.1f} ms")
 
 
 def app_figures(runs: int):

@@ -3,8 +3,8 @@
 Models load once for all files. With ``--json`` each input gives one line, in
 input order::
 
-    {"file": ..., "top": [{"label": ..., "score": ...} x5], "distance_m": ..., "distance_interval_m": ...,
-     "models": {...}, ...}
+    {"file": ..., "known": true|false|null, "audioset": [{"label": ..., "score": ...} x3],
+     "top": [{"label": ..., "score": ...} x5], "distance_m": ..., "distance_interval_m": ..., "models": {...}, ...}
     {"file": ..., "error": "<message>"}            # unreadable, silent or too long input
 
 The exit status is 1 if any file failed, 2 for bad usage or models that cannot load.
@@ -49,6 +49,9 @@ def _predict(args) -> int:
             print(f"{f}: error: {result['error']}", flush=True)
         else:
             tops = ", ".join(f"{display_name(t['label'])} {t['score']:.2f}" for t in result["top"])
+            if result["known"] is False:
+                like = result["audioset"][0]["label"] if result["audioset"] else "something else"
+                tops = f"none of the labels fits well (sounds like: {like}); closest: {tops}"
             if result["distance_m"] is not None:
                 lo, hi = result["distance_interval_m"]
                 tops += f"; distance {result['distance_m']:.1f} m (90 % interval {lo:.1f}-{hi:.1f} m)"

@@ -27,7 +27,7 @@ from .params import FRONTEND_VERSION, FrontEnd
 __all__ = ["Bundle", "BundleError", "save_bundle", "load_bundle", "FORMAT_VERSION", "TASKS"]
 
 FORMAT_VERSION = 1
-TASKS = ("classification", "distance")
+TASKS = ("classification", "distance", "audioset")
 KERAS_FILES = ("config.json", "metadata.json", "model.weights.h5")
 
 
@@ -51,8 +51,12 @@ class Bundle:
 
 def save_bundle(model: keras.Model, folder, *, frontend: FrontEnd, task: str, labels=(),
                 metrics: dict | None = None, training: dict | None = None, card: str = "",
-                name: str | None = None) -> Path:
-    """Write ``model`` and its settings to ``folder`` (created; existing files replaced)."""
+                name: str | None = None, audioset_labels=()) -> Path:
+    """Write ``model`` and its settings to ``folder`` (created; existing files replaced).
+
+    ``labels``: the FSD labels of a classification bundle, or the class names of an
+    ``audioset`` bundle. ``audioset_labels``: the 521 class names of a classifier's second
+    output (``audioset``), when it has one."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}")
     folder = Path(folder)
@@ -75,10 +79,12 @@ def save_bundle(model: keras.Model, folder, *, frontend: FrontEnd, task: str, la
         "name": name or model.name,
         "task": task,
         "frontend": frontend.to_dict(),
-        "labels": check_labels(labels) if task == "classification" else [],
+        "labels": check_labels(labels) if task == "classification" else list(labels),
         "metrics": metrics or {},
         "training": training or {},
     }
+    if audioset_labels:
+        meta["audioset_labels"] = list(audioset_labels)
     (folder / "soundpred.json").write_text(json.dumps(meta, indent=2) + "\n")
     if card:
         (folder / "README.md").write_text(card)
@@ -131,7 +137,13 @@ def load_bundle(folder, *, source: str | None = None) -> Bundle:
             check_labels(labels)
         except ValueError as e:
             raise BundleError(f"{folder}: {e}") from None
-        if model.output_shape[-1] != len(labels):
-            raise BundleError(f"{folder}: model has {model.output_shape[-1]} outputs for {len(labels)} labels")
+    if meta["task"] in ("classification", "audioset"):
+        # outputs: [label scores] or [label scores, AudioSet scores] (the names in meta["audioset_labels"])
+        shapes = [tuple(t.shape) for t in model.outputs]
+        if shapes[0][-1] != len(labels):
+            raise BundleError(f"{folder}: model has {shapes[0][-1]} outputs for {len(labels)} labels")
+        if len(shapes) > 1 and shapes[1][-1] != len(meta.get("audioset_labels") or []):
+            raise BundleError(f"{folder}: the AudioSet output has {shapes[1][-1]} classes but "
+                              f"soundpred.json names {len(meta.get('audioset_labels') or [])}")
     return Bundle(model=model, frontend=frontend, task=meta["task"], labels=labels, meta=meta,
                   source=source or str(folder))

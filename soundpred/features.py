@@ -11,15 +11,43 @@ from keras import ops
 
 from .params import FrontEnd
 
-__all__ = ["LogMel", "SpecAugment", "mel_matrix", "dct_matrix"]
+__all__ = ["LogMel", "SpecAugment", "mel_matrix", "htk_mel_matrix", "dct_matrix", "display_db"]
+
+
+def htk_mel_matrix(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """HTK-scale triangular filters, shape ``(n_fft // 2 + 1, n_mels)``: the numpy twin of
+    ``tf.signal.linear_to_mel_weight_matrix`` (peak 1, the DC bin left out), which YAMNet uses."""
+    def hz_to_mel(f):
+        return 1127.0 * np.log1p(np.asarray(f, dtype=np.float64) / 700.0)
+
+    n_bins = n_fft // 2 + 1
+    bin_mel = hz_to_mel(np.linspace(0.0, sr / 2, n_bins))[1:]  # DC bin excluded
+    edges = np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2)
+    lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
+    up = (bin_mel[:, None] - lower) / (centre - lower)
+    down = (upper - bin_mel[:, None]) / (upper - centre)
+    weights = np.maximum(0.0, np.minimum(up, down))
+    return np.pad(weights, ((1, 0), (0, 0))).astype(np.float32)
 
 
 def mel_matrix(fe: FrontEnd) -> np.ndarray:
-    """Mel filterbank, shape ``(n_fft // 2 + 1, n_mels)`` (librosa's Slaney filters)."""
+    """Mel filterbank of ``fe``, shape ``(n_fft // 2 + 1, n_mels)``."""
+    if fe.mel_scale == "htk":
+        return htk_mel_matrix(fe.sample_rate, fe.n_fft, fe.n_mels, fe.fmin, fe.fmax)
     import librosa
 
     return librosa.filters.mel(sr=fe.sample_rate, n_fft=fe.n_fft, n_mels=fe.n_mels,
                                fmin=fe.fmin, fmax=fe.fmax).T.astype(np.float32)
+
+
+def display_db(features: np.ndarray, fe: FrontEnd) -> np.ndarray:
+    """Any log-mel output of ``fe`` (``(frames, n_mels)``) as dB re its loudest bin over
+    ``top_db``, in ``[-1, 0]``: what the spectrogram figure shows, whatever the front end."""
+    features = np.asarray(features, dtype=np.float32)
+    if fe.log == "db":
+        return features
+    db = (20.0 / fe.power / np.log(10.0)) * features  # ln(mel) -> dB (of power or of magnitude)
+    return np.maximum(db - db.max(), -fe.top_db) / fe.top_db
 
 
 def dct_matrix(n_in: int, n_out: int) -> np.ndarray:
@@ -33,12 +61,14 @@ def dct_matrix(n_in: int, n_out: int) -> np.ndarray:
 
 @keras.saving.register_keras_serializable(package="soundpred")
 class LogMel(keras.layers.Layer):
-    """Waveform ``(batch, samples)`` -> normalised log-mel ``(batch, frames, n_mels, 1)``.
+    """Waveform ``(batch, samples)`` -> log-mel ``(batch, frames, n_mels, 1)``.
 
-    Power STFT (Hann, centred) -> mel filterbank -> dB, then each example is
-    referenced to its own maximum and scaled by ``top_db`` into ``[-1, 0]``: the
-    result does not depend on the input level. With ``n_mfcc > 0`` the output is
-    ``(batch, frames, n_mfcc, 1)`` MFCCs of the (unnormalised) dB mel spectrum.
+    Power (or magnitude) STFT with a periodic Hann window -> mel filterbank -> log.
+    With ``log="db"`` each example is referenced to its own maximum and scaled by
+    ``top_db`` into ``[-1, 0]``: the result does not depend on the input level. With
+    ``log="ln"`` the output is ``ln(mel + log_offset)`` (YAMNet's features). With
+    ``n_mfcc > 0`` the output is ``(batch, frames, n_mfcc, 1)`` MFCCs of the
+    (unnormalised) dB mel spectrum.
     """
 
     def __init__(self, frontend: dict | None = None, **kwargs):
@@ -50,11 +80,20 @@ class LogMel(keras.layers.Layer):
     def call(self, waveform):
         fe = self.fe
         x = ops.cast(waveform, "float32")
+        if not fe.center:
+            # ops.stft centres the win_length window inside each n_fft frame; padding both ends
+            # by that offset makes frame t hold samples[t*hop : t*hop + win_length] (tf.signal.stft)
+            pad = (fe.n_fft - fe.win_length) // 2
+            x = ops.pad(x, ((0, 0), (pad, fe.n_fft - fe.win_length - pad)))
         real, imag = ops.stft(x, sequence_length=fe.win_length, sequence_stride=fe.hop_length,
-                              fft_length=fe.n_fft, window="hann", center=True)
-        power = real * real + imag * imag  # (batch, frames, n_fft//2+1)
-        mel = ops.matmul(power, ops.convert_to_tensor(self._mel))
-        db = 10.0 * ops.log(ops.maximum(mel, 1e-10)) / np.log(10.0)
+                              fft_length=fe.n_fft, window="hann", center=fe.center)
+        spec = real * real + imag * imag  # (batch, frames, n_fft//2+1)
+        if fe.power == 1.0:
+            spec = ops.sqrt(ops.maximum(spec, 1e-20))  # finite gradient at exact zeros
+        mel = ops.matmul(spec, ops.convert_to_tensor(self._mel))
+        if fe.log == "ln" and self._dct is None:
+            return ops.expand_dims(ops.log(mel + fe.log_offset), -1)
+        db = (20.0 / fe.power) * ops.log(ops.maximum(mel, 1e-10)) / np.log(10.0)
         if self._dct is not None:
             out = ops.matmul(db, ops.convert_to_tensor(self._dct)) / fe.top_db
         else:

@@ -38,6 +38,21 @@ class FrontEnd:
         coefficients of the log-mel (the seed project's MFCC front end).
     window_seconds : float
         Length of one analysis window given to the network.
+    mel_scale : {"slaney", "htk"}
+        ``"slaney"``: librosa's Slaney filters with area normalisation; ``"htk"``: the
+        HTK-scale triangles of ``tf.signal.linear_to_mel_weight_matrix`` (peak 1, DC bin
+        left out), as YAMNet and VGGish use.
+    power : float
+        2.0 for a power spectrogram, 1.0 for magnitude.
+    center : bool
+        True: frames centred on ``t * hop`` (reflect padding, librosa's default);
+        False: frame ``t`` is ``samples[t*hop : t*hop + win_length]`` (``tf.signal.stft``).
+    log : {"db", "ln"}
+        ``"db"``: dB re the window's loudest bin, scaled by ``top_db`` into ``[-1, 0]``
+        (level-independent); ``"ln"``: ``ln(mel + log_offset)`` (YAMNet's features; they
+        keep the level).
+    log_offset : float
+        Added before the natural log when ``log == "ln"``.
     """
 
     sample_rate: int = 16000
@@ -50,6 +65,11 @@ class FrontEnd:
     top_db: float = 80.0
     n_mfcc: int = 0
     window_seconds: float = 3.0
+    mel_scale: str = "slaney"
+    power: float = 2.0
+    center: bool = True
+    log: str = "db"
+    log_offset: float = 0.001
 
     def __post_init__(self):
         if not 0 < self.fmin < self.fmax <= self.sample_rate / 2:
@@ -58,14 +78,22 @@ class FrontEnd:
             raise ValueError("win_length must not exceed n_fft")
         if self.n_mfcc < 0 or self.n_mfcc > self.n_mels:
             raise ValueError("n_mfcc must be in [0, n_mels]")
+        if self.mel_scale not in ("slaney", "htk"):
+            raise ValueError(f"mel_scale must be 'slaney' or 'htk', got {self.mel_scale!r}")
+        if self.log not in ("db", "ln"):
+            raise ValueError(f"log must be 'db' or 'ln', got {self.log!r}")
+        if self.power not in (1.0, 2.0):
+            raise ValueError("power must be 1.0 (magnitude) or 2.0 (power)")
 
     @property
     def window_samples(self) -> int:
         return int(round(self.window_seconds * self.sample_rate))
 
     def frames(self, n_samples: int) -> int:
-        """Number of frames the (centred) STFT gives for ``n_samples``."""
-        return 1 + n_samples // self.hop_length
+        """Number of frames the STFT gives for ``n_samples``."""
+        if self.center:
+            return 1 + n_samples // self.hop_length
+        return 1 + max(0, n_samples - self.win_length) // self.hop_length
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -10,7 +10,9 @@ import numpy as np
 
 from . import audio
 from .bundle import Bundle
+from .features import display_db
 from .labels import display_name
+from .open_set import OpenSet
 
 __all__ = ["Predictor", "Prediction", "window_starts"]
 
@@ -68,10 +70,17 @@ class Prediction:
     distance_interval_m: tuple[float, float] | None = None
     elapsed_s: float = 0.0
     models: dict = field(default_factory=dict)
+    #: False when the sound is none of the model's labels (open-set decision); None when the
+    #: classifier has no AudioSet head to decide with.
+    known: bool | None = None
+    #: The best AudioSet classes, ``[(name, score), ...]`` (empty without an AudioSet head).
+    audioset: list[tuple[str, float]] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The CLI/API contract (see README)."""
         return {
+            "known": self.known,
+            "audioset": [{"label": lab, "score": round(float(s), 6)} for lab, s in self.audioset],
             "top": [{"label": lab, "score": round(float(s), 6)} for lab, s in self.top],
             "distance_m": None if self.distance_m is None else round(float(self.distance_m), 3),
             "distance_interval_m": None if self.distance_interval_m is None
@@ -120,6 +129,8 @@ class Predictor:
         self._logmel = classifier.model.get_layer("logmel")
         self._win = fe.window_samples
         self._hop = max(1, int(round(self._win * (1.0 - overlap))))
+        self.audioset_labels: list[str] = list(classifier.meta.get("audioset_labels") or [])
+        self.open_set = OpenSet.from_meta(classifier.meta.get("open_set"), len(self.audioset_labels))
 
     @classmethod
     def from_specs(cls, classifier: str | None = None, distance: str | None = None, **kwargs) -> "Predictor":
@@ -144,20 +155,33 @@ class Predictor:
         return info
 
     def _run_windows(self, model, y: np.ndarray, win: int, hop: int):
-        """Model outputs for each window of ``y``, the windows' starts and which are loud enough."""
+        """Model outputs for each window of ``y`` (a list: one array per model output, each
+        ``(n_windows, ...)``), the windows' starts and which windows are loud enough."""
         windows, starts = frame_windows(y, win, hop)
-        out = [np.asarray(model.predict_on_batch(windows[i:i + self.batch_size]))
-               for i in range(0, len(windows), self.batch_size)]
+        outs = []
+        for i in range(0, len(windows), self.batch_size):
+            out = model.predict_on_batch(windows[i:i + self.batch_size])
+            outs.append([np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])])
         rms = np.sqrt(np.mean(windows ** 2, axis=1)) + 1e-12
         kept = 20 * np.log10(rms / rms.max()) > -WINDOW_GATE_DB
-        return np.concatenate(out), starts, kept
+        return [np.concatenate(parts) for parts in zip(*outs)], starts, kept
+
+    def outputs_for_waveform(self, y: np.ndarray):
+        """Per-window outputs of the classifier for a waveform at its rate.
+
+        Returns ``(window_scores (n, n_labels), window_audioset (n, 521) or None,
+        window_starts (n,), kept (n,) bool)``.
+        """
+        outs, starts, kept = self._run_windows(self.classifier.model, y, self._win, self._hop)
+        return outs[0], (outs[1] if len(outs) > 1 else None), starts, kept
 
     def scores_for_waveform(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per-window scores of a waveform at the classifier's rate.
+        """Per-window label scores of a waveform at the classifier's rate.
 
         Returns ``(window_scores (n, n_labels), window_starts (n,), kept (n,) bool)``.
         """
-        return self._run_windows(self.classifier.model, y, self._win, self._hop)
+        scores, _, starts, kept = self.outputs_for_waveform(y)
+        return scores, starts, kept
 
     def distance_for_waveform(self, y: np.ndarray, *, coverage: float = 0.9) -> tuple[float, tuple[float, float]]:
         """Distance estimate (m) and its ``coverage`` interval for a waveform at the distance
@@ -165,7 +189,7 @@ class Predictor:
         variances (not shrinking the spread: neighbouring windows share the same room)."""
         fe = self.distance.frontend
         win = fe.window_samples
-        out, _, kept = self._run_windows(self.distance.model, y, win, max(1, win // 2))
+        (out, *_), _, kept = self._run_windows(self.distance.model, y, win, max(1, win // 2))
         mu = float(out[kept, 0].mean())
         sigma = float(np.sqrt(np.mean(np.exp(2 * np.clip(out[kept, 1], -4.0, 2.0)))))
         z = NormalDist().inv_cdf(0.5 + coverage / 2)
@@ -175,6 +199,11 @@ class Predictor:
         """Scores of a whole waveform (at the classifier's rate): mean over non-quiet windows."""
         window_scores, _, kept = self.scores_for_waveform(y)
         return window_scores[kept].mean(axis=0)
+
+    def clip_outputs(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Label scores and AudioSet scores (None without that head) of a whole waveform."""
+        scores, audioset, _, kept = self.outputs_for_waveform(y)
+        return scores[kept].mean(axis=0), (None if audioset is None else audioset[kept].mean(axis=0))
 
     def predict(self, source, *, spectrogram: bool = True) -> Prediction:
         """Predict for a path, bytes, file object or ``(sr, array)``; raises ``AudioError``.
@@ -194,11 +223,18 @@ class Predictor:
         fe = self.classifier.frontend
         y = audio.resample(y_raw, sr_raw, fe.sample_rate)
 
-        window_scores, starts, kept = self.scores_for_waveform(y)
+        window_scores, window_audioset, starts, kept = self.outputs_for_waveform(y)
         scores = window_scores[kept].mean(axis=0)
         labels = self.classifier.labels
         order = np.argsort(scores)[::-1][: self.top_k]
         top = [(labels[i], float(scores[i])) for i in order]
+        known, audioset_top = None, []
+        if window_audioset is not None:
+            audioset_scores = window_audioset[kept].mean(axis=0)
+            audioset_top = [(self.audioset_labels[i], float(audioset_scores[i]))
+                            for i in np.argsort(audioset_scores)[::-1][:3]]
+            if self.open_set is not None:
+                known = self.open_set.known(scores, audioset_scores)
 
         distance = interval = None
         if self.distance is not None:
@@ -209,12 +245,12 @@ class Predictor:
         spec = None
         if spectrogram:
             spec_len = min(len(y), int(fe.sample_rate * 60))  # display at most a minute
-            spec = np.asarray(self._logmel(y[None, :max(spec_len, fe.n_fft)]))[0, :, :, 0]
+            spec = display_db(np.asarray(self._logmel(y[None, :max(spec_len, fe.n_fft)]))[0, :, :, 0], fe)
         centres = (starts + min(self._win, len(y)) / 2) / fe.sample_rate
         return Prediction(
             top=top, labels=list(labels), scores=scores, window_times=centres,
             window_scores=window_scores, spectrogram=spec,
             spectrogram_hop_s=fe.hop_length / fe.sample_rate, spectrogram_fmax=fe.fmax,
             duration_s=len(y_raw) / sr_raw, warnings=warnings, distance_m=distance,
-            distance_interval_m=interval,
+            distance_interval_m=interval, known=known, audioset=audioset_top,
             elapsed_s=time.perf_counter() - t0, models=self.models_info())

@@ -26,6 +26,7 @@ def test_predict_endpoint_real_clip(client):
     res = client.predict(handle_file(str(clip)), api_name="/predict")
     labels = [t["label"] for t in res["top"]]
     assert len(labels) == 5 and "Bark" in labels
+    assert res["known"] is True and len(res["audioset"]) == 3
     assert res["models"]["classifier"]["source"] == "embedded default"
     lo, hi = res["distance_interval_m"]
     assert 0 < lo < res["distance_m"] < hi
@@ -37,13 +38,29 @@ def test_analyze_endpoint_returns_plot_and_labels(client, tmp_path):
 
     p = tmp_path / "tone.wav"
     sf.write(p, tone(22050, 2.0, freq=500), 22050)
-    plot, labels, distance, gauge, timeline, info = client.predict(handle_file(str(p)), api_name="/analyze")
+    known, plot, labels, distance, gauge, timeline, info = client.predict(handle_file(str(p)), api_name="/analyze")
     assert plot["type"] == "matplotlib" and plot["plot"].startswith("data:image/")
     assert gauge["type"] == "matplotlib"
     assert timeline["visible"] is False and timeline["value"] is None  # 2 s: one window, no timeline
     assert len(labels["confidences"]) == 5
     assert "Distance ≈" in distance and "90 % interval" in distance
     assert "Classifier" in info and "Distance" in info
+    assert isinstance(known, str)
+
+
+@pytest.mark.slow
+def test_speech_is_none_of_the_labels(client):
+    """The app's own speech example is no Freesound label: the page says so above the top-5."""
+    from gradio_client import handle_file
+
+    from .conftest import ROOT
+
+    known, *_ = client.predict(handle_file(str(ROOT / "examples" / "speech_1m_meeting_room.wav")),
+                               api_name="/analyze")
+    assert "None of the 41 labels fits well" in known and "Speech" in known
+    res = client.predict(handle_file(str(ROOT / "examples" / "speech_1m_meeting_room.wav")), api_name="/predict")
+    assert res["known"] is False and res["audioset"][0]["label"] == "Speech"
+    assert len(res["audioset"]) == 3 and len(res["top"]) == 5
 
 
 @pytest.mark.slow

@@ -14,14 +14,16 @@ from .conftest import STARTER, needs_starter, tone
 
 @pytest.mark.slow
 @needs_starter
-@pytest.mark.parametrize("arch", ["cnn", "student"])
+@pytest.mark.parametrize("arch", ["yamnet", "cnn", "student"])
 def test_training_smoke(tmp_path, monkeypatch, arch):
+    """The documented FSDKaggle2018 training command on a tiny subset (YAMNet: the default)."""
     from train import classifier
 
     monkeypatch.setenv("SOUNDPRED_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "bundle"
+    extra = ["--steps", "2", "--head-epochs", "1", "--no-open-set"] if arch == "yamnet" else ["--width", "8"]
     metrics = classifier.main(["--data", str(STARTER), "--out", str(out), "--limit", "48", "--epochs", "1",
-                               "--batch-size", "8", "--arch", arch, "--verbose", "0", "--width", "8"])
+                               "--batch-size", "8", "--arch", arch, "--verbose", "0", *extra])
     assert set(metrics["test"]) >= {"top1", "map3", "macro_recall", "per_class_recall"}
     for f in ("README.md", "soundpred.json", "training_log.json", "figures/training_curves.png",
               "figures/confusion_test.png"):
@@ -32,6 +34,21 @@ def test_training_smoke(tmp_path, monkeypatch, arch):
     pred = Predictor(bundle).predict((16000, tone(16000, 3.0)))
     assert len(pred.top) == 5 and np.isclose(pred.scores.sum(), 1.0, atol=1e-4)
     assert "top-1" in (out / "README.md").read_text()
+    if arch == "yamnet":
+        assert len(bundle.labels) == 41 and len(bundle.meta["audioset_labels"]) == 521
+        assert "Apache-2.0" in (out / "README.md").read_text() and pred.audioset
+
+
+def test_group_split_keeps_recording_groups_together(tmp_path):
+    from soundpred.data import Clip
+    from train.data import group_split
+
+    clips = [Clip(tmp_path / f"c{i}.flac", "Oboe") for i in range(200)]
+    groups = {f"c{i}.flac": f"g{i // 4}" for i in range(200)}
+    train, held = group_split(clips, groups, 0.25)
+    assert not {groups[c.path.name] for c in train} & {groups[c.path.name] for c in held}
+    assert 0.1 < len(held) / 200 < 0.4
+    assert group_split(clips, groups, 0.25) == (train, held)  # stable
 
 
 def test_stratified_split_keeps_every_class():

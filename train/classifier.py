@@ -1,13 +1,21 @@
 """Train and evaluate a sound classifier; write a model bundle.
 
-    python -m train.classifier --data ../shared/data/fsd-starter --out models/classifier
+    python -m train.classifier --out runs/yamnet41                    # YAMNet backbone, all 41 labels
+    python -m train.classifier --data /data/FSDKaggle2018 --more-real none --out runs/fsd
+    python -m train.classifier --arch cnn --out runs/cnn              # the from-scratch log-mel CNN
     python -m train.classifier --arch student --out runs/student      # the seed project's model
 
-Reads FSDKaggle2018 (Kaggle or Zenodo layout). A stratified tenth of the training
-clips is held out for validation (curves, best-epoch choice); the test split is
-only scored at the end. Recipe: random crops, square-root class balancing, mixup,
-SpecAugment, random low-pass and noise (so the recording bandwidth of a source
-is no cue), weight ``--unverified-weight`` on FSDKaggle2018's unverified labels.
+Reads FSDKaggle2018 (Kaggle or Zenodo layout) and, by default, ``../shared/data/more-real``
+(whole recording groups held out for validation, see ``train.data.group_split``). A
+stratified tenth of the FSDKaggle2018 training clips is held out for validation too
+(curves, best-epoch choice); the test split is only scored at the end.
+
+``--arch yamnet`` (default) fine-tunes the AudioSet-pretrained YAMNet (``train.finetune``:
+distillation from the frozen YAMNet keeps the labels that have no clips; then the
+open-set decision is fitted, ``train.open_set``). The other architectures train from
+scratch. Common recipe: random crops, square-root class balancing, mixup, SpecAugment,
+random low-pass and noise (so the recording bandwidth of a source is no cue), weight
+``--unverified-weight`` on FSDKaggle2018's unverified labels.
 """
 from __future__ import annotations
 
@@ -25,7 +33,11 @@ import numpy as np
 
 from train.common import adamw_cosine, add_hub_args, finish_bundle, write_history
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fsd-starter"
+from soundpred.paths import MORE_REAL, STARTER
+
+DEFAULT_DATA = STARTER
+#: Fraction of more-real's recording groups held out for validation and evaluation.
+HELD_OUT_FRACTION = 0.25
 
 
 def display_path(p: Path) -> str:
@@ -38,11 +50,20 @@ def parse_args(argv=None):
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="FSDKaggle2018 root (default: %(default)s)")
     p.add_argument("--extra", type=Path, action="append", default=[],
                    help="extra folder-per-class training data (label folders named as FSD labels)")
+    p.add_argument("--more-real", default=str(MORE_REAL),
+                   help="more-real folder (Kaggle layout + sources.csv), or 'none' (default: %(default)s)")
     p.add_argument("--out", type=Path, required=True, help="bundle folder to write")
-    p.add_argument("--arch", choices=("cnn", "student"), default="cnn")
-    p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--arch", choices=("yamnet", "cnn", "student"), default="yamnet")
+    p.add_argument("--epochs", type=int, default=None, help="default: 10 (yamnet, phase 2), 60 (cnn)")
+    p.add_argument("--batch-size", type=int, default=None, help="default: 64 (yamnet), 32 (cnn)")
+    p.add_argument("--lr", type=float, default=None, help="default: 1e-3 (yamnet heads; body at a tenth), 2e-3 (cnn)")
+    g = p.add_argument_group("YAMNet fine-tuning (train.finetune)")
+    g.add_argument("--head-epochs", type=int, default=3, help="epochs of label head alone first")
+    g.add_argument("--steps", type=int, default=100, help="batches per epoch")
+    g.add_argument("--unfreeze", type=int, default=4, help="top MobileNet layers trained in phase 2 (0-14)")
+    g.add_argument("--distill", type=float, default=0.3, help="weight of the teacher in the label target")
+    g.add_argument("--audioset-weight", type=float, default=1.0, help="weight of the AudioSet distillation loss")
+    g.add_argument("--no-open-set", action="store_true", help="skip fitting the open-set decision")
     p.add_argument("--width", type=int, default=24, help="channels of the first CNN block")
     p.add_argument("--mixup", type=float, default=0.4, help="mixup Beta alpha (0: off)")
     p.add_argument("--unverified-weight", type=float, default=0.5)
@@ -50,6 +71,7 @@ def parse_args(argv=None):
     p.add_argument("--limit", type=int, default=0, help="use only this many training clips (smoke runs)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-cache", action="store_true", help="do not cache decoded audio")
+    p.add_argument("--tflite", type=Path, default=None, help="YAMNet TFLite file (default: ../shared/pretrained/yamnet)")
     p.add_argument("--verbose", type=int, default=1, help="Keras verbosity (1: progress bar)")
     add_hub_args(p)
     return p.parse_args(argv)
@@ -124,21 +146,50 @@ def evaluate(predictor, waves, y) -> np.ndarray:
     return np.stack([predictor.clip_scores(w) for w in waves])
 
 
+SOURCE_LICENCES = {
+    "fsdkaggle2018": "FSDKaggle2018 training clips (Freesound, per-clip Creative Commons incl. CC BY-NC), "
+                     "DCASE2016 task 2 office sounds, a cat/dog and a glass-break set (research use)",
+    "more-real:philharmonia": "Philharmonia Orchestra samples (CC BY-SA 3.0)",
+    "more-real:urbansound8k": "UrbanSound8K gun shots (CC BY-NC 3.0)",
+    "more-real:kitchen20": "Kitchen20 microwave ovens (Freesound clips, per-clip CC)",
+    "more-real:jrhodes": "jRhodes3d electric piano samples (CC BY-NC 4.0)",
+    "more-real:harmonica": "blues harmonica takes (no licence stated, research use)",
+    "hydrogen-drumkits": "Debian hydrogen-drumkits acoustic kits (GPL / CC per kit)",
+    "tonejs-instruments": "npm tonejs-instrument-* notes (CC-BY 3.0 samples)",
+}
+YAMNET_ATTRIBUTION = ("Contains YAMNet weights, Copyright Google, Apache-2.0 (tensorflow/models "
+                      "`research/audioset/yamnet`), imported from its TFLite export by `python -m train.import_yamnet`.")
+
+
+def _fmt(v):
+    return "–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
 def write_card(meta: dict) -> str:
+    """The model card (README.md of the bundle), from the bundle's own metadata."""
     m, tr = meta["metrics"], meta["training"]
-    test = m.get("test", {})
-    rows = "\n".join(f"| {k} | {v} |" for k, v in (("top-1", test.get("top1")), ("MAP@3", test.get("map3")),
-                                                      ("macro recall", test.get("macro_recall")),
-                                                      ("clips", test.get("n_clips"))))
-    labels = ", ".join(meta["labels"])
-    origins = "\n".join(f"- {k}: {v} clips" for k, v in tr["origins"].items())
-    extra_note = ("\nExtra real recordings from packages (`python -m train.extra_data`): Debian "
-                  "`hydrogen-drumkits` acoustic kits (GPL / CC per kit) and npm `tonejs-instrument-*` notes "
-                  "(CC-BY 3.0 samples)." if tr.get("extra") else "")
-    return f"""---
+    test, held = m.get("test", {}), m.get("more_real_held_out", {})
+    yamnet = tr["arch"] == "yamnet"
+    rows = "\n".join(f"| {name} | {_fmt(d.get('top1'))} | {_fmt(d.get('map3'))} | {_fmt(d.get('n_clips'))} |"
+                     for name, d in ((f"test split of `{tr['data']}`", test), ("more-real, held-out recording groups", held))
+                     if d)
+    per_label = []
+    no_clips = set(m.get("labels_without_clips", []))
+    for lab in meta["labels"]:
+        r1 = test.get("per_class_recall", {}).get(lab)
+        r2 = held.get("per_class_recall", {}).get(lab) if held else None
+        note = "AudioSet knowledge only (no training clip)" if lab in no_clips else \
+            "data only (no AudioSet class)" if lab in m.get("labels_without_audioset_class", []) else ""
+        per_label.append(f"| {lab} | {_fmt(r1)} | {_fmt(r2)} | {note} |")
+    origins = "\n".join(f"- {k}: {v} clips — {SOURCE_LICENCES.get(k, 'see its source')}"
+                        for k, v in sorted(tr["origins"].items()))
+    open_set = meta.get("open_set_metrics")
+    open_md = "" if not open_set else (
+        "\n## Open set (\"none of the labels\")\n" + open_set + "\n")
+    head = f"""---
 library_name: keras
 license: other
-tags: [audio, audio-classification, soundpred, fsdkaggle2018]
+tags: [audio, audio-classification, soundpred, fsdkaggle2018{', yamnet, audioset' if yamnet else ''}]
 pipeline_tag: audio-classification
 datasets: [fsdkaggle2018]
 metrics:
@@ -150,35 +201,78 @@ metrics:
 # soundpred classifier: {meta["name"]}
 
 Waveform in ({tr["frontend"]["sample_rate"]} Hz mono), scores over {len(meta["labels"])} of the
-41 FSDKaggle2018 labels out. The log-mel front end is a layer inside the model.
-
-## Data
-Trained on `{tr["data"]}` ({tr["n_train"]} clips; {tr["n_val"]} held out for validation).
+41 FSDKaggle2018 labels out{" and YAMNet's 521 AudioSet scores beside them (for the open-set decision)" if yamnet else ""}.
+The log-mel front end is a layer inside the model.
+"""
+    if yamnet:
+        head += f"""
+{YAMNET_ATTRIBUTION} The 41-label head starts from the AudioSet rows of the 40 labels YAMNet has
+(Oboe from data alone) and is fine-tuned with distillation from the frozen YAMNet, so labels
+without training clips keep what AudioSet taught them; the AudioSet head is YAMNet's, unchanged.
+"""
+    return head + f"""
+## Data and licences
+{tr["n_train"]} training clips; {tr["n_val"]} for validation (a stratified tenth of the FSDKaggle2018-layout
+clips and whole held-out recording groups of more-real).
 {origins}
 
-The starter set mixes genuine FSDKaggle2018 clips (per-clip Creative Commons), DCASE2016 task 2
-office sounds, a cat/dog set and a glass-break set (research use). The weights are derived from
-that audio: check those licences before any commercial use.{extra_note}
+The weights are derived from that audio: check those licences (several are non-commercial or
+research-use) before any commercial use.
 
-Labels: {labels}
-
-## Metrics on the test split (`{tr["data"]}`, sliding {tr["frontend"]["window_seconds"]} s windows averaged)
-| metric | value |
-|---|---|
+## Metrics (sliding {tr["frontend"]["window_seconds"]} s windows averaged, top-1 over all the model's labels)
+| set | top-1 | MAP@3 | clips |
+|---|---|---|---|
 {rows}
 
+| label | recall, test split | recall, more-real held out | note |
+|---|---|---|---|
+""" + "\n".join(per_label) + f"""
+{open_md}
 ## Training
 `{tr["command"]}` — {tr["epochs"]} epochs, {tr["train_seconds"]:.0f} s on {tr["machine"]}.
 Architecture `{tr["arch"]}`, {tr["params"]} parameters.
 """
 
 
+def load_training_clips(args):
+    """(train, validation, test) clip lists: FSDKaggle2018 train/test, more-real split by group, extras."""
+    from soundpred.data import read_fsdkaggle2018, read_folders
+    from train.data import group_split, session_groups
+
+    train_clips = read_fsdkaggle2018(args.data, "train")
+    for folder in args.extra:
+        train_clips += read_folders(folder, origin=folder.name)
+    held_out = []
+    if args.more_real and args.more_real != "none":
+        root = Path(args.more_real)
+        more = [Clip_with_origin(c, "more-real:" + c.path.name.split("_")[0])
+                for c in read_fsdkaggle2018(root, "train")]
+        more_train, held_out = group_split(more, session_groups(root), HELD_OUT_FRACTION)
+        train_clips += more_train
+    test_clips = read_fsdkaggle2018(args.data, "test")
+    if args.limit:
+        rng = np.random.default_rng(args.seed)
+        train_clips = [train_clips[i] for i in sorted(rng.choice(len(train_clips), args.limit, replace=False))]
+        test_clips = test_clips[: max(4, args.limit // 4)]
+        held_out = held_out[: max(4, args.limit // 4)]
+    return train_clips, held_out, test_clips
+
+
+def Clip_with_origin(clip, origin: str):
+    from dataclasses import replace
+
+    return replace(clip, origin=origin)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    yamnet = args.arch == "yamnet"
+    args.epochs = args.epochs if args.epochs is not None else (10 if yamnet else 60)
+    args.batch_size = args.batch_size or (64 if yamnet else 32)
+    args.lr = args.lr or (1e-3 if yamnet else 2e-3)
     import keras
 
     from soundpred.bundle import Bundle, save_bundle
-    from soundpred.data import read_fsdkaggle2018, read_folders
     from soundpred.labels import FSD_LABELS
     from soundpred.metrics import confusion_matrix, summarize
     from soundpred.models import STUDENT_FRONTEND, build_classifier, build_student
@@ -188,92 +282,140 @@ def main(argv=None):
     from train.data import load_waveforms
 
     keras.utils.set_random_seed(args.seed)
-    train_clips = read_fsdkaggle2018(args.data, "train")
-    for folder in args.extra:
-        train_clips += read_folders(folder, origin=folder.name)
-    test_clips = read_fsdkaggle2018(args.data, "test")
-    if args.limit:
-        rng = np.random.default_rng(args.seed)
-        train_clips = [train_clips[i] for i in sorted(rng.choice(len(train_clips), args.limit, replace=False))]
-        test_clips = test_clips[: max(4, args.limit // 4)]
-    labels = [lab for lab in FSD_LABELS if lab in {c.label for c in train_clips}]
+    train_clips, held_clips, test_clips = load_training_clips(args)
+    if yamnet:  # the head covers all 41 labels: the ones without clips rest on AudioSet
+        labels = list(FSD_LABELS)
+    else:
+        labels = [lab for lab in FSD_LABELS if lab in {c.label for c in train_clips}]
     index = {lab: i for i, lab in enumerate(labels)}
     test_clips = [c for c in test_clips if c.label in index]
+    held_clips = [c for c in held_clips if c.label in index]
 
-    fe = STUDENT_FRONTEND if args.arch == "student" else FrontEnd()
-    train_clips, waves = load_waveforms(train_clips, fe.sample_rate, desc="decoding train", cache=not args.no_cache)
-    test_clips, test_waves = load_waveforms(test_clips, fe.sample_rate, desc="decoding test", cache=not args.no_cache)
+    if yamnet:
+        from soundpred.yamnet import YAMNET_FRONTEND
+        fe = YAMNET_FRONTEND
+    else:
+        fe = STUDENT_FRONTEND if args.arch == "student" else FrontEnd()
+    cache = not args.no_cache
+    train_clips, waves = load_waveforms(train_clips, fe.sample_rate, desc="decoding train", cache=cache)
+    test_clips, test_waves = load_waveforms(test_clips, fe.sample_rate, desc="decoding test", cache=cache)
+    held_clips, held_waves = load_waveforms(held_clips, fe.sample_rate, desc="decoding held-out", cache=cache)
     y = np.array([index[c.label] for c in train_clips])
     weights = np.array([1.0 if c.verified else args.unverified_weight for c in train_clips])
-    tr_idx, va_idx = stratified_split([c.label for c in train_clips], args.val_fraction, args.seed)
-    print(f"{len(tr_idx)} train, {len(va_idx)} val, {len(test_clips)} test clips; {len(labels)} labels",
-          file=sys.stderr)
+    fsd = [i for i, c in enumerate(train_clips) if c.origin == "fsdkaggle2018"]
+    rest = [i for i, c in enumerate(train_clips) if c.origin != "fsdkaggle2018"]
+    tr_f, va_f = stratified_split([train_clips[i].label for i in fsd], args.val_fraction, args.seed)
+    tr_idx = np.sort(np.concatenate([np.asarray(fsd, int)[tr_f], np.asarray(rest, int)])).astype(int)
+    va_idx = np.asarray(fsd, int)[va_f]
+    val_waves = [waves[i] for i in va_idx] + held_waves
+    val_y = np.concatenate([y[va_idx], [index[c.label] for c in held_clips]]).astype(int)
+    print(f"{len(tr_idx)} train, {len(val_y)} validation ({len(held_clips)} of them more-real held out), "
+          f"{len(test_clips)} test clips; {len(labels)} labels", file=sys.stderr)
 
-    augment = args.arch == "cnn"
-    if args.arch == "cnn":
+    extra_meta = {}
+    if yamnet:
+        from soundpred.yamnet import build_yamnet, init_label_head, read_class_map
+        from train import finetune as ft
+        from train.import_yamnet import (DEFAULT_CLASS_MAP, DEFAULT_TFLITE, build_audioset_model, load_weights,
+                                         tflite_weights)
+
+        class_names = read_class_map(DEFAULT_CLASS_MAP)
+        args.tflite = args.tflite or DEFAULT_TFLITE
+        imported = tflite_weights(args.tflite)
+        model = build_yamnet(len(labels), spec_augment=True, dropout=0.2, name="soundpred_yamnet")
+        load_weights(model, imported)
+        no_audioset = init_label_head(model, labels, class_names)
+        teacher = build_audioset_model(args.tflite)
+        cfg = ft.FinetuneConfig(head_epochs=args.head_epochs, epochs=args.epochs, steps=args.steps,
+                                batch_size=args.batch_size, lr=args.lr, unfreeze=args.unfreeze,
+                                distill=args.distill, audioset_weight=args.audioset_weight, mixup=args.mixup,
+                                seed=args.seed)
+        data = ft.YamnetBatches([waves[i] for i in tr_idx], y[tr_idx], weights[tr_idx], labels, teacher,
+                                class_names, cfg, fe.window_samples, fe.sample_rate)
+        extra_meta = {"audioset_labels": class_names}
+    elif args.arch == "cnn":
         model = build_classifier(fe, len(labels), width=args.width)
         steps = math.ceil(len(tr_idx) / args.batch_size)
-        opt = adamw_cosine(args.lr, args.epochs * steps, 2 * steps)
-        loss = keras.losses.CategoricalCrossentropy(label_smoothing=0.05)
+        model.compile(optimizer=adamw_cosine(args.lr, args.epochs * steps, 2 * steps),
+                      loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.05),
+                      metrics=["categorical_accuracy"])
     else:
         model = build_student(fe, len(labels))
-        opt = keras.optimizers.Adam(1e-3)
-        loss = keras.losses.CategoricalCrossentropy()
-    model.compile(optimizer=opt, loss=loss, metrics=["categorical_accuracy"])
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.CategoricalCrossentropy(),
+                      metrics=["categorical_accuracy"])
 
-    bundle = Bundle(model=model, frontend=fe, task="classification", labels=labels)
+    bundle = Bundle(model=model, frontend=fe, task="classification", labels=labels,
+                    meta={"audioset_labels": extra_meta.get("audioset_labels", [])})
     predictor = Predictor(bundle)
-    val_waves, val_y = [waves[i] for i in va_idx], y[va_idx]
 
     class ValMap(keras.callbacks.Callback):
         """Validation MAP@3 as served (sliding windows); keeps the best weights."""
 
         def __init__(self):
             super().__init__()
-            self.best, self.best_weights, self.best_epoch = -1.0, None, 0
+            self.best, self.best_weights, self.best_epoch, self.epoch = -1.0, None, 0, 0
 
         def on_epoch_end(self, epoch, logs=None):
+            self.epoch += 1
             if not len(val_y):
                 return
             s = summarize(evaluate(predictor, val_waves, val_y), val_y, labels)
             logs["val_map3"], logs["val_top1"] = s["map3"], s["top1"]
+            print(f"epoch {self.epoch}: validation top-1 {s['top1']:.3f}, MAP@3 {s['map3']:.3f}", file=sys.stderr)
             if s["map3"] >= self.best:
-                self.best, self.best_weights, self.best_epoch = s["map3"], model.get_weights(), epoch + 1
+                self.best, self.best_weights, self.best_epoch = s["map3"], model.get_weights(), self.epoch
 
     cb = ValMap()
-    data = make_batches([waves[i] for i in tr_idx], y[tr_idx], weights[tr_idx], len(labels), fe, args,
-                        augment=augment)
     t0 = time.time()
-    hist = model.fit(data, epochs=args.epochs, callbacks=[cb], verbose=args.verbose)
+    if yamnet:
+        history = ft.finetune(model, data, cfg, callbacks=[cb], verbose=args.verbose)
+        epochs_run = args.head_epochs + args.epochs
+    else:
+        data = make_batches([waves[i] for i in tr_idx], y[tr_idx], weights[tr_idx], len(labels), fe, args,
+                            augment=args.arch == "cnn")
+        history = model.fit(data, epochs=args.epochs, callbacks=[cb], verbose=args.verbose).history
+        epochs_run = args.epochs
     train_seconds = time.time() - t0
     if cb.best_weights is not None:
         model.set_weights(cb.best_weights)
-    print(f"trained in {train_seconds:.0f} s; best val MAP@3 {cb.best:.3f} at epoch {cb.best_epoch}",
+    print(f"trained in {train_seconds:.0f} s; best validation MAP@3 {cb.best:.3f} at epoch {cb.best_epoch}",
           file=sys.stderr)
 
     test_y = np.array([index[c.label] for c in test_clips])
     test_scores = evaluate(predictor, test_waves, test_y)
     metrics = {"test": summarize(test_scores, test_y, labels), "val_map3": round(cb.best, 4),
-               "best_epoch": cb.best_epoch,
-               "train_top1_last_epoch": round(float(hist.history["categorical_accuracy"][-1]), 4)}
-    origins = Counter(c.origin for c in train_clips)
+               "best_epoch": cb.best_epoch}
+    if held_clips:
+        held_y = np.array([index[c.label] for c in held_clips])
+        metrics["more_real_held_out"] = summarize(evaluate(predictor, held_waves, held_y), held_y, labels)
+    if yamnet:
+        seen = set(y[tr_idx].tolist())
+        metrics["labels_without_clips"] = [lab for i, lab in enumerate(labels) if i not in seen]
+        metrics["labels_without_audioset_class"] = no_audioset
+    origins = Counter(c.origin for c in (train_clips[i] for i in tr_idx))
     meta = {"name": f"soundpred-{args.arch}-{len(labels)}", "labels": labels, "metrics": metrics,
             "training": {"data": display_path(args.data), "extra": [e.name for e in args.extra],
-                         "origins": dict(origins), "n_train": int(len(tr_idx)), "n_val": int(len(va_idx)),
-                         "arch": args.arch, "epochs": args.epochs, "params": int(model.count_params()),
+                         "more_real": None if args.more_real == "none" else display_path(Path(args.more_real)),
+                         "origins": dict(origins), "n_train": int(len(tr_idx)), "n_val": int(len(val_y)),
+                         "arch": args.arch, "epochs": epochs_run, "params": int(model.count_params()),
                          "seed": args.seed, "train_seconds": round(train_seconds, 1),
                          "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
                          "frontend": fe.to_dict(),
+                         "finetune": None if not yamnet else {k: v for k, v in vars(cfg).items()},
                          "command": "python -m train.classifier " + " ".join(sys.argv[1:] if argv is None else argv)}}
     card = write_card(meta)
     save_bundle(model, args.out, frontend=fe, task="classification", labels=labels, metrics=metrics,
-                training=meta["training"], card=card, name=meta["name"])
-    write_history(args.out, hist.history)
+                training=meta["training"], card=card, name=meta["name"], **extra_meta)
+    write_history(args.out, history)
     confusion_figure(confusion_matrix(test_scores, test_y, len(labels)), labels,
                      title=f"test split, top-1 {metrics['test']['top1']:.3f}").savefig(
         args.out / "figures" / "confusion_test.png")
     print(json.dumps({k: metrics["test"][k] for k in ("top1", "map3", "macro_recall", "n_clips")}))
     finish_bundle(args, labels)
+    if yamnet and not args.no_open_set:
+        from train import open_set
+
+        open_set.main([str(args.out)])
     return metrics
 
 

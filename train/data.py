@@ -4,12 +4,14 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from soundpred import audio
 from soundpred.data import Clip, cache_dir
+from soundpred.data.common import read_csv
 from soundpred.rooms import coloured_noise
 
 def load_waveforms(clips: list[Clip], sr: int, *, desc: str = "decoding",
@@ -36,7 +38,7 @@ def load_waveforms(clips: list[Clip], sr: int, *, desc: str = "decoding",
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         offsets = np.cumsum([0] + [len(w) for w in waves])
-        tmp = path.with_suffix(".tmp.npz")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # concurrent trainers each write their own
         np.savez(tmp, flat=np.concatenate(waves), offsets=offsets, kept=np.asarray(kept, dtype=np.int64))
         os.replace(tmp, path)
     return [clips[i] for i in kept], waves
@@ -66,3 +68,36 @@ def add_noise(y: np.ndarray, snr_db: float, rng: np.random.Generator, *, colour:
     p_sig = np.mean(y ** 2) + 1e-12
     noise *= np.sqrt(p_sig / (np.mean(noise ** 2) + 1e-12) / 10 ** (snr_db / 10))
     return (y + noise).astype(np.float32)
+
+
+def session_groups(root) -> dict[str, str]:
+    """``{file name: recording group}`` from a ``sources.csv`` (fname,label,source,origin,...):
+    clips of one group (the same note of one instrument, one Freesound recording, one
+    harmonica take) are near-duplicates and must fall on the same side of a split."""
+    groups = {}
+    for row in read_csv(Path(root) / "sources.csv"):
+        origin = row["origin"].split(":", 1)[-1]
+        stem = Path(origin).stem
+        source = row["source"]
+        if source == "philharmonia":  # audio/oboe/oboe_C4_1_forte_normal.mp3 -> oboe_C4
+            key = "_".join(stem.split("_")[:2])
+        elif source in ("urbansound8k", "kitchen20"):  # Freesound id: 102305-6-0-0 / 0-101477-A-3
+            parts = stem.split("-")
+            key = parts[0] if source == "urbansound8k" else "-".join(parts[:2])
+        elif source == "jrhodes":  # A_029__F1_2 -> A_029__F1 (one note, several velocities)
+            key = stem.rsplit("_", 1)[0]
+        else:  # a take (harmonica): its folder
+            key = str(Path(origin).parent)
+        groups[row["fname"]] = f"{source}:{key}"
+    return groups
+
+
+def group_split(clips: list[Clip], groups: dict[str, str], fraction: float) -> tuple[list[Clip], list[Clip]]:
+    """(train, held out): whole groups go to the held-out side by a hash of their name, about
+    ``fraction`` of them, never at random per clip. Stable across runs and machines."""
+    train, held = [], []
+    for c in clips:
+        g = groups.get(c.path.name) or groups.get(c.path.with_suffix(".flac").name) or c.path.name
+        h = int(hashlib.sha1(g.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        (held if h < fraction else train).append(c)
+    return train, held
