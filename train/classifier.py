@@ -27,6 +27,7 @@ import platform
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -245,7 +246,7 @@ def load_training_clips(args):
     held_out = []
     if args.more_real and args.more_real != "none":
         root = Path(args.more_real)
-        more = [Clip_with_origin(c, "more-real:" + c.path.name.split("_")[0])
+        more = [replace(c, origin="more-real:" + c.path.name.split("_")[0])
                 for c in read_fsdkaggle2018(root, "train")]
         more_train, held_out = group_split(more, session_groups(root), HELD_OUT_FRACTION)
         train_clips += more_train
@@ -256,12 +257,6 @@ def load_training_clips(args):
         test_clips = test_clips[: max(4, args.limit // 4)]
         held_out = held_out[: max(4, args.limit // 4)]
     return train_clips, held_out, test_clips
-
-
-def Clip_with_origin(clip, origin: str):
-    from dataclasses import replace
-
-    return replace(clip, origin=origin)
 
 
 def main(argv=None):

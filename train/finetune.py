@@ -26,7 +26,7 @@ import keras
 import numpy as np
 
 from soundpred.yamnet import BODY, audioset_index
-from train.data import add_noise, lowpass
+from train.data import add_noise, lowpass, random_crop
 
 __all__ = ["FinetuneConfig", "YamnetBatches", "teacher_label_distribution", "set_trainable", "finetune"]
 
@@ -63,10 +63,7 @@ def teacher_label_distribution(audioset_probs: np.ndarray, mapped: np.ndarray) -
 def loud_crop(y: np.ndarray, n: int, rng: np.random.Generator, peak_rms: float) -> np.ndarray:
     """A random ``n``-sample crop that is not near-silent (compared with ``peak_rms``)."""
     if len(y) <= n:
-        out = np.zeros(n, np.float32)
-        s = rng.integers(0, n - len(y) + 1)
-        out[s:s + len(y)] = y
-        return out
+        return random_crop(y, n, rng)  # placed at a random offset in zeros
     for _ in range(5):
         s = rng.integers(0, len(y) - n + 1)
         x = y[s:s + n]
