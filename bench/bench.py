@@ -1,6 +1,6 @@
 """Benchmarks: prints figures (medians and ratios), asserts nothing.
 
-    python -m bench.bench [--clips 60] [--runs 20]
+    python -m bench.bench [--clips 60] [--runs 20] [--only features models app training]
 
 1. feature throughput, x real time: the seed pipeline (librosa.load at 44.1 kHz + 40 MFCC) vs
    soundpred (decode + resample to 16 kHz + the model's LogMel layer), same starter clips, and
@@ -194,11 +194,17 @@ def main(argv=None):
     ap.add_argument("--clips", type=int, default=60)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--train-steps", type=int, default=10)
+    parts = ("features", "models", "app", "training")
+    ap.add_argument("--only", nargs="+", choices=parts, default=parts, help="run only these parts")
     args = ap.parse_args(argv)
-    feature_throughput(args.clips)
-    model_latency(args.runs)
-    app_figures(args.runs)
-    training_throughput(args.train_steps)
+    if "features" in args.only:
+        feature_throughput(args.clips)
+    if "models" in args.only:
+        model_latency(args.runs)
+    if "app" in args.only:
+        app_figures(args.runs)
+    if "training" in args.only:
+        training_throughput(args.train_steps)
 
 
 if __name__ == "__main__":

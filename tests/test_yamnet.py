@@ -139,3 +139,23 @@ def test_label_head_starts_as_audioset_rows():
     j = FSD_LABELS.index("Applause")
     np.testing.assert_array_equal(w[:, j], w_as[:, index["Applause"]])
     assert b[FSD_LABELS.index("Oboe")] == UNMAPPED_BIAS and not w[:, FSD_LABELS.index("Oboe")].any()
+
+
+def test_frozen_rows_put_back_only_the_named_labels(classifier_bundle):
+    """train.retention's "freeze those rows" variant: the named labels' rows are the AudioSet
+    rows again, every other weight is the fine-tuned one, and the original is untouched."""
+    from soundpred.yamnet import audioset_index
+    from train.retention import frozen_rows
+
+    b = classifier_bundle
+    before = [np.array(v) for v in b.model.get_layer("label_logits").get_weights()]
+    variant = frozen_rows(b, ["Applause"])
+    w, bias = variant.model.get_layer("label_logits").get_weights()
+    w_as, b_as = variant.model.get_layer("audioset").get_weights()
+    j, k = b.labels.index("Applause"), audioset_index(b.labels, b.meta["audioset_labels"])["Applause"]
+    np.testing.assert_array_equal(w[:, j], w_as[:, k])
+    assert bias[j] == b_as[k]
+    others = [i for i in range(len(b.labels)) if i != j]
+    np.testing.assert_array_equal(w[:, others], before[0][:, others])
+    assert not np.array_equal(before[0][:, j], w[:, j])  # fine-tuning had moved it
+    np.testing.assert_array_equal(b.model.get_layer("label_logits").get_weights()[0], before[0])

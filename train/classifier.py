@@ -166,6 +166,40 @@ def _fmt(v):
     return "–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
+def _open_set_md(r: dict) -> str:
+    kinds = ", ".join(f"{k} {v:.0%}" for k, v in r["outside_called_unknown_by_kind"].items())
+    return (
+        "\n## Open set (\"none of the labels\")\n"
+        "Fitted by `python -m train.open_set` on validation clips of the labels and generated outside sounds "
+        "(`train.outside_sounds`: espeak-ng speech, fluidsynth music on instruments that are no label, noise, "
+        "room tone, synthetic engine and rain). Reported on other clips: "
+        f"{r['inside_called_unknown']:.1%} of {r['inside_report']} called unknown; "
+        f"{1 - r['outside_called_known']:.1%} of {r['n_outside']} outside sounds called unknown ({kinds}). "
+        f"{r['n_compatible']} AudioSet classes count as compatible with the labels.\n")
+
+
+def _retention_md(r: dict) -> str:
+    """The labels without training clips: does the model still rank clips as YAMNet's AudioSet
+    head does (``python -m train.retention --write``)?"""
+    def top5(v):
+        return "–" if v["top5"] is None else f"{v['top5']:.2f} of {v['n_present']}"
+
+    rows = "\n".join(f"| {lab} | {v['rho']:.2f} | {r['reference'][lab]['rho']:.2f} | {top5(v)} |"
+                     for lab, v in r["labels"].items())
+    return f"""
+## Labels without training clips: how much AudioSet knowledge they keep
+`python -m train.retention`, over {r['n_clips']} clips no model trained on (starter test, more-real held
+out, generated outside sounds). rho: Spearman rank correlation between this model's score for the label
+and YAMNet's AudioSet score for its class; the zero-shot model (AudioSet rows under the same softmax)
+is the reference. top-5: where YAMNet gives the class at least {r['present']}, how often the label is
+among this model's five best.
+
+| label | rho | rho, zero-shot | top-5 |
+|---|---|---|---|
+{rows}
+"""
+
+
 def write_card(meta: dict) -> str:
     """The model card (README.md of the bundle), from the bundle's own metadata."""
     m, tr = meta["metrics"], meta["training"]
@@ -184,9 +218,8 @@ def write_card(meta: dict) -> str:
         per_label.append(f"| {lab} | {_fmt(r1)} | {_fmt(r2)} | {note} |")
     origins = "\n".join(f"- {k}: {v} clips — {SOURCE_LICENCES.get(k, 'see its source')}"
                         for k, v in sorted(tr["origins"].items()))
-    open_set = meta.get("open_set_metrics")
-    open_md = "" if not open_set else (
-        "\n## Open set (\"none of the labels\")\n" + open_set + "\n")
+    open_md = _open_set_md(m["open_set"]) if "open_set" in m else ""
+    open_md += _retention_md(m["retention"]) if "retention" in m else ""
     head = f"""---
 library_name: keras
 license: other

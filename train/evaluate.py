@@ -3,11 +3,14 @@
     python -m train.evaluate                                  # embedded default + YAMNet zero-shot
     git archive 55d20ab models/classifier | tar -x -C /tmp/prev   # the previous (CNN) default
     python -m train.evaluate models/classifier /tmp/prev/models/classifier --json results.json
+    python -m train.evaluate --no-zero-shot --precision float16 int8   # what smaller weights cost
 
 Sets: starter ``audio_test`` (the FSDKaggle2018 test split of ``--data``) and the more-real
 recording groups that ``train.classifier`` holds out (``train.data.group_split``; never split
 at random). Every model chooses among its own labels (the 41 for YAMNet-based ones) with the
-same sliding-window inference as the app. "YAMNet zero-shot" is the imported AudioSet model
+same sliding-window inference as the app. ``--precision`` adds, per bundle, a copy with its
+weights rounded to float16 (what storing them as float16 would give) and/or Keras' int8
+quantization (``model.quantize("int8")``: the Dense heads; Keras 3 leaves the convolutions float). "YAMNet zero-shot" is the imported AudioSet model
 with the 41-label head set to the AudioSet rows of the mapped labels, untrained. Prints a
 Markdown table (top-1, MAP@3); ``--json`` writes every number, per-label recall included.
 """
@@ -45,6 +48,25 @@ def zero_shot_bundle() -> Bundle:
                   {"name": "YAMNet zero-shot (AudioSet rows)", "audioset_labels": names}, "imported")
 
 
+def precision_variant(bundle: Bundle, kind: str) -> Bundle:
+    """A copy of ``bundle`` with float16-rounded weights (``"float16"``) or Keras int8
+    quantization (``"int8"``); its name says which, its meta records the weight bytes."""
+    import keras
+
+    model = keras.models.clone_model(bundle.model)
+    model.set_weights(bundle.model.get_weights())
+    if kind == "float16":
+        model.set_weights([w.astype(np.float16).astype(w.dtype) for w in model.get_weights()])
+        nbytes = sum(w.size * 2 for w in model.get_weights())
+    elif kind == "int8":
+        model.quantize("int8")
+        nbytes = sum(np.asarray(v).nbytes for v in model.weights)
+    else:
+        raise ValueError(kind)
+    meta = dict(bundle.meta, name=f"{bundle.name} ({kind})", weight_bytes=int(nbytes))
+    return Bundle(model, bundle.frontend, bundle.task, bundle.labels, meta, bundle.source)
+
+
 def eval_sets(data: Path, more_real: Path | None) -> dict:
     sets = {"starter audio_test": read_fsdkaggle2018(data, "test")}
     if more_real is not None and more_real.is_dir():
@@ -76,24 +98,27 @@ def main(argv=None):
     ap.add_argument("--more-real", type=Path, default=MORE_REAL)
     ap.add_argument("--no-zero-shot", action="store_true")
     ap.add_argument("--json", type=Path, help="write all results here")
+    ap.add_argument("--precision", nargs="+", choices=("float16", "int8"), default=(),
+                    help="also score each bundle with float16-rounded weights / Keras int8")
     args = ap.parse_args(argv)
 
     bundles = [load_bundle(b) for b in (args.bundles or [EMBEDDED])]
+    bundles = [v for b in bundles for v in [b, *(precision_variant(b, k) for k in args.precision)]]
     if not args.no_zero_shot:
         bundles.append(zero_shot_bundle())
     sets = eval_sets(args.data, args.more_real)
     results = []
     for b in bundles:
-        row = {"name": b.name, "source": b.source, "labels": len(b.labels)}
+        row = {"name": b.name, "source": b.source, "labels": len(b.labels), "weight_mb": b.meta.get("weight_bytes", sum(np.asarray(v).nbytes for v in b.model.weights)) / 1e6}
         for set_name, clips in sets.items():
             print(f"scoring {b.name} on {set_name}...", file=sys.stderr)
             row[set_name] = score(b, clips)
         results.append(row)
     head = " | ".join(f"{s} top-1 | {s} MAP@3" for s in sets)
-    print(f"\n| model | labels | {head} |\n|---|---|" + "---|---|" * len(sets))
+    print(f"\n| model | labels | weights MB | {head} |\n|---|---|---|" + "---|---|" * len(sets))
     for r in results:
         cells = " | ".join(f"{r[s]['top1']:.3f} | {r[s]['map3']:.3f}" for s in sets)
-        print(f"| {r['name']} | {r['labels']} | {cells} |")
+        print(f"| {r['name']} | {r['labels']} | {r['weight_mb']:.1f} | {cells} |")
     print("\n" + ", ".join(f"{s}: {len(c)} clips" for s, c in sets.items()))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

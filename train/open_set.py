@@ -156,14 +156,7 @@ def main(argv=None):
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     from train.classifier import write_card
 
-    kinds = ", ".join(f"{k} {v:.0%}" for k, v in per_kind.items())
-    summary = (f"Fitted by `python -m train.open_set` on validation clips of the labels and generated outside "
-               f"sounds (`train.outside_sounds`: espeak-ng speech, fluidsynth music on instruments that are no "
-               f"label, noise, room tone, synthetic engine and rain). Reported on other clips: "
-               f"{result['inside_called_unknown']:.1%} of {result['inside_report']} called unknown; "
-               f"{1 - result['outside_called_known']:.1%} of {len(known_out)} outside sounds called unknown "
-               f"({kinds}). {len(compatible)} AudioSet classes count as compatible with the labels.")
-    (args.bundle / "README.md").write_text(write_card({**meta, "open_set_metrics": summary}))
+    (args.bundle / "README.md").write_text(write_card(meta))
     print(json.dumps(result, indent=1))
     return result
 
