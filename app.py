@@ -10,6 +10,7 @@ import base64
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,7 +26,8 @@ import gradio as gr
 import numpy as np
 from gradio.components.plot import PlotData
 
-from soundpred.audio import AudioError, to_mono_float
+from soundpred import audio
+from soundpred.audio import AudioError
 from soundpred.plots import GaugePainter, SpectrogramPainter, TimelinePainter
 from soundpred.predict import Prediction, Predictor
 
@@ -39,8 +41,12 @@ MAX_FILE_SIZE = os.environ.get("SOUNDPRED_MAX_FILE_SIZE", "100mb")
 QUEUE_SIZE = int(os.environ.get("SOUNDPRED_QUEUE_SIZE", 64))
 #: Uploads are deleted from Gradio's cache this many seconds after they arrive.
 CACHE_SECONDS = int(os.environ.get("SOUNDPRED_CACHE_SECONDS", 3600))
-#: Live mode: seconds between updates, and the most recent audio analysed each time.
-LIVE_EVERY, LIVE_SECONDS = 1.0, 4.0
+#: Analyses (uploads, recordings, /predict, live updates) that run at once, all endpoints
+#: together: each holds at most one decoded input (600 s at 16 kHz mono: 38 MB) and its windows.
+CONCURRENCY = int(os.environ.get("SOUNDPRED_CONCURRENCY", 2))
+#: Live mode: seconds between updates, the most recent audio analysed each time, and how long
+#: one live session may last.
+LIVE_EVERY, LIVE_SECONDS, LIVE_LIMIT = 1.0, 4.0, 300
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 MIC_NOTE = ("Browsers process microphone audio (automatic gain, echo and noise suppression); that "
             "changes the reverberation cues the distance model listens to. Uploads of plain "
@@ -89,12 +95,17 @@ def build_app(predictor: Predictor) -> gr.Blocks:
     spectrogram = SpectrogramPainter(n_mels=fe.n_mels, fmin=fe.fmin, fmax=fe.fmax, top_db=fe.top_db)
     gauge_painter = GaugePainter()
     timeline_painter = TimelinePainter()
+    # One limit for every endpoint: Gradio's queue bounds the events it starts per concurrency
+    # id, but live streams must not hold a slot while they wait for the browser's next chunk (a
+    # dropped client would keep it until LIVE_LIMIT): they take this semaphore only to compute.
+    slots = threading.BoundedSemaphore(CONCURRENCY)
 
     def run(path, spectrogram: bool):
         if not path:
             raise gr.Error("Record or upload a sound first.")
         try:
-            pred = predictor.predict(path, spectrogram=spectrogram)
+            with slots:
+                pred = predictor.predict(path, spectrogram=spectrogram)
         except AudioError as e:
             raise gr.Error(str(e)) from None
         except Exception as e:  # a bug, not the person's fault: say so, log it, keep serving
@@ -114,22 +125,24 @@ def build_app(predictor: Predictor) -> gr.Blocks:
                 gr.update(value=timeline, visible=many), _models_md(pred))
 
     def live(chunk, buffer):
-        """Streaming microphone: keep the last LIVE_SECONDS, analyse them once a second."""
+        """Streaming microphone: keep the last LIVE_SECONDS at the model's rate, analyse them
+        at most once every LIVE_EVERY s (a client that sends faster gets no more of the CPU)."""
         if chunk is None:
             return gr.update(), gr.update(), buffer
-        sr, y = chunk
         stamp = time.strftime("%H:%M:%S")
+        y, last = buffer if buffer is not None else (np.zeros(0, np.float32), 0.0)
         try:
-            y = to_mono_float(y)
-            if buffer is not None and buffer[0] == sr:
-                y = np.concatenate([buffer[1], y])
-            y = y[-int(LIVE_SECONDS * sr):]
-            buffer = (sr, y)
-            pred = predictor.predict(buffer, spectrogram=False)
+            new = audio.read(chunk, sr=fe.sample_rate, max_seconds=MAX_SECONDS).samples
+            y = np.concatenate([y, new])[-int(LIVE_SECONDS * fe.sample_rate):]
+            if time.monotonic() - last < 0.8 * LIVE_EVERY:
+                return gr.update(), gr.update(), (y, last)
+            with slots:
+                pred = predictor.predict((fe.sample_rate, y), spectrogram=False)
         except AudioError as e:
-            return {}, f"*{e}* · updated {stamp}", buffer
+            return {}, f"*{e}* · updated {stamp}", (y, time.monotonic())
         known = _known_md(pred).split("\n")[0].lstrip("# ")
-        return pred.label_dict(), " · ".join(x for x in (known, _distance_md(pred), f"updated {stamp}") if x), buffer
+        return (pred.label_dict(), " · ".join(x for x in (known, _distance_md(pred), f"updated {stamp}") if x),
+                (y, time.monotonic()))
 
     def predict_api(path) -> dict:
         """Top-5 labels (and distance) of an audio file, as JSON."""
@@ -161,24 +174,26 @@ def build_app(predictor: Predictor) -> gr.Blocks:
             info_out = gr.Markdown(elem_id="info")
             button.click(analyze, audio_in,
                          [known_out, spec_out, labels_out, distance_out, gauge_out, timeline_out, info_out],
-                         api_name="analyze")
+                         api_name="analyze", concurrency_id="analysis", concurrency_limit=CONCURRENCY)
         with gr.Tab("Live"):
             gr.Markdown(f"Listens to the microphone and updates about every {LIVE_EVERY:g} s from the last "
                         f"{LIVE_SECONDS:g} s of sound. {MIC_NOTE}")
             with gr.Row():
-                live_in = gr.Audio(sources=["microphone"], streaming=True, type="numpy", label="Microphone")
+                live_in = gr.Audio(sources=["microphone"], streaming=True, type="filepath", label="Microphone")
                 with gr.Column():
                     live_labels = gr.Label(num_top_classes=5, label="Top-5 labels (live)", elem_id="live-labels")
                     live_distance = gr.Markdown(elem_id="live-distance")
             live_state = gr.State()
             live_in.stream(live, [live_in, live_state], [live_labels, live_distance, live_state],
-                           stream_every=LIVE_EVERY, time_limit=600, api_visibility="private")
+                           stream_every=LIVE_EVERY, time_limit=LIVE_LIMIT, concurrency_limit=None,
+                           api_visibility="private")
         gr.Markdown(f"<small>{MIC_NOTE} Limits: {MAX_SECONDS:.0f} s of audio, {MAX_FILE_SIZE} per upload.</small>")
         # API-only endpoint: file in, JSON out (hidden components, visible in the API page).
         api_in = gr.Audio(type="filepath", visible=False)
         api_out = gr.JSON(visible=False)
         api_button = gr.Button(visible=False)
-        api_button.click(predict_api, api_in, api_out, api_name="predict")
+        api_button.click(predict_api, api_in, api_out, api_name="predict", concurrency_id="analysis",
+                         concurrency_limit=CONCURRENCY)
     return demo
 
 

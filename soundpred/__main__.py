@@ -44,7 +44,7 @@ def _predict(args) -> int:
         else:
             result = {"file": f, **pred.to_json()}
         if args.json:
-            print(json.dumps(result), flush=True)
+            print(json.dumps(result, allow_nan=False), flush=True)  # strict JSON
         elif "error" in result:
             print(f"{f}: error: {result['error']}", flush=True)
         else:

@@ -1,29 +1,100 @@
 """Decode and validate audio: files, bytes and Gradio's ``(sr, array)`` tuple.
 
-Everything that reaches a model passes through :func:`load` and comes out as
-mono float32 at the model's rate, or raises :class:`AudioError` with a message
-a person can act on.
+Everything that reaches a model passes through :func:`read` (or its shorthands :func:`load`
+and :func:`decode`) and comes out as mono float32, or raises :class:`AudioError` with a
+message a person can act on (no server paths, no decoder jargon).
+
+Memory is bounded whatever the file claims: the header's rate and length are checked before
+any sample is read, then the audio is decoded in blocks, each block mixed to mono and
+resampled to the model's rate before the next one is read. Only the mono result at the target
+rate is ever held (600 s at 16 kHz: 38 MB), however many channels or however high the rate.
+
+libsndfile reads wav, flac, ogg/vorbis, mp3 and friends; what it refuses goes to ffmpeg, but
+only for the containers the app lists (detected from the first bytes, the demuxer forced to
+that one, only the uploaded file readable): playlists, concat lists and network protocols are
+never interpreted.
 """
 from __future__ import annotations
 
 import io
+import logging
 import os
 import shutil
 import subprocess
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import soxr
 
-__all__ = ["AudioError", "load", "decode", "to_mono_float", "resample", "MIN_RATE", "MAX_RATE"]
+__all__ = ["AudioError", "Decoded", "read", "load", "decode", "to_mono_float", "resample",
+           "MIN_RATE", "MAX_RATE", "MAX_CHANNELS", "SUPPORTED"]
+
+log = logging.getLogger(__name__)
 
 MIN_RATE, MAX_RATE = 8000, 192000
+MAX_CHANNELS = 32
 #: Shortest input that is analysed at all (a tenth of a second).
 MIN_SECONDS = 0.1
+#: Float samples beyond this (+60 dB over full scale) are not audio but a corrupt file.
+ABSURD_PEAK = 1000.0
+#: Samples (all channels together) read per block: 4 MB of float32.
+BLOCK_SAMPLES = 1 << 20
+#: The mono mix counts as cancelled when it keeps less than this share of the loudest
+#: channel's energy (-20 dB): channels of opposite polarity.
+CANCEL_RATIO = 0.01
+#: What ffmpeg decodes at (browser recordings are 48 kHz opus or 44.1/48 kHz AAC).
+FFMPEG_RATE = 48000
+SUPPORTED = "wav, flac, ogg, mp3, webm/opus, m4a"
+_UNREADABLE = f"Could not decode the audio: the file is damaged or not in a supported format ({SUPPORTED})."
+
+#: Containers handed to ffmpeg, by their first bytes -> the demuxer forced for them.
+_FFMPEG_DEMUXERS = {"webm": "matroska", "m4a": "mov", "ogg": "ogg", "mp3": "mp3", "aac": "aac",
+                    "flac": "flac", "wav": "wav"}
 
 
 class AudioError(ValueError):
     """Audio that cannot be used; ``str(err)`` is meant for the person who gave it."""
+
+
+@dataclass
+class Decoded:
+    samples: np.ndarray  # (n,) float32 mono at ``rate``
+    rate: int
+    source_rate: int
+    channels: int
+    duration_s: float
+    clipped: float = 0.0  # share of source samples at full scale
+    warnings: list[str] = field(default_factory=list)
+
+
+def sniff(head: bytes) -> str | None:
+    """The container of a file from its first bytes (``"wav"``, ``"webm"``, ...), or None."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE" or head[:4] == b"RF64":
+        return "wav"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[:4] == b"\x1aE\xdf\xa3":
+        return "webm"
+    if head[4:8] == b"ftyp":
+        return "m4a"
+    if head[:3] == b"ID3":
+        return "mp3"
+    if len(head) >= 2 and head[0] == 0xFF:
+        if head[1] & 0xF6 == 0xF0:
+            return "aac"  # ADTS
+        if head[1] & 0xE0 == 0xE0:
+            return "mp3"  # MPEG audio frame sync
+    return None
+
+
+def _looks_like_text(head: bytes) -> bool:
+    sample = head[:512]
+    return bool(sample) and all(b in b"\t\n\r" or 32 <= b < 127 for b in sample)
 
 
 def to_mono_float(samples: np.ndarray) -> np.ndarray:
@@ -32,6 +103,12 @@ def to_mono_float(samples: np.ndarray) -> np.ndarray:
     Integer PCM is scaled to [-1, 1) by its full scale (unsigned 8-bit is centred
     first); channels are averaged.
     """
+    x = _as_float_frames(samples)
+    return (x.mean(axis=1) if x.shape[1] > 1 else x[:, 0]).astype(np.float32)
+
+
+def _as_float_frames(samples) -> np.ndarray:
+    """``(n, channels)`` float32 (or float64) from PCM of any dtype and layout."""
     x = np.asarray(samples)
     if x.ndim == 0 or x.size == 0:
         raise AudioError("The audio contains no samples.")
@@ -39,84 +116,191 @@ def to_mono_float(samples: np.ndarray) -> np.ndarray:
         raise AudioError(f"Audio arrays must be (samples,) or (samples, channels); got shape {x.shape}.")
     if x.dtype.kind == "u":
         half = 2 ** (8 * x.dtype.itemsize - 1)
-        x = (x.astype(np.float64) - half) / half
+        x = ((x.astype(np.float64) - half) / half).astype(np.float32)
     elif x.dtype.kind == "i":
-        x = x.astype(np.float64) / 2 ** (8 * x.dtype.itemsize - 1)
+        x = (x.astype(np.float64) / 2 ** (8 * x.dtype.itemsize - 1)).astype(np.float32)
     elif x.dtype.kind == "f":
-        x = x.astype(np.float64, copy=False)
+        x = x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)
     elif x.dtype.kind == "b":
         raise AudioError("Boolean arrays are not audio.")
     else:
         raise AudioError(f"Unsupported sample type {x.dtype}.")
-    if x.ndim == 2:
-        # Gradio and soundfile give (samples, channels); a (channels, samples)
-        # array with few rows is also accepted.
-        if x.shape[0] < x.shape[1] and x.shape[0] <= 16:
-            x = x.T
-        x = x.mean(axis=1)
-    return x.astype(np.float32)
+    if x.ndim == 1:
+        return x[:, None]
+    # Gradio and soundfile give (samples, channels); a (channels, samples) array with few rows
+    # is also accepted.
+    if x.shape[0] < x.shape[1] and x.shape[0] <= MAX_CHANNELS:
+        x = x.T
+    return x
 
 
 def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     """Band-limited resampling (soxr, high quality); a no-op at equal rates."""
     if orig_sr == target_sr:
         return y.astype(np.float32, copy=False)
-    import soxr
-
     return soxr.resample(y, orig_sr, target_sr, quality="HQ").astype(np.float32)
 
 
-def _ffmpeg_decode(data: bytes | None, path: str | None, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
-    """Decode what libsndfile cannot (webm/opus, m4a/aac, ...) with ffmpeg; with ``max_seconds``,
-    stop a little after it (an over-long file is refused without decoding it whole)."""
-    exe = shutil.which("ffmpeg")
-    if exe is None:
-        raise AudioError("This format needs ffmpeg, which is not installed (apt-get install ffmpeg).")
-    src = path if path is not None else "pipe:0"
-    # The stream is decoded at 48 kHz: browser recordings are 48 kHz opus or 44.1/48 kHz AAC,
-    # and every model here runs at a lower rate.
-    limit = [] if max_seconds is None else ["-t", f"{max_seconds + 1:.3f}"]
-    proc = subprocess.run([exe, "-hide_banner", "-v", "error", "-i", src, "-vn", *limit, "-f", "f32le",
-                           "-ac", "1", "-ar", "48000", "-"],
-                          input=data, capture_output=True)
-    if proc.returncode != 0 or not proc.stdout:
-        msg = proc.stderr.decode(errors="replace").strip().splitlines()
-        detail = msg[-1] if msg else "no audio stream"
-        if path is not None:  # name the file, not where the server keeps it
-            detail = detail.replace(path, Path(path).name)
-        raise AudioError(f"Could not decode the audio ({detail}). Supported: wav, flac, ogg, mp3, "
-                         "webm/opus, m4a.")
-    y = np.frombuffer(proc.stdout, dtype="<f4").copy()
-    if max_seconds is not None and y.size > 48000 * max_seconds:
-        raise AudioError(f"The audio is more than {max_seconds:.0f} s long; the limit is {max_seconds:.0f} s.")
-    return y, 48000
+def _too_long(seconds: float, max_seconds: float) -> AudioError:
+    return AudioError(f"The audio is {seconds:.0f} s long; the limit is {max_seconds:.0f} s.")
 
 
-def decode(source, *, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
-    """Decode ``source`` to ``(mono float32 samples, sample_rate)`` at the source rate.
+def _check_rate(sr: int) -> None:
+    if not MIN_RATE <= sr <= MAX_RATE:
+        raise AudioError(f"Sample rate {sr} Hz is outside the supported {MIN_RATE}–{MAX_RATE} Hz.")
+
+
+class _Mixer:
+    """Takes ``(n, channels)`` blocks, keeps one channel or their mean, resampled to ``out_rate``
+    as it goes; refuses non-finite or absurd samples and audio over ``max_seconds``."""
+
+    def __init__(self, in_rate: int, out_rate: int, channels: int, max_seconds: float | None,
+                 channel: int | None = None):
+        self.in_rate, self.out_rate, self.channel = in_rate, out_rate, channel
+        self.max_frames = None if max_seconds is None else int(in_rate * max_seconds)
+        self.max_seconds = max_seconds
+        self.stream = None if in_rate == out_rate else soxr.ResampleStream(in_rate, out_rate, 1, "float32", "HQ")
+        self.parts: list[np.ndarray] = []
+        self.frames = 0
+        self.channel_energy = np.zeros(channels)
+        self.mix_energy = 0.0
+        self.peak = 0.0
+        self.clipped = 0
+
+    def add(self, block: np.ndarray) -> None:
+        if not len(block):
+            return
+        self.frames += len(block)
+        if self.max_frames is not None and self.frames > self.max_frames:
+            raise AudioError(f"The audio is more than {self.max_seconds:.0f} s long; "
+                             f"the limit is {self.max_seconds:.0f} s.")
+        if not np.isfinite(block).all():
+            raise AudioError("The audio contains NaN or infinite values; it is corrupt.")
+        peak = float(np.abs(block).max())
+        if peak > ABSURD_PEAK:
+            raise AudioError(f"The audio's samples reach {peak:.3g}, far beyond full scale (±1): "
+                             "the file is corrupt or not audio.")
+        self.peak = max(self.peak, peak)
+        block = block.astype(np.float64)
+        mono = block[:, self.channel] if self.channel is not None else block.mean(axis=1)
+        self.channel_energy += np.einsum("ij,ij->j", block, block)
+        self.mix_energy += float(mono @ mono)
+        level = np.abs(mono)  # at full scale (clipped); float samples beyond it are not clipped
+        self.clipped += int(np.count_nonzero((level >= 0.999) & (level <= 1.0001)))
+        mono = mono.astype(np.float32)
+        self.parts.append(mono if self.stream is None else self.stream.resample_chunk(mono))
+
+    def finish(self) -> np.ndarray:
+        if self.stream is not None:
+            self.parts.append(self.stream.resample_chunk(np.zeros(0, np.float32), last=True))
+        y = np.concatenate(self.parts) if self.parts else np.zeros(0, np.float32)
+        self.parts = []
+        return y.astype(np.float32, copy=False)
+
+    def cancelled(self) -> int | None:
+        """The loudest channel, when the mean of the channels cancels (opposite polarity)."""
+        if self.channel is not None or len(self.channel_energy) < 2 or self.channel_energy.max() <= 0:
+            return None
+        best = int(np.argmax(self.channel_energy))
+        return best if self.mix_energy < CANCEL_RATIO * self.channel_energy[best] else None
+
+
+def _blocks_from_array(x: np.ndarray):
+    step = max(1, BLOCK_SAMPLES // x.shape[1])
+    for i in range(0, len(x), step):
+        yield x[i:i + step]
+
+
+def _blocks_from_sndfile(f: sf.SoundFile):
+    step = max(1, BLOCK_SAMPLES // f.channels)
+    while True:
+        block = f.read(step, dtype="float32", always_2d=True)
+        if not len(block):
+            return
+        yield block
+
+
+class _FfmpegStream:
+    """ffmpeg decoding one local file as stereo float32 at :data:`FFMPEG_RATE`, read in blocks."""
+
+    def __init__(self, path: str, container: str):
+        exe = shutil.which("ffmpeg")
+        if exe is None:
+            raise AudioError("This format needs ffmpeg, which is not installed (apt-get install ffmpeg).")
+        self.proc = subprocess.Popen(
+            [exe, "-nostdin", "-hide_banner", "-v", "error", "-protocol_whitelist", "file",
+             "-f", _FFMPEG_DEMUXERS[container], "-i", "file:" + path, "-map", "0:a:0", "-vn", "-sn", "-dn",
+             "-ac", "2", "-ar", str(FFMPEG_RATE), "-f", "f32le", "pipe:1"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.result: tuple[int, str] | None = None
+
+    def blocks(self):
+        size = BLOCK_SAMPLES * 4
+        pending = b""
+        while True:
+            chunk = self.proc.stdout.read(size)
+            if not chunk:
+                return
+            chunk, pending = pending + chunk, b""
+            usable = len(chunk) - len(chunk) % 8
+            chunk, pending = chunk[:usable], chunk[usable:]
+            yield np.frombuffer(chunk, "<f4").reshape(-1, 2)
+
+    def close(self) -> tuple[int, str]:
+        """Stop ffmpeg if it still runs; its exit status and messages (once)."""
+        if self.result is None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            err = self.proc.stderr.read().decode(errors="replace")
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+            self.result = (self.proc.wait(), err)
+        return self.result
+
+
+def _run(blocks, mixer: _Mixer) -> np.ndarray:
+    try:
+        for block in blocks:
+            mixer.add(block)
+    finally:
+        blocks.close()  # a refusal mid-file stops the reader (and ffmpeg) now
+    return mixer.finish()
+
+
+def read(source, *, sr: int | None = None, max_seconds: float | None = None) -> Decoded:
+    """Decode ``source`` to mono float32 at ``sr`` (the source's own rate when None).
 
     Parameters
     ----------
     source : str, os.PathLike, bytes, file-like or tuple
-        A path, the file's bytes, an open binary file, or ``(sr, array)`` as
-        Gradio's ``gr.Audio(type="numpy")`` gives (array ``(n,)`` or ``(n, ch)``,
-        any PCM dtype).
+        A path, the file's bytes, an open binary file, or ``(sr, array)`` as Gradio's
+        ``gr.Audio(type="numpy")`` gives (array ``(n,)`` or ``(n, ch)``, any PCM dtype).
+    sr : int or None
+        Rate of the result.
     max_seconds : float or None
-        Refuse longer audio, without decoding all of it where the format allows.
+        Refuse longer audio: from the header when it states the length, else while decoding
+        (never more than this is decoded).
     """
     if isinstance(source, tuple):
         if len(source) != 2:
             raise AudioError("Expected (sample_rate, samples).")
-        sr, arr = source
+        rate, arr = source
         if arr is None:
             raise AudioError("No audio was recorded or uploaded.")
-        return to_mono_float(arr), int(sr)
+        rate = int(rate)
+        _check_rate(rate)
+        x = _as_float_frames(arr)
+        if x.shape[1] > MAX_CHANNELS:
+            raise AudioError(f"The audio has {x.shape[1]} channels; at most {MAX_CHANNELS} are supported.")
+        if max_seconds is not None and len(x) / rate > max_seconds:
+            raise _too_long(len(x) / rate, max_seconds)
+        return _finish(lambda: _blocks_from_array(x), rate, x.shape[1], sr, max_seconds, "")
 
     path = data = None
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
-        if not os.path.exists(path):
-            raise AudioError(f"File not found: {path}")
+        if not os.path.isfile(path):
+            raise AudioError(f"File not found: {Path(path).name}. Upload it again.")
         if os.path.getsize(path) == 0:
             raise AudioError(f"The file is empty: {Path(path).name}")
     elif isinstance(source, (bytes, bytearray, memoryview)):
@@ -128,38 +312,105 @@ def decode(source, *, max_seconds: float | None = None) -> tuple[np.ndarray, int
     if data is not None and len(data) == 0:
         raise AudioError("The audio data is empty.")
 
+    def open_sf():
+        return sf.SoundFile(path if path is not None else io.BytesIO(data))
+
     try:
-        with sf.SoundFile(path if path is not None else io.BytesIO(data)) as f:
-            sr = f.samplerate
-            if max_seconds is not None and sr and f.frames / sr > max_seconds:  # from the header, unread
-                raise _too_long(f.frames / sr, max_seconds)
-            y = f.read(dtype="float32", always_2d=True)
-        return to_mono_float(y), int(sr)
-    except AudioError:
-        raise
-    except Exception:  # libsndfile refused it: let ffmpeg try (webm, m4a, odd mp3s)
-        pass
-    return _ffmpeg_decode(data, path, max_seconds)
+        with open_sf() as f:
+            rate, channels, frames = f.samplerate, f.channels, f.frames
+    except Exception:  # libsndfile refused it: ffmpeg may know the container (webm, m4a)
+        frames = None
+    # an unknown length (a FLAC written to a pipe) reads as 2**63 - 1 frames, and libsndfile
+    # cannot read such a file: ffmpeg measures it while decoding
+    if frames is not None and frames < 2 ** 62:
+        _check_rate(rate)
+        if channels > MAX_CHANNELS:
+            raise AudioError(f"The audio has {channels} channels; at most {MAX_CHANNELS} are supported.")
+        if max_seconds is not None and frames / rate > max_seconds:  # from the header, unread
+            raise _too_long(frames / rate, max_seconds)
+
+        def blocks():
+            with open_sf() as g:
+                yield from _blocks_from_sndfile(g)
+
+        try:
+            return _finish(blocks, rate, channels, sr, max_seconds, "")
+        except (AudioError, MemoryError):
+            raise
+        except Exception as e:  # damaged data after a good header
+            log.info("libsndfile failed mid-file: %s", e)
+            raise AudioError(_UNREADABLE) from None
+    return _ffmpeg_read(path, data, sr, max_seconds)
 
 
-def validate(y: np.ndarray, sr: int, *, max_seconds: float | None = None) -> None:
-    """Raise :class:`AudioError` for audio no model should see."""
-    if not MIN_RATE <= sr <= MAX_RATE:
-        raise AudioError(f"Sample rate {sr} Hz is outside the supported {MIN_RATE}–{MAX_RATE} Hz.")
-    if y.size == 0:
-        raise AudioError("The audio contains no samples.")
-    if not np.all(np.isfinite(y)):
-        raise AudioError("The audio contains NaN or infinite values; it is corrupt.")
-    seconds = y.size / sr
-    if seconds < MIN_SECONDS:
-        raise AudioError(f"The audio is {seconds * 1000:.0f} ms long; at least "
+def _ffmpeg_read(path, data, sr, max_seconds) -> Decoded:
+    head = data[:4096] if data is not None else open(path, "rb").read(4096)
+    container = sniff(head)
+    if container is None:
+        if _looks_like_text(head):
+            raise AudioError("Could not decode the audio: this is a text file (a playlist or a list of "
+                             "files?), not a recording. "
+                             f"Upload the sound itself ({SUPPORTED}).")
+        raise AudioError(_UNREADABLE)
+    with tempfile.TemporaryDirectory(prefix="soundpred-") as tmp:
+        if path is None:  # ffmpeg reads only this one file, never a pipe or a URL
+            path = os.path.join(tmp, "upload")
+            with open(path, "wb") as out:
+                out.write(data)
+        streams = []
+
+        def blocks():
+            stream = _FfmpegStream(path, container)
+            streams.append(stream)
+            try:
+                yield from stream.blocks()
+            finally:
+                stream.close()
+
+        try:
+            decoded = _finish(blocks, FFMPEG_RATE, 2, sr, max_seconds, container)
+        finally:
+            for stream in streams:
+                stream.close()
+        rc, err = streams[-1].close()
+        if decoded.duration_s == 0 or (rc != 0 and decoded.duration_s < MIN_SECONDS):
+            log.info("ffmpeg refused a %s file: %s", container, err.strip()[-300:])
+            raise AudioError(_UNREADABLE)
+        return decoded
+
+
+def _finish(blocks, rate: int, channels: int, sr: int | None, max_seconds, container: str) -> Decoded:
+    """Run the blocks of ``blocks()`` through a mixer; on a cancelling mono mix, run it again on the
+    loudest channel."""
+    out_rate = sr or rate
+    mixer = _Mixer(rate, out_rate, channels, max_seconds)
+    y = _run(blocks(), mixer)
+    warnings = []
+    best = mixer.cancelled()
+    if best is not None:
+        mixer = _Mixer(rate, out_rate, channels, max_seconds, channel=best)
+        y = _run(blocks(), mixer)
+        which = ("The left", "The right")[best] + " channel" if channels == 2 else f"Channel {best + 1}"
+        warnings.append("The channels cancel each other when mixed to mono (one is the other with "
+                        f"its polarity inverted). {which} alone was analysed.")
+    duration = mixer.frames / rate
+    if duration < MIN_SECONDS:
+        if mixer.frames == 0:
+            raise AudioError(_UNREADABLE if container else "The audio contains no samples.")
+        raise AudioError(f"The audio is {duration * 1000:.0f} ms long; at least "
                          f"{MIN_SECONDS * 1000:.0f} ms are needed.")
-    if max_seconds is not None and seconds > max_seconds:
-        raise _too_long(seconds, max_seconds)
+    if mixer.peak > 1.001:
+        y /= np.float32(mixer.peak)
+        warnings.append(f"The samples reach {mixer.peak:.3g} × full scale; the audio was scaled down to fit.")
+    # samples at full scale are clipping, unless the file goes beyond it (float overs)
+    clipped = 0.0 if mixer.peak > 1.001 else mixer.clipped / max(1, mixer.frames)
+    return Decoded(y, out_rate, rate, channels, duration, clipped, warnings)
 
 
-def _too_long(seconds: float, max_seconds: float) -> AudioError:
-    return AudioError(f"The audio is {seconds:.0f} s long; the limit is {max_seconds:.0f} s.")
+def decode(source, *, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """``(mono float32, rate)`` at the source's own rate (ffmpeg-decoded formats: 48 kHz)."""
+    d = read(source, max_seconds=max_seconds)
+    return d.samples, d.rate
 
 
 def load(source, *, sr: int, max_seconds: float | None = None) -> np.ndarray:
@@ -169,6 +420,4 @@ def load(source, *, sr: int, max_seconds: float | None = None) -> np.ndarray:
     -------
     np.ndarray, shape (n,), float32
     """
-    y, orig_sr = decode(source, max_seconds=max_seconds)
-    validate(y, orig_sr, max_seconds=max_seconds)
-    return resample(y, orig_sr, sr)
+    return read(source, sr=sr, max_seconds=max_seconds).samples

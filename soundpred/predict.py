@@ -156,13 +156,18 @@ class Predictor:
 
     def _run_windows(self, model, y: np.ndarray, win: int, hop: int):
         """Model outputs for each window of ``y`` (a list: one array per model output, each
-        ``(n_windows, ...)``), the windows' starts and which windows are loud enough."""
-        windows, starts = frame_windows(y, win, hop)
-        outs = []
-        for i in range(0, len(windows), self.batch_size):
-            out = model.predict_on_batch(windows[i:i + self.batch_size])
+        ``(n_windows, ...)``), the windows' starts and which windows are loud enough. Windows are
+        cut one batch at a time (600 s of audio would be 77 MB of overlapping windows)."""
+        starts = np.asarray(window_starts(len(y), win, hop))
+        if len(y) < win:
+            y = np.pad(y, (0, win - len(y)))
+        outs, rms = [], []
+        for i in range(0, len(starts), self.batch_size):
+            windows = np.stack([y[s:s + win] for s in starts[i:i + self.batch_size]])
+            out = model.predict_on_batch(windows)
             outs.append([np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])])
-        rms = np.sqrt(np.mean(windows ** 2, axis=1)) + 1e-12
+            rms.append(np.sqrt(np.mean(windows ** 2, axis=1)) + 1e-12)
+        rms = np.concatenate(rms)
         kept = 20 * np.log10(rms / rms.max()) > -WINDOW_GATE_DB
         return [np.concatenate(parts) for parts in zip(*outs)], starts, kept
 
@@ -211,17 +216,16 @@ class Predictor:
         ``spectrogram=False`` skips the display spectrogram (``Prediction.spectrogram`` is then
         None) where nothing shows it: the JSON API, the CLI, the live tab."""
         t0 = time.perf_counter()
-        y_raw, sr_raw = audio.decode(source, max_seconds=self.max_seconds)
-        audio.validate(y_raw, sr_raw, max_seconds=self.max_seconds)
-        if loudest_rms(y_raw, sr_raw) < SILENCE_RMS:
+        fe = self.classifier.frontend
+        decoded = audio.read(source, sr=fe.sample_rate, max_seconds=self.max_seconds)
+        y = decoded.samples
+        if loudest_rms(y, fe.sample_rate) < SILENCE_RMS:
             raise audio.AudioError("No sound detected: the recording is silent or nearly so "
                                    f"(below {20 * np.log10(SILENCE_RMS):.0f} dBFS).")
-        warnings = []
-        if np.mean(np.abs(y_raw) >= 0.999) > 1e-3:
+        warnings = list(decoded.warnings)
+        if decoded.clipped > 1e-3:
             warnings.append("The recording is clipped (too loud for the microphone); "
                             "labels may suffer.")
-        fe = self.classifier.frontend
-        y = audio.resample(y_raw, sr_raw, fe.sample_rate)
 
         window_scores, window_audioset, starts, kept = self.outputs_for_waveform(y)
         scores = window_scores[kept].mean(axis=0)
@@ -239,8 +243,11 @@ class Predictor:
         distance = interval = None
         if self.distance is not None:
             dfe = self.distance.frontend
-            y_d = y if dfe.sample_rate == fe.sample_rate else audio.resample(y_raw, sr_raw, dfe.sample_rate)
+            y_d = y if dfe.sample_rate == fe.sample_rate else audio.resample(y, fe.sample_rate, dfe.sample_rate)
             distance, interval = self.distance_for_waveform(y_d)
+
+        if not np.isfinite(scores).all() or (distance is not None and not np.isfinite([distance, *interval]).all()):
+            raise RuntimeError("the model gave non-finite output")  # a bug: inputs are checked above
 
         spec = None
         if spectrogram:
@@ -251,6 +258,6 @@ class Predictor:
             top=top, labels=list(labels), scores=scores, window_times=centres,
             window_scores=window_scores, spectrogram=spec,
             spectrogram_hop_s=fe.hop_length / fe.sample_rate, spectrogram_fmax=fe.fmax,
-            duration_s=len(y_raw) / sr_raw, warnings=warnings, distance_m=distance,
+            duration_s=decoded.duration_s, warnings=warnings, distance_m=distance,
             distance_interval_m=interval, known=known, audioset=audioset_top,
             elapsed_s=time.perf_counter() - t0, models=self.models_info())

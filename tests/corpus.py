@@ -32,6 +32,19 @@ def _wav_header(n_bytes: int, sr: int, channels: int = 1, bits: int = 16) -> byt
             b"data" + struct.pack("<I", n_bytes))
 
 
+def _silent_flac(path: Path, seconds: int, sr: int, channels: int, n_seconds_written: int | None = None) -> None:
+    """A silent file of ``seconds`` at ``sr`` with ``channels``, written in blocks (FLAC: under
+    1 MB). ``n_seconds_written=0`` writes a WAV header that claims the length and no samples."""
+    if n_seconds_written == 0:
+        path.write_bytes(_wav_header(seconds * sr * channels * 2, sr, channels))
+        return
+    block = np.zeros((sr * 10, channels), np.int16)
+    with sf.SoundFile(path, "w", sr, channels, "PCM_16", format="FLAC") as f:
+        for _ in range(seconds // 10):
+            f.write(block)
+        f.write(block[: sr * (seconds % 10)])
+
+
 def make_corpus(folder: Path, *, one_hour: bool = True) -> list[Case]:
     """Write the corpus into ``folder``; return its cases. ``one_hour`` adds a one-hour
     8 kHz 8-bit WAV (29 MB) that must be refused from its header (limit 600 s)."""
@@ -82,6 +95,40 @@ def make_corpus(folder: Path, *, one_hour: bool = True) -> list[Case]:
         p = add("eleven_minutes.webm", False, "the limit is 600 s")
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=16000",
                         "-t", "660", "-c:a", "libopus", "-b:a", "6k", str(p)], check=True)
+        # a FLAC written to a pipe has no length in its header: measured while decoding
+        subprocess.run(f"ffmpeg -v error -y -i {folder / 'pcm24.wav'} -f flac pipe:1 > {add('unknown_length.flac', True)}",
+                       shell=True, check=True)
+        subprocess.run(f"ffmpeg -v error -y -f lavfi -i sine=frequency=220:sample_rate=8000 -t 660 -f flac pipe:1 "
+                       f"> {add('unknown_length_11_minutes.flac', False, 'the limit is 600 s')}", shell=True, check=True)
+        opposite = np.stack([y, -y], axis=1)
+        write_ffmpeg(add("opposite_phase.m4a", True, "cancel each other"), opposite, 16000, "-c:a", "aac", "-b:a", "128k")
+    # memory bombs: tiny files that decode to gigabytes if decoded whole (8 channels at 192 kHz)
+    _silent_flac(add("bomb_600s_8ch_192kHz.flac", False, "No sound detected"), 600, 192000, 8)
+    _silent_flac(add("bomb_601s_8ch_96kHz.flac", False, "the limit is 600 s"), 601, 96000, 8)
+    _silent_flac(add("bomb_header_only_2ch_192kHz.wav", False, "no samples"), 600, 192000, 2, n_seconds_written=0)
+    # playlists and lists of files: ffmpeg would read the files they name (here, one of the corpus)
+    target = folder / "clip.flac"
+    (add("playlist.m3u", False, "text file")).write_text(f"#EXTM3U\n#EXTINF:2,clip\n{target}\n")
+    (add("playlist.mp3", False, "text file")).write_text(f"#EXTM3U\n{target}\n")
+    (add("playlist.m3u8", False, "text file")).write_text(
+        "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nhttp://127.0.0.1:1/x.ts\n#EXT-X-ENDLIST\n")
+    (add("concat.webm", False, "text file")).write_text(f"ffconcat version 1.0\nfile '{target}'\n")
+    (add("playlist.pls", False, "text file")).write_text(f"[playlist]\nFile1={target}\nNumberOfEntries=1\n")
+    (add("playlist_bom.m4a", False, "Could not decode")).write_bytes(b"\xef\xbb\xbf#EXTM3U\n" + str(target).encode() + b"\n")
+    # absurd float samples: refused, never NaN scores; a float file over full scale is scaled down
+    huge = y.copy()
+    huge[100] = 3e38
+    sf.write(add("sample_3e38.wav", False, "far beyond full scale"), huge, 16000, subtype="FLOAT")
+    sf.write(add("peak_1e19.wav", False, "far beyond full scale"), y * 2e19, 16000, subtype="DOUBLE")
+    sf.write(add("float_over_full_scale.wav", True, "scaled down"), 4 * y, 16000, subtype="FLOAT")
+    # a mono mix that cancels: the channel with the sound is analysed, with a warning
+    sf.write(add("opposite_phase.wav", True, "cancel each other"), np.stack([y, -y], axis=1), 16000)
+    sf.write(add("opposite_phase_4ch.flac", True, "cancel each other"), np.stack([y, -y, 0.5 * y, -0.5 * y], axis=1), 16000)
+    # rates and channel counts from a header no model can use
+    pcm = (y * 32767).astype("<i2").tobytes()
+    (add("rate_1Hz.wav", False, "Sample rate 1 Hz")).write_bytes(_wav_header(len(pcm), 1) + pcm)
+    (add("rate_384kHz.wav", False, "outside the supported")).write_bytes(_wav_header(len(pcm), 384000) + pcm)
+    sf.write(add("40_channels.wav", False, "40 channels"), np.tile(y[:, None], (1, 40)), 16000)
     good = (folder / "pcm24.wav").read_bytes()
     (add("truncated_header.wav", False, "Could not decode")).write_bytes(good[:30])
     # a header that promises more samples than the file holds (an interrupted upload)

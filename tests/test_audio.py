@@ -136,3 +136,69 @@ def test_max_seconds_refused_from_header(tmp_path):
     sf.write(p, np.zeros(16000 * 5, np.int16), 16000)
     with pytest.raises(AudioError, match="limit is 2 s"):
         audio.load(p, sr=16000, max_seconds=2)
+
+
+def test_block_decoding_matches_whole_file_resampling(tmp_path, monkeypatch):
+    """Decoding in small blocks (mix, then a streaming resampler) gives what resampling the
+    whole mono mix at once gives."""
+    import soxr
+
+    y = tone(44100, 3.0, freq=700, channels=3)
+    p = tmp_path / "x.flac"
+    sf.write(p, y, 44100, subtype="PCM_24")
+    whole = soxr.resample(sf.read(p, dtype="float32")[0].mean(axis=1), 44100, 16000, quality="HQ")
+    monkeypatch.setattr(audio, "BLOCK_SAMPLES", 3 * 1000)  # 1000-frame blocks
+    blocks = audio.read(p, sr=16000)
+    assert blocks.samples.shape == whole.shape and blocks.duration_s == pytest.approx(3.0)
+    np.testing.assert_allclose(blocks.samples, whole, atol=1e-4)
+
+
+def test_opposite_polarity_falls_back_to_one_channel(tmp_path):
+    y = tone(16000, 1.0)
+    p = tmp_path / "x.wav"
+    sf.write(p, np.stack([y, -y], axis=1), 16000, subtype="FLOAT")
+    d = audio.read(p, sr=16000)
+    np.testing.assert_allclose(np.abs(d.samples), np.abs(y), atol=1e-6)
+    assert "cancel" in d.warnings[0]
+    # an ordinary stereo file is mixed as before, with no warning
+    sf.write(p, np.stack([y, 0.5 * y], axis=1), 16000, subtype="FLOAT")
+    d = audio.read(p, sr=16000)
+    np.testing.assert_allclose(d.samples, 0.75 * y, atol=1e-6) and not d.warnings
+
+
+@needs_ffmpeg
+def test_unknown_length_flac_is_measured(tmp_path):
+    """A FLAC written to a pipe has no length in its header (libsndfile cannot read it)."""
+    import subprocess
+
+    src = tmp_path / "x.wav"
+    sf.write(src, tone(16000, 2.0), 16000)
+    out = tmp_path / "x.flac"
+    subprocess.run(f"ffmpeg -v error -y -i {src} -f flac pipe:1 > {out}", shell=True, check=True)
+    assert sf.info(out).frames > 2 ** 62
+    d = audio.read(out, sr=16000)
+    assert d.duration_s == pytest.approx(2.0, abs=0.01)
+    with pytest.raises(AudioError, match="limit is 1 s"):
+        audio.read(out, sr=16000, max_seconds=1)
+
+
+@pytest.mark.parametrize("head,kind", [(b"RIFF\0\0\0\0WAVEfmt ", "wav"), (b"fLaC\0", "flac"), (b"OggS\0", "ogg"),
+                                       (b"\x1aE\xdf\xa3\x01", "webm"), (b"\0\0\0\x20ftypM4A ", "m4a"),
+                                       (b"ID3\x04", "mp3"), (b"\xff\xfb\x90", "mp3"), (b"\xff\xf1\x50", "aac"),
+                                       (b"#EXTM3U\n", None), (b"ffconcat version 1.0", None)])
+def test_sniff(head, kind):
+    assert audio.sniff(head) == kind
+
+
+def test_absurd_samples_refused_and_overs_scaled(tmp_path):
+    y = tone(16000, 1.0)
+    p = tmp_path / "x.wav"
+    y[10] = 1e30
+    sf.write(p, y, 16000, subtype="FLOAT")
+    with pytest.raises(AudioError, match="far beyond full scale"):
+        audio.read(p, sr=16000)
+    y[10] = 0
+    sf.write(p, 3 * y, 16000, subtype="FLOAT")
+    d = audio.read(p, sr=16000)
+    assert np.abs(d.samples).max() == pytest.approx(1.0, abs=1e-3) and "scaled down" in d.warnings[0]
+    assert d.clipped == 0  # over full scale in a float file is not clipping

@@ -180,3 +180,126 @@ def test_soak_memory(app_process, tmp_path):
     after = app_process.rss_mb()
     print(f"soak: RSS {before:.0f} MB after warm-up, {after:.0f} MB after 500 requests")
     assert after - before < 50, (before, after)
+
+
+def _live_stream(url: str, wav) -> tuple[float, str]:
+    """Join the Live tab's stream as the browser does (upload a chunk, join the queue, read the
+    event stream) until the first answer, then drop the connection without another chunk or a
+    goodbye. Returns the seconds to that answer and its text."""
+    import uuid
+
+    import httpx
+
+    base = url.rstrip("/")
+    with httpx.Client(timeout=60) as c:
+        config = c.get(f"{base}/config").json()
+        dep = next(d for d in config["dependencies"] if d["targets"][0][1] == "stream")
+        path = c.post(f"{base}/gradio_api/upload", files={"files": ("chunk.wav", open(wav, "rb"), "audio/wav")}).json()[0]
+        session = uuid.uuid4().hex[:10]
+        t0 = time.time()
+        r = c.post(f"{base}/gradio_api/queue/join",
+                   json={"data": [{"path": path, "meta": {"_type": "gradio.FileData"}, "orig_name": "chunk.wav"}, None],
+                         "fn_index": dep["id"], "trigger_id": dep["targets"][0][0], "session_hash": session,
+                         "event_data": None})
+        r.raise_for_status()
+        with c.stream("GET", f"{base}/gradio_api/queue/data", params={"session_hash": session}) as events:
+            for line in events.iter_lines():
+                if line.startswith("data:"):
+                    msg = json.loads(line[5:])
+                    if msg.get("msg") in ("process_streaming", "process_completed"):
+                        return time.time() - t0, json.dumps(msg.get("output"))
+    raise AssertionError("the stream ended without an answer")
+
+
+def test_dropped_live_clients_hold_no_slot(app_url, tmp_path):
+    """Five live clients that vanish after their first chunk (more than the app's analysis
+    slots) lock nobody out: the next live client and an upload are answered at once, not after
+    the stream time limit."""
+    from gradio_client import Client, handle_file
+
+    clip = ROOT / "examples" / "speech_1m_meeting_room.wav"
+    for _ in range(5):
+        _live_stream(app_url, clip)
+    seconds, answer = _live_stream(app_url, clip)
+    assert seconds < 20 and "confidences" in answer, (seconds, answer[:300])
+    t0 = time.time()
+    res = Client(app_url, verbose=False).predict(handle_file(str(clip)), api_name="/predict")
+    assert len(res["top"]) == 5 and time.time() - t0 < 30
+
+
+def test_live_chunk_over_the_length_limit_is_refused(strict_app, tmp_path):
+    """The live path applies the same length limit as uploads (a 601 s chunk is not analysed)."""
+    app, _ = strict_app
+    long = tmp_path / "long.wav"
+    sf.write(long, (np.sin(np.arange(8000 * 601) * 0.3) * 8000).astype(np.int16), 8000)
+    _, answer = _live_stream(app.url, long)
+    assert "the limit is 600 s" in answer, answer[:300]
+
+
+def _cli_peak_mb(path) -> float:
+    """Peak resident memory (MB) of ``python -m soundpred predict PATH``, from the process itself."""
+    code = ("import resource, runpy, sys\n"
+            "sys.argv = ['soundpred', 'predict', '--json', sys.argv[1]]\n"
+            "try:\n    runpy.run_module('soundpred', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    r = subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=300)
+    line = [x for x in r.stderr.splitlines() if x.startswith("PEAK")][-1]
+    return int(line.split()[1]) / 1024
+
+
+#: The bound stated in the README: one request adds at most this much to the process's peak
+#: resident memory, whatever the file.
+REQUEST_BOUND_MB = 300
+
+
+@pytest.fixture(scope="module")
+def worst_files(corpus, tmp_path_factory):
+    """The corpus's memory bombs and longest files, plus the longest file that is analysed in
+    full (600 s, 8 kHz 8-bit, 4.8 MB)."""
+    d = tmp_path_factory.mktemp("worst")
+    full = d / "ten_minutes.wav"
+    sf.write(full, tone(8000, 600.0, freq=300, amp=0.3), 8000, subtype="PCM_U8")
+    names = ("bomb_600s_8ch_192kHz.flac", "unknown_length_11_minutes.flac", "eleven_minutes.webm")
+    return [full] + [c.path for c in corpus if c.name in names]
+
+
+def test_cli_memory_bound(worst_files, tmp_path):
+    """Peak resident memory of the CLI on each worst file stays within REQUEST_BOUND_MB of its
+    peak on a one-second clip (before streaming decoding, the 8-channel 192 kHz bomb alone took
+    2.9 GB)."""
+    small = tmp_path / "one_second.wav"
+    sf.write(small, tone(16000, 1.0), 16000)
+    base = _cli_peak_mb(small)
+    peaks = {p.name: _cli_peak_mb(p) - base for p in worst_files}
+    print(f"CLI peak RSS {base:.0f} MB on a 1 s clip; over it: " +
+          ", ".join(f"{k} +{v:.0f} MB" for k, v in peaks.items()))
+    assert max(peaks.values()) < REQUEST_BOUND_MB, peaks
+
+
+def test_app_memory_bound(app_process, worst_files):
+    """The worst files sent to /predict and /analyze at once, twice over: the app's peak
+    resident memory grows by less than REQUEST_BOUND_MB per analysis it runs at once (2)."""
+    from gradio_client import Client, handle_file
+
+    warm = Client(app_process.url, verbose=False)
+    warm.predict(handle_file(str(ROOT / "examples" / "speech_1m_meeting_room.wav")), api_name="/analyze")
+    before = app_process.peak_rss_mb()
+
+    def send(job):
+        path, api = job
+        try:
+            Client(app_process.url, verbose=False).predict(handle_file(str(path)), api_name=api)
+        except Exception as e:  # refused files are expected to be refused
+            return str(e)
+        return "answered"
+
+    jobs = [(p, api) for p in worst_files for api in ("/predict", "/analyze")]
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(send, jobs))
+    grown = app_process.peak_rss_mb() - before
+    print(f"app peak RSS {before:.0f} MB after warm-up, +{grown:.0f} MB after the worst files; {outcomes}")
+    assert outcomes[0] == "answered" and outcomes[1] == "answered"
+    assert grown < 2 * REQUEST_BOUND_MB, grown
