@@ -2,48 +2,28 @@
 
     python app.py            # http://127.0.0.1:7860
 
-Presentation only: decoding, models and figures live in the ``soundpred`` package.
+Presentation only: decoding, models and figures live in the ``soundpred`` package. Settings
+come from the environment once (:class:`soundpred.settings.Settings`, table in the README).
 """
 from __future__ import annotations
 
-import base64
 import logging
-import os
-import sys
 import threading
 import time
 from pathlib import Path
 
-if __name__ == "__main__" and "MALLOC_ARENA_MAX" not in os.environ:
-    # glibc gives each thread a malloc arena of its own (up to 8 per core) and Gradio runs requests
-    # on a pool of threads: freed memory stays spread over the arenas and resident memory crept
-    # up by about 60 MB over 800 requests (soak in tests/test_robustness.py); with two arenas it
-    # stays flat. The variable is read when the process starts, hence the re-exec (same PID).
-    os.environ["MALLOC_ARENA_MAX"] = "2"
-    os.execv(sys.executable, [sys.executable, *sys.argv])
-
 import gradio as gr
 import numpy as np
-from gradio.components.plot import PlotData
+from gradio.data_classes import FileData
 
 from soundpred import audio
 from soundpred.audio import AudioError
 from soundpred.plots import GaugePainter, SpectrogramPainter, TimelinePainter
 from soundpred.predict import Prediction, Predictor
+from soundpred.settings import Settings, limit_malloc_arenas
 
 log = logging.getLogger("soundpred.app")
 
-#: Longest input analysed (uploads and recordings), seconds.
-MAX_SECONDS = float(os.environ.get("SOUNDPRED_MAX_SECONDS", 600))
-#: Largest upload accepted by the server.
-MAX_FILE_SIZE = os.environ.get("SOUNDPRED_MAX_FILE_SIZE", "100mb")
-#: Requests waiting beyond this many get Gradio's "queue is full" message at once.
-QUEUE_SIZE = int(os.environ.get("SOUNDPRED_QUEUE_SIZE", 64))
-#: Uploads are deleted from Gradio's cache this many seconds after they arrive.
-CACHE_SECONDS = int(os.environ.get("SOUNDPRED_CACHE_SECONDS", 3600))
-#: Analyses (uploads, recordings, /predict, live updates) that run at once, all endpoints
-#: together: each holds at most one decoded input (600 s at 16 kHz mono: 38 MB) and its windows.
-CONCURRENCY = int(os.environ.get("SOUNDPRED_CONCURRENCY", 2))
 #: Live mode: seconds between updates, the most recent audio analysed each time, and how long
 #: one live session may last.
 LIVE_EVERY, LIVE_SECONDS, LIVE_LIMIT = 1.0, 4.0, 300
@@ -51,10 +31,15 @@ EXAMPLES = Path(__file__).resolve().parent / "examples"
 MIC_NOTE = ("Browsers process microphone audio (automatic gain, echo and noise suppression); that "
             "changes the reverberation cues the distance model listens to. Uploads of plain "
             "recordings give the most faithful distances.")
+CSS = """
+#known h3 { margin: 0.2em 0; }
+@media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
+"""
 
 
-def load_predictor() -> Predictor:
-    return Predictor.from_specs(top_k=5, max_seconds=MAX_SECONDS)
+def load_predictor(settings: Settings) -> Predictor:
+    return Predictor.from_specs(settings.classifier, settings.distance, top_k=5,
+                                max_seconds=settings.max_seconds or None)
 
 
 def _models_md(pred: Prediction) -> str:
@@ -84,12 +69,10 @@ def _distance_md(pred: Prediction) -> str:
             "(experimental: one microphone, trained on simulated rooms only)")
 
 
-def _plot(png: bytes) -> PlotData:
-    """A rendered PNG as gr.Plot's value (what it makes of a matplotlib figure itself)."""
-    return PlotData(type="matplotlib", plot="data:image/png;base64," + base64.b64encode(png).decode())
-
-
-def build_app(predictor: Predictor) -> gr.Blocks:
+def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bool = True) -> gr.Blocks:
+    """The Blocks app. ``warm`` runs one analysis and draws each figure before serving, so the
+    first person's answer is as fast as the next one's (TensorFlow traces the models and
+    matplotlib loads its fonts on first use)."""
     fe = predictor.classifier.frontend
     # figures reused across requests (the per-request cost was mostly building them)
     spectrogram = SpectrogramPainter(n_mels=fe.n_mels, fmin=fe.fmin, fmax=fe.fmax, top_db=fe.top_db)
@@ -98,14 +81,14 @@ def build_app(predictor: Predictor) -> gr.Blocks:
     # One limit for every endpoint: Gradio's queue bounds the events it starts per concurrency
     # id, but live streams must not hold a slot while they wait for the browser's next chunk (a
     # dropped client would keep it until LIVE_LIMIT): they take this semaphore only to compute.
-    slots = threading.BoundedSemaphore(CONCURRENCY)
+    slots = threading.BoundedSemaphore(settings.concurrency)
 
-    def run(path, spectrogram: bool):
-        if not path:
+    def run(source, spectrogram: bool):
+        if source is None or source == "":
             raise gr.Error("Record or upload a sound first.")
         try:
             with slots:
-                pred = predictor.predict(path, spectrogram=spectrogram)
+                pred = predictor.predict(source, spectrogram=spectrogram)
         except AudioError as e:
             raise gr.Error(str(e)) from None
         except Exception as e:  # a bug, not the person's fault: say so, log it, keep serving
@@ -115,13 +98,17 @@ def build_app(predictor: Predictor) -> gr.Blocks:
         pred.warnings[:0] = predictor.warnings  # e.g. a Hub model replaced by the embedded default
         return pred
 
+    def figures(pred: Prediction):
+        spec = spectrogram.rgb(pred.spectrogram, hop_s=pred.spectrogram_hop_s)
+        gauge = None if pred.distance_m is None else gauge_painter.rgb(pred.distance_m, pred.distance_interval_m)
+        many = len(pred.window_times) > 1
+        timeline = timeline_painter.rgb(pred.window_times, pred.window_scores, pred.labels) if many else None
+        return spec, gauge, timeline, many
+
     def analyze(path):
         pred = run(path, spectrogram=True)
-        fig = _plot(spectrogram.png(pred.spectrogram, hop_s=pred.spectrogram_hop_s))
-        gauge = None if pred.distance_m is None else _plot(gauge_painter.png(pred.distance_m, pred.distance_interval_m))
-        many = len(pred.window_times) > 1
-        timeline = _plot(timeline_painter.png(pred.window_times, pred.window_scores, pred.labels)) if many else None
-        return (_known_md(pred), fig, pred.label_dict(), _distance_md(pred), gauge,
+        spec, gauge, timeline, many = figures(pred)
+        return (_known_md(pred), spec, pred.label_dict(), _distance_md(pred), gauge,
                 gr.update(value=timeline, visible=many), _models_md(pred))
 
     def live(chunk, buffer):
@@ -132,7 +119,7 @@ def build_app(predictor: Predictor) -> gr.Blocks:
         stamp = time.strftime("%H:%M:%S")
         y, last = buffer if buffer is not None else (np.zeros(0, np.float32), 0.0)
         try:
-            new = audio.read(chunk, sr=fe.sample_rate, max_seconds=MAX_SECONDS).samples
+            new = audio.read(chunk, sr=fe.sample_rate, max_seconds=settings.max_seconds or None).samples
             y = np.concatenate([y, new])[-int(LIVE_SECONDS * fe.sample_rate):]
             if time.monotonic() - last < 0.8 * LIVE_EVERY:
                 return gr.update(), gr.update(), (y, last)
@@ -144,40 +131,60 @@ def build_app(predictor: Predictor) -> gr.Blocks:
         return (pred.label_dict(), " · ".join(x for x in (known, _distance_md(pred), f"updated {stamp}") if x),
                 (y, time.monotonic()))
 
-    def predict_api(path) -> dict:
-        """Top-5 labels (and distance) of an audio file, as JSON."""
-        return run(path, spectrogram=False).to_json()
+    def predict(audio: FileData) -> dict:
+        """Top-5 labels, open-set verdict, AudioSet classes and distance of an audio file, as JSON
+        (the CLI's fields). Send the file with ``gradio_client.handle_file``."""
+        # gr.api hands over the request's JSON as is: only an uploaded file (which Gradio has
+        # checked lies in its upload folder) is accepted, never a path string naming a server file
+        if not (isinstance(audio, dict) and (audio.get("meta") or {}).get("_type") == "gradio.FileData"
+                and isinstance(audio.get("path"), str)):
+            raise gr.Error("Send the audio as a file (gradio_client.handle_file(path)).")
+        return run(audio["path"], spectrogram=False).to_json()
 
-    with gr.Blocks(title="soundpred", delete_cache=(min(600, CACHE_SECONDS), CACHE_SECONDS)) as demo:
+    if warm:
+        t0 = time.perf_counter()
+        figures(predictor.warm_up())
+        log.info("warmed up in %.1f s", time.perf_counter() - t0)
+
+    with gr.Blocks(title="soundpred", delete_cache=(min(600, settings.cache_seconds), settings.cache_seconds)) as demo:
         gr.Markdown("# soundpred\nRecord or upload a sound: see the spectrogram the model saw, the five most "
-                    "likely of the 41 Freesound (FSDKaggle2018) labels the model knows, and how far the "
-                    "source was from the microphone.")
+                    "likely of the 41 Freesound (FSDKaggle2018) labels, and how far the source was from "
+                    "the microphone.")
         for w in predictor.warnings:
             gr.Markdown(f"⚠️ {w}", elem_classes="model-warning")
         with gr.Tab("Record or upload"):
             with gr.Row():
-                with gr.Column(scale=1):
+                with gr.Column(scale=1, min_width=300):
                     audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Sound")
-                    button = gr.Button("Analyze", variant="primary")
-                    examples = sorted(EXAMPLES.glob("*.wav"))
-                    if examples:
-                        gr.Examples([[str(p)] for p in examples], inputs=audio_in,
-                                    label="Examples: the same speech simulated 1 m and 8 m from the "
-                                          "microphone in one room (generated by soundpred, MIT)")
-                with gr.Column(scale=1):
+                    button = gr.Button("Analyze again", variant="secondary")
+                with gr.Column(scale=1, min_width=300):
                     known_out = gr.Markdown(elem_id="known")
-                    labels_out = gr.Label(num_top_classes=5, label="Top-5 labels")
+                    labels_out = gr.Label(num_top_classes=5, label="Top-5 labels", elem_id="labels")
                     distance_out = gr.Markdown(elem_id="distance")
-                    gauge_out = gr.Plot(label="Distance", show_label=False)
-            spec_out = gr.Plot(label="Spectrogram")
-            timeline_out = gr.Plot(label="Timeline of the leading labels", visible=False)
+                    gauge_out = gr.Image(label="Distance", show_label=False, format="png", interactive=False,
+                                         elem_id="gauge", buttons=[])
+            # the figures carry their own titles: Gradio's label box would cover their top left
+            spec_out = gr.Image(label="Spectrogram (model input)", show_label=False, format="png",
+                                interactive=False, elem_id="spectrogram")
+            timeline_out = gr.Image(label="Timeline of the leading labels", show_label=False, format="png",
+                                    interactive=False, visible=False, elem_id="timeline")
             info_out = gr.Markdown(elem_id="info")
-            button.click(analyze, audio_in,
-                         [known_out, spec_out, labels_out, distance_out, gauge_out, timeline_out, info_out],
-                         api_name="analyze", concurrency_id="analysis", concurrency_limit=CONCURRENCY)
+            outputs = [known_out, spec_out, labels_out, distance_out, gauge_out, timeline_out, info_out]
+            analysis = dict(fn=analyze, inputs=audio_in, outputs=outputs, concurrency_id="analysis",
+                            concurrency_limit=settings.concurrency)
+            # an upload or a finished recording is analysed at once; the button re-runs
+            button.click(**analysis, api_name="analyze")
+            audio_in.upload(**analysis, api_name="analyze_upload", api_visibility="private")
+            audio_in.stop_recording(**analysis, api_name="analyze_recording", api_visibility="private")
+            examples = sorted(EXAMPLES.glob("*.wav"))
+            if examples:
+                gr.Examples([[str(p)] for p in examples], inputs=audio_in, outputs=outputs, fn=analyze,
+                            run_on_click=True, cache_examples=False,
+                            label="Examples: the same speech simulated 1 m and 8 m from the microphone in "
+                                  "one room (generated by soundpred, MIT)")
         with gr.Tab("Live"):
             gr.Markdown(f"Listens to the microphone and updates about every {LIVE_EVERY:g} s from the last "
-                        f"{LIVE_SECONDS:g} s of sound. {MIC_NOTE}")
+                        f"{LIVE_SECONDS:g} s of sound, for up to {LIVE_LIMIT // 60} minutes per start. {MIC_NOTE}")
             with gr.Row():
                 live_in = gr.Audio(sources=["microphone"], streaming=True, type="filepath", label="Microphone")
                 with gr.Column():
@@ -187,17 +194,22 @@ def build_app(predictor: Predictor) -> gr.Blocks:
             live_in.stream(live, [live_in, live_state], [live_labels, live_distance, live_state],
                            stream_every=LIVE_EVERY, time_limit=LIVE_LIMIT, concurrency_limit=None,
                            api_visibility="private")
-        gr.Markdown(f"<small>{MIC_NOTE} Limits: {MAX_SECONDS:.0f} s of audio, {MAX_FILE_SIZE} per upload.</small>")
-        # API-only endpoint: file in, JSON out (hidden components, visible in the API page).
-        api_in = gr.Audio(type="filepath", visible=False)
-        api_out = gr.JSON(visible=False)
-        api_button = gr.Button(visible=False)
-        api_button.click(predict_api, api_in, api_out, api_name="predict", concurrency_id="analysis",
-                         concurrency_limit=CONCURRENCY)
+        gr.Markdown(f"<small>{MIC_NOTE} Limits: {settings.max_seconds:.0f} s of audio, "
+                    f"{settings.max_file_size} per upload.</small>")
+        gr.api(predict, api_name="predict", concurrency_id="analysis", concurrency_limit=settings.concurrency)
     return demo
 
 
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = Settings.from_env()
+    if limit_malloc_arenas(settings.malloc_arenas):
+        log.info("glibc malloc arenas capped at %d (SOUNDPRED_MALLOC_ARENAS)", settings.malloc_arenas)
+    demo = build_app(load_predictor(settings), settings)
+    demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size).launch(
+        server_name=settings.server_name, max_file_size=settings.max_file_size, css=CSS)
+
+
 if __name__ == "__main__":
-    demo = build_app(load_predictor())
-    demo.queue(default_concurrency_limit=2, max_size=QUEUE_SIZE).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), max_file_size=MAX_FILE_SIZE)
+    main()

@@ -5,6 +5,7 @@ import io
 import queue
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
@@ -28,8 +29,9 @@ def spectrogram_figure(spec: np.ndarray, *, hop_s: float, fmin: float = 50.0, fm
                        top_db: float = 80.0, title: str = "Log-mel spectrogram (model input)") -> Figure:
     """``spec``: (frames, n_mels) in [-1, 0] as :class:`~soundpred.features.LogMel` gives."""
     # fixed margins: the constrained layout engine doubles the time to draw (a per-request cost)
-    fig = Figure(figsize=(8, 3.2), dpi=100)
-    fig.subplots_adjust(left=0.1, right=1.0, bottom=0.15, top=0.9)
+    # 800 x 432 px with large type (small inches, high dpi): legible when a phone shows it 360 px wide
+    fig = Figure(figsize=(5.0, 2.7), dpi=160)
+    fig.subplots_adjust(left=0.13, right=1.0, bottom=0.19, top=0.88)
     ax = fig.add_subplot()
     n_frames, n_mels = spec.shape
     im = ax.imshow(spec.T * top_db, origin="lower", aspect="auto", cmap="magma", vmin=-top_db, vmax=0,
@@ -38,7 +40,7 @@ def spectrogram_figure(spec: np.ndarray, *, hop_s: float, fmin: float = 50.0, fm
     ax.set_yticks(pos, names)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("frequency (Hz, mel scale)")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=10, loc="left")  # left: the app's image buttons sit top right
     fig.colorbar(im, ax=ax, label="dB re max", pad=0.01)
     return fig
 
@@ -58,18 +60,32 @@ class _Painter:
     def _update(self, fig: Figure, *args, **kwargs) -> None:
         raise NotImplementedError
 
-    def png(self, *args, **kwargs) -> bytes:
+    def _render(self, draw, *args, **kwargs):
         try:
             fig = self._pool.get_nowait()
         except queue.Empty:
             fig = self._new()
+            FigureCanvasAgg(fig)
         try:
             self._update(fig, *args, **kwargs)
+            return draw(fig)
+        finally:
+            self._pool.put(fig)
+
+    def png(self, *args, **kwargs) -> bytes:
+        """The figure as PNG bytes."""
+        def draw(fig):
             out = io.BytesIO()
             fig.savefig(out, format="png")
             return out.getvalue()
-        finally:
-            self._pool.put(fig)
+        return self._render(draw, *args, **kwargs)
+
+    def rgb(self, *args, **kwargs) -> np.ndarray:
+        """The figure's pixels, ``(height, width, 3)`` uint8 (what ``gr.Image`` takes)."""
+        def draw(fig):
+            fig.canvas.draw()
+            return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+        return self._render(draw, *args, **kwargs)
 
 
 class SpectrogramPainter(_Painter):
@@ -144,8 +160,9 @@ def _leading(window_scores: np.ndarray, n: int) -> np.ndarray:
 
 def timeline_figure(times: np.ndarray, window_scores: np.ndarray, labels, *, n: int = 5) -> Figure:
     """Scores over time of the ``n`` labels with the highest mean score."""
-    fig = Figure(figsize=(8, 2.6), dpi=100)  # fixed margins (a per-request figure), legend on the right
-    fig.subplots_adjust(left=0.07, right=0.79, bottom=0.17, top=0.96)
+    # fixed margins (a per-request figure); the legend sits above the axes, never over the lines
+    fig = Figure(figsize=(5.0, 3.0), dpi=160)
+    fig.subplots_adjust(left=0.12, right=0.98, bottom=0.17, top=0.72)
     ax = fig.add_subplot()
     best = _leading(window_scores, n)
     for i in best:
@@ -153,7 +170,9 @@ def timeline_figure(times: np.ndarray, window_scores: np.ndarray, labels, *, n: 
     ax.set_ylim(0, 1)
     ax.set_xlabel("time (s, window centre)")
     ax.set_ylabel("score")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.02, 1.0, 0.3), ncol=3, mode="expand",
+              frameon=False, borderaxespad=0.0)
+    fig.suptitle("Leading labels over time", fontsize=10, x=0.12, ha="left", y=0.98)
     ax.grid(alpha=0.3)
     return fig
 

@@ -210,6 +210,20 @@ class Predictor:
         scores, audioset, _, kept = self.outputs_for_waveform(y)
         return scores[kept].mean(axis=0), (None if audioset is None else audioset[kept].mean(axis=0))
 
+    def warm_up(self) -> Prediction:
+        """Run the models on two generated clips of different lengths, so the first real request
+        is as fast as the next ones: Keras traces a model once per batch size until it has seen
+        two, then once for all sizes. Returns the last prediction (for drawing its figures)."""
+        sr = self.classifier.frontend.sample_rate
+        rng = np.random.default_rng(0)
+        pred = None
+        for seconds in (3.0, 7.0):
+            t = np.arange(int(sr * seconds)) / sr
+            y = 0.2 * np.sin(2 * np.pi * 440 * t) + 0.02 * rng.standard_normal(t.size)
+            y[:: sr // 4] += 0.8  # clicks
+            pred = self.predict((sr, y.astype(np.float32)), spectrogram=True)
+        return pred
+
     def predict(self, source, *, spectrogram: bool = True) -> Prediction:
         """Predict for a path, bytes, file object or ``(sr, array)``; raises ``AudioError``.
 

@@ -39,8 +39,11 @@ def test_analyze_endpoint_returns_plot_and_labels(client, tmp_path):
     p = tmp_path / "tone.wav"
     sf.write(p, tone(22050, 0.9, freq=500), 22050)
     known, plot, labels, distance, gauge, timeline, info = client.predict(handle_file(str(p)), api_name="/analyze")
-    assert plot["type"] == "matplotlib" and plot["plot"].startswith("data:image/")
-    assert gauge["type"] == "matplotlib"
+    from PIL import Image
+
+    spec = Image.open(plot)  # the client downloads each figure as a PNG file
+    assert spec.format == "PNG" and spec.size[0] >= 600 and spec.size[0] / spec.size[1] <= 2.5
+    assert Image.open(gauge).format == "PNG"
     assert timeline["visible"] is False and timeline["value"] is None  # under one 0.975 s window: no timeline
     assert len(labels["confidences"]) == 5
     assert "Distance ≈" in distance and "90 % interval" in distance
@@ -70,7 +73,7 @@ def test_long_clip_gets_a_timeline(client, tmp_path):
     p = tmp_path / "long.wav"
     sf.write(p, np.concatenate([tone(16000, 5.0, freq=300), tone(16000, 5.0, freq=3000)]), 16000)
     *_, timeline, info = client.predict(handle_file(str(p)), api_name="/analyze")
-    assert timeline["visible"] is True and timeline["value"]["type"] == "matplotlib"
+    assert timeline["visible"] is True and timeline["value"].endswith(".png")
     assert "Analysed 10.0 s" in info
 
 
@@ -86,6 +89,37 @@ def test_bad_upload_gives_clear_error_and_server_keeps_serving(client, tmp_path)
     sf.write(silent, np.zeros(16000, np.int16), 16000)
     with pytest.raises(Exception, match="No sound detected"):
         client.predict(handle_file(str(silent)), api_name="/predict")
+    ok = tmp_path / "ok.wav"
+    sf.write(ok, tone(16000, 1.0), 16000)
+    assert len(client.predict(handle_file(str(ok)), api_name="/predict")["top"]) == 5
+
+
+def _raw_predict(app_url: str, value) -> str:
+    """POST one value to /predict over Gradio's HTTP API (no gradio_client, which would upload a
+    local path itself); the event stream's text."""
+    import httpx
+
+    base = app_url.rstrip("/")
+    r = httpx.post(f"{base}/gradio_api/call/predict", json={"data": [value]}, timeout=30)
+    r.raise_for_status()
+    return httpx.get(f"{base}/gradio_api/call/predict/{r.json()['event_id']}", timeout=60).text
+
+
+@pytest.mark.slow
+def test_predict_takes_only_uploaded_files(app_url, client, tmp_path):
+    """/predict is a gr.api endpoint, which hands over the request's JSON as is: a path string
+    naming a file on the server is refused by the app, a file object naming one outside Gradio's
+    upload folder by Gradio; an upload is answered."""
+    from gradio_client import handle_file
+
+    from .conftest import ROOT
+
+    server_file = str(ROOT / "examples" / "speech_1m_meeting_room.wav")
+    for value in ("/etc/passwd", server_file, {"path": server_file}):
+        text = _raw_predict(app_url, value)
+        assert text.startswith("event: error") and "Send the audio as a file" in text, text
+    text = _raw_predict(app_url, {"path": server_file, "meta": {"_type": "gradio.FileData"}})
+    assert text.startswith("event: error") and '"top"' not in text, text
     ok = tmp_path / "ok.wav"
     sf.write(ok, tone(16000, 1.0), 16000)
     assert len(client.predict(handle_file(str(ok)), api_name="/predict")["top"]) == 5

@@ -46,19 +46,45 @@ def browser_page(fake_mic_wav):
         browser.close()
 
 
-def test_upload_shows_top5_and_distance(app_url, browser_page, artifacts):
+def test_upload_is_analysed_at_once(app_url, browser_page, artifacts):
+    """An upload is analysed without pressing anything; "Analyze again" re-runs it."""
     from playwright.sync_api import expect
 
     page = browser_page
     page.goto(app_url)
     page.locator("input[type=file]").first.set_input_files(str(EXAMPLE_1M))
-    page.get_by_role("button", name="Analyze").click()
     expect(page.locator("#distance")).to_contain_text("Distance ≈", timeout=90_000)
     expect(page.locator("#distance")).to_contain_text(re.compile(r"90 % interval \d+\.\d – \d+\.\d m"))
     expect(page.locator("#info")).to_contain_text("Classifier")
     expect(page.locator(".confidence-set")).to_have_count(5)
+    expect(page.locator("#spectrogram img")).to_be_visible()
     page.wait_for_timeout(1000)
     page.screenshot(path=str(artifacts / "app_upload.png"), full_page=True)
+    first = page.locator("#info").inner_text()
+    page.get_by_role("button", name="Analyze again").click()
+    expect(page.locator("#info")).not_to_have_text(first, timeout=60_000)  # a new run, a new time
+
+
+def test_phone_layout(app_url, fake_mic_wav, artifacts):
+    """At 390 x 844 (a phone), the page does not scroll sideways, the figures fill the width
+    and the results of an upload show without a press."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                is_mobile=True, has_touch=True)
+        page.goto(app_url)
+        page.locator("input[type=file]").first.set_input_files(str(ROOT / "examples" / "speech_8m_meeting_room.wav"))
+        expect(page.locator("#distance")).to_contain_text("Distance ≈", timeout=90_000)
+        expect(page.locator("#timeline img")).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(artifacts / "app_phone.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        for fig in ("#spectrogram img", "#timeline img"):
+            box = page.locator(fig).bounding_box()
+            assert box["width"] >= 300, (fig, box)  # the figure spans the screen, not a thumbnail
+        browser.close()
 
 
 def test_microphone_records_and_predicts(app_url, browser_page, artifacts):
@@ -70,8 +96,7 @@ def test_microphone_records_and_predicts(app_url, browser_page, artifacts):
     page.get_by_role("button", name="Record", exact=True).first.click()
     page.wait_for_timeout(4000)
     page.get_by_role("button", name="Stop", exact=True).first.click()
-    page.wait_for_timeout(1500)
-    page.get_by_role("button", name="Analyze").click()
+    # the finished recording is analysed at once
     expect(page.locator("#distance")).to_contain_text("Distance ≈", timeout=90_000)
     expect(page.locator(".confidence-set")).to_have_count(5)
     page.screenshot(path=str(artifacts / "app_microphone.png"), full_page=True)
