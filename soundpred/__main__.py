@@ -15,16 +15,17 @@ import argparse
 import json
 import sys
 
+from .audio import AudioError
+from .bundle import BundleError
 from .labels import display_name
+from .predict import Predictor
+from .settings import Settings
 
 
-def _predict(args) -> int:
-    from .audio import AudioError
-    from .bundle import BundleError
-    from .predict import Predictor
-
+def _predict(args, settings: Settings) -> int:
     try:
-        predictor = Predictor.from_specs(args.classifier, args.distance, top_k=args.top_k,
+        predictor = Predictor.from_specs(args.classifier or settings.classifier,
+                                         args.distance or settings.distance, top_k=args.top_k,
                                          max_seconds=args.max_seconds or None)
     except BundleError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -60,22 +61,30 @@ def _predict(args) -> int:
     return 1 if failed else 0
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m soundpred", description="What made a sound, and how far away.")
+def main(argv=None, settings: Settings | None = None) -> int:
+    """The CLI; ``settings`` default to :meth:`Settings.from_env` (read once, here)."""
+    if settings is None:
+        try:
+            settings = Settings.from_env()
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    p = argparse.ArgumentParser(prog="soundpred", description="What made a sound, and how far away.")
     sub = p.add_subparsers(dest="command", required=True)
     pp = sub.add_parser("predict", help="top-5 labels (and distance) for audio files")
     pp.add_argument("files", nargs="+", metavar="FILE")
     pp.add_argument("--json", action="store_true", help="one JSON object per file and line")
     pp.add_argument("--top-k", type=int, default=5)
-    pp.add_argument("--max-seconds", type=float, default=600.0,
-                    help="refuse longer inputs, from the header where it tells (default 600; 0: no limit)")
+    pp.add_argument("--max-seconds", type=float, default=settings.max_seconds,
+                    help="refuse longer inputs, from the header where it tells (default: "
+                         "$SOUNDPRED_MAX_SECONDS, else 600; 0: no limit)")
     pp.add_argument("--classifier", default=None,
                     help="bundle folder or Hub repo owner/name[@revision] (default: $SOUNDPRED_CLASSIFIER, "
                          "else the embedded model)")
     pp.add_argument("--distance", default=None,
                     help="distance bundle folder or Hub repo (default: $SOUNDPRED_DISTANCE, else the embedded model)")
     args = p.parse_args(argv)
-    return _predict(args)
+    return _predict(args, settings)
 
 
 if __name__ == "__main__":

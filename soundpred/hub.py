@@ -1,15 +1,15 @@
 """Where models come from: the embedded defaults, a local folder, or a Hugging Face Hub repo.
 
 A model spec is ``owner/name``, ``owner/name@revision`` or a local folder; ``None``
-means the environment variable (``SOUNDPRED_CLASSIFIER`` / ``SOUNDPRED_DISTANCE``)
-and, if that is unset, the embedded default under ``models/``. Hub repos are
+means the embedded default (``models/`` in a checkout, ``soundpred/_models`` when installed
+with pip). The app and the CLI take their specs from :class:`soundpred.settings.Settings`
+(``SOUNDPRED_CLASSIFIER`` / ``SOUNDPRED_DISTANCE``). Hub repos are
 fetched with :func:`huggingface_hub.snapshot_download` (so ``HF_HUB_OFFLINE=1``
 and the standard cache work); when the Hub cannot be reached and nothing is
 cached, the embedded default is used and a warning says so.
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -17,10 +17,12 @@ from .bundle import Bundle, BundleError, load_bundle
 
 __all__ = ["resolve", "parse_spec", "EMBEDDED", "ENV_VARS"]
 
-EMBEDDED = {
-    "classification": Path(__file__).resolve().parent.parent / "models" / "classifier",
-    "distance": Path(__file__).resolve().parent.parent / "models" / "distance",
-}
+_PACKAGE = Path(__file__).resolve().parent
+#: The embedded bundles: ``models/`` beside the package in a checkout; a pip install carries
+#: them inside the package as ``soundpred/_models`` (see pyproject.toml).
+MODELS = next((d for d in (_PACKAGE.parent / "models", _PACKAGE / "_models") if (d / "classifier").is_dir()),
+              _PACKAGE.parent / "models")
+EMBEDDED = {"classification": MODELS / "classifier", "distance": MODELS / "distance"}
 ENV_VARS = {"classification": "SOUNDPRED_CLASSIFIER", "distance": "SOUNDPRED_DISTANCE"}
 _REPO = re.compile(r"^(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+)(?:@(?P<rev>[\w./-]+))?$")
 
@@ -44,8 +46,6 @@ def resolve(spec: str | None, task: str) -> tuple[Bundle, str | None]:
     stands in for a Hub model that could not be fetched. A bundle that loads but
     is unsafe or unsupported raises :class:`BundleError`: it is never swapped silently.
     """
-    if spec is None:
-        spec = os.environ.get(ENV_VARS[task]) or None
     if spec is None:
         return _embedded(task), None
     if Path(spec).expanduser().is_dir():

@@ -1,7 +1,6 @@
 """Predictor: audio in; top-k labels, per-window timeline, spectrogram (and distance) out."""
 from __future__ import annotations
 
-import os
 import time
 from statistics import NormalDist
 from dataclasses import dataclass, field
@@ -134,14 +133,14 @@ class Predictor:
 
     @classmethod
     def from_specs(cls, classifier: str | None = None, distance: str | None = None, **kwargs) -> "Predictor":
-        """Load models by spec (see :func:`soundpred.hub.resolve`): unset means the environment
-        variable, then the embedded default. A Hub model that cannot be fetched is replaced by
-        the embedded default and the reason is kept in ``predictor.warnings``."""
-        from .hub import EMBEDDED, ENV_VARS, resolve
+        """Load models by spec (see :func:`soundpred.hub.resolve`): unset means the embedded
+        default. A Hub model that cannot be fetched is replaced by the embedded default and the
+        reason is kept in ``predictor.warnings``."""
+        from .hub import EMBEDDED, resolve
 
         c, w1 = resolve(classifier, "classification")
         d = w2 = None
-        if distance or os.environ.get(ENV_VARS["distance"]) or EMBEDDED["distance"].is_dir():
+        if distance or EMBEDDED["distance"].is_dir():
             d, w2 = resolve(distance, "distance")
         predictor = cls(c, d, **kwargs)
         predictor.warnings += [w for w in (w1, w2) if w]

@@ -78,6 +78,7 @@ def cli(spec, clip, cache):
     return r, (json.loads(r.stdout.splitlines()[0]) if r.stdout.strip() else None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec,sha", [("owner/tiny", SHA_B), ("owner/tiny@v1", SHA_A),
                                       (f"owner/tiny@{SHA_A}", SHA_A)])
 def test_pinned_revision_loads_that_snapshot(hub_cache, clip, spec, sha):
@@ -93,6 +94,7 @@ def test_pinned_revision_loads_that_snapshot(hub_cache, clip, spec, sha):
     np.testing.assert_allclose([t["score"] for t in res["top"]], [s for _, s in local.top], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_missing_repo_falls_back_with_warning(hub_cache, clip):
     r, res = cli("owner/absent@main", clip, hub_cache)
     assert r.returncode == 0, r.stderr
@@ -112,16 +114,38 @@ def test_app_shows_fallback_warning_on_the_page(hub_cache, tmp_path):
     assert "using the embedded default classification model instead" in config
 
 
+@pytest.mark.slow
 def test_lambda_bundle_refused(hub_cache, clip):
     r, res = cli("owner/evil", clip, hub_cache)
     assert r.returncode == 2 and res is None
     assert "could not be loaded safely" in r.stderr
 
 
+@pytest.mark.slow
 def test_local_folder_spec(hub_cache, clip):
     folder = hub_cache / "models--owner--tiny" / "snapshots" / SHA_A
     r, res = cli(str(folder), clip, hub_cache)
     assert r.returncode == 0 and res["models"]["classifier"]["name"] == "tiny-1"
+
+
+def test_resolve_in_process(hub_cache, monkeypatch):
+    """The fast tier's view of the same cache: huggingface_hub in this process, its cache
+    folder pointed at the hand-made one (HF_HUB_OFFLINE=1 from conftest)."""
+    from huggingface_hub import constants
+
+    from soundpred.bundle import BundleError
+    from soundpred.hub import resolve
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(hub_cache))
+    for spec, sha in (("owner/tiny", SHA_B), ("owner/tiny@v1", SHA_A), (f"owner/tiny@{SHA_A}", SHA_A)):
+        bundle, warning = resolve(spec, "classification")
+        assert warning is None and bundle.meta["revision"] == sha and bundle.source == "hf://owner/tiny"
+    bundle, warning = resolve("owner/absent@main", "classification")
+    assert bundle.source == "embedded default" and "Could not get owner/absent@main" in warning
+    with pytest.raises(BundleError, match="could not be loaded safely"):
+        resolve("owner/evil", "classification")
+    bundle, _ = resolve(str(hub_cache / "models--owner--tiny" / "snapshots" / SHA_A), "classification")
+    assert bundle.name == "tiny-1"
 
 
 @pytest.mark.parametrize("spec,expect", [("owner/name", ("owner/name", None)),
