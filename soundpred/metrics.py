@@ -60,15 +60,32 @@ DISTANCE_BINS = ((0.3, 1.0), (1.0, 2.0), (2.0, 4.0), (4.0, 8.0), (8.0, 20.0))
 RT60_BINS = ((0.1, 0.3), (0.3, 0.6), (0.6, 1.0), (1.0, 2.0))
 
 
-def distance_summary(pred, true, *, lo=None, hi=None, rt60=None) -> dict:
+def _spearman(a, b) -> float | None:
+    from scipy.stats import spearmanr
+
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return None
+    return round(float(spearmanr(a, b).statistic), 3)
+
+
+def distance_summary(pred, true, *, lo=None, hi=None, rt60=None, room=None) -> dict:
     """Distance errors in metres: MAE, median absolute error, mean relative error
-    ``|d̂ - d| / d`` (DCASE 2024 task 3), per distance bin (and per RT60 bin if given),
-    and the share of true distances inside ``[lo, hi]`` if given."""
+    ``|d̂ - d| / d`` (DCASE 2024 task 3), per distance bin (with the 10th–90th percentile of the
+    estimates there: how far they spread) and per RT60 bin if given, the share of true distances
+    inside ``[lo, hi]`` if given, and the Spearman rank correlation of estimate and truth: over
+    all examples and, with ``room`` ids, the mean within rooms (does a source farther away in
+    the same room get a larger estimate?)."""
     pred, true = np.asarray(pred, float), np.asarray(true, float)
     err = np.abs(pred - true)
     out = {"n": int(len(true)), "mae_m": round(float(err.mean()), 3),
            "median_ae_m": round(float(np.median(err)), 3),
-           "rel_error": round(float(np.mean(err / true)), 3)}
+           "rel_error": round(float(np.mean(err / true)), 3),
+           "spearman": _spearman(pred, true)}
+    if room is not None:
+        room = np.asarray(room)
+        within = [_spearman(pred[room == r], true[room == r]) for r in np.unique(room)]
+        within = [w for w in within if w is not None]
+        out["spearman_within_room"] = round(float(np.mean(within)), 3) if within else None
     if lo is not None and hi is not None:
         out["coverage"] = round(float(np.mean((np.asarray(lo) <= true) & (true <= np.asarray(hi)))), 3)
 
@@ -78,7 +95,8 @@ def distance_summary(pred, true, *, lo=None, hi=None, rt60=None) -> dict:
             m = (values >= a) & (values < b) if b != bins[-1][1] else (values >= a) & (values <= b)
             if m.any():
                 rows[f"{a:g}-{b:g}"] = {"n": int(m.sum()), "mae_m": round(float(err[m].mean()), 3),
-                                        "rel_error": round(float(np.mean(err[m] / true[m])), 3)}
+                                        "rel_error": round(float(np.mean(err[m] / true[m])), 3),
+                                        "estimate_p10_p90": [round(float(v), 2) for v in np.percentile(pred[m], [10, 90])]}
         return rows
 
     out["by_distance"] = by(true, DISTANCE_BINS)

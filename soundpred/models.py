@@ -5,6 +5,7 @@ import keras
 from keras import layers
 
 from .features import LogMel, SpecAugment
+from .distance import LOG_SIGMA_RANGE
 from .params import FrontEnd
 
 __all__ = ["build_classifier", "build_student", "build_distance", "STUDENT_FRONTEND", "DISTANCE_FRONTEND"]
@@ -92,6 +93,6 @@ def build_distance(fe: FrontEnd, *, width: int = 24, dropout: float = 0.2) -> ke
 @keras.saving.register_keras_serializable(package="soundpred")
 def gaussian_nll(y_true, y_pred):
     """Gaussian NLL of ``y_true[:, 0]`` (log-distance) under ``(mu, log_sigma) = y_pred``."""
-    mu, log_sigma = y_pred[:, 0], keras.ops.clip(y_pred[:, 1], -4.0, 2.0)
+    mu, log_sigma = y_pred[:, 0], keras.ops.clip(y_pred[:, 1], *LOG_SIGMA_RANGE)
     z = (y_true[:, 0] - mu) * keras.ops.exp(-log_sigma)
     return 0.5 * z * z + log_sigma

@@ -9,6 +9,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
+from .distance import RANGE_M
 from .labels import display_name
 
 __all__ = ["spectrogram_figure", "timeline_figure", "distance_gauge", "curves_figure", "confusion_figure",
@@ -112,7 +113,7 @@ class SpectrogramPainter(_Painter):
 class GaugePainter(_Painter):
     """:func:`distance_gauge` as PNG: ``painter.png(distance, interval)``."""
 
-    def __init__(self, *, lo: float = 0.3, hi: float = 20.0):
+    def __init__(self, *, lo: float = RANGE_M[0], hi: float = RANGE_M[1]):
         super().__init__()
         self.lo, self.hi = lo, hi
 
@@ -218,7 +219,7 @@ def distance_figure(true, pred, lo, hi, *, title: str = "") -> Figure:
     fig = Figure(figsize=(4.6, 4.4), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     ax.errorbar(true, pred, yerr=[pred - lo, hi - pred], fmt="o", ms=2.5, alpha=0.35, elinewidth=0.5)
-    ax.plot([0.3, 20], [0.3, 20], "k--", lw=1)
+    ax.plot(RANGE_M, RANGE_M, "k--", lw=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("true distance (m)")
@@ -228,7 +229,8 @@ def distance_figure(true, pred, lo, hi, *, title: str = "") -> Figure:
     return fig
 
 
-def distance_gauge(distance: float, interval: tuple[float, float], *, lo: float = 0.3, hi: float = 20.0) -> Figure:
+def distance_gauge(distance: float, interval: tuple[float, float], *, lo: float = RANGE_M[0],
+                   hi: float = RANGE_M[1]) -> Figure:
     """A small log-scale bar from ``lo`` to ``hi`` metres with the estimate and its interval."""
     fig = Figure(figsize=(5.0, 1.1), dpi=100)
     fig.subplots_adjust(left=0.04, right=0.96, bottom=0.42, top=0.7)

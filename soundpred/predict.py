@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import time
-from statistics import NormalDist
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import audio
 from .bundle import Bundle
+from .distance import COVERAGE, clip_log_sigma, interval
 from .features import display_db
 from .labels import display_name
 from .open_set import OpenSet
@@ -187,7 +187,7 @@ class Predictor:
         scores, _, starts, kept = self.outputs_for_waveform(y)
         return scores, starts, kept
 
-    def distance_for_waveform(self, y: np.ndarray, *, coverage: float = 0.9) -> tuple[float, tuple[float, float]]:
+    def distance_for_waveform(self, y: np.ndarray, *, coverage: float = COVERAGE) -> tuple[float, tuple[float, float]]:
         """Distance estimate (m) and its ``coverage`` interval for a waveform at the distance
         model's rate. Windows are combined by averaging their log-distance means and their
         variances (not shrinking the spread: neighbouring windows share the same room)."""
@@ -195,9 +195,9 @@ class Predictor:
         win = fe.window_samples
         (out, *_), _, kept = self._run_windows(self.distance.model, y, win, max(1, win // 2))
         mu = float(out[kept, 0].mean())
-        sigma = float(np.sqrt(np.mean(np.exp(2 * np.clip(out[kept, 1], -4.0, 2.0)))))
-        z = NormalDist().inv_cdf(0.5 + coverage / 2)
-        return float(np.exp(mu)), (float(np.exp(mu - z * sigma)), float(np.exp(mu + z * sigma)))
+        sigma = float(np.sqrt(np.mean(np.exp(2 * clip_log_sigma(out[kept, 1])))))
+        lo, hi = interval(mu, sigma, coverage)
+        return float(np.exp(mu)), (float(lo), float(hi))
 
     def clip_scores(self, y: np.ndarray) -> np.ndarray:
         """Scores of a whole waveform (at the classifier's rate): mean over non-quiet windows."""

@@ -33,6 +33,7 @@ import numpy as np
 from scipy.signal import butter, fftconvolve, sosfiltfilt
 
 from .data.common import cache_dir as default_cache_dir
+from .distance import RANGE_M
 
 __all__ = ["SimSettings", "TRAIN", "SHIFTED", "BROAD", "draw_distance", "simulate_rir", "sample_room", "RirBank",
            "make_bank", "synthesize", "coloured_noise", "DIRECT_INDEX", "SPEED_OF_SOUND"]
@@ -41,7 +42,7 @@ SPEED_OF_SOUND = 343.0
 #: Index of the direct sound in every aligned RIR (room for the fractional-delay filter's pre-ringing).
 DIRECT_INDEX = 40
 OCTAVES = (125, 250, 500, 1000, 2000, 4000)
-MIN_DISTANCE, MAX_DISTANCE = 0.3, 20.0
+MIN_DISTANCE, MAX_DISTANCE = RANGE_M
 
 
 @dataclass(frozen=True)

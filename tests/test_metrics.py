@@ -47,6 +47,20 @@ def test_distance_summary_hand_computed():
     assert s["median_ae_m"] == pytest.approx(0.75)
     assert s["rel_error"] == pytest.approx((1 + 0 + 1 / 3 + 0.5) / 4, abs=1e-3)
     assert s["coverage"] == 1.0
-    assert s["by_distance"]["0.3-1"] == {"n": 1, "mae_m": 0.5, "rel_error": 1.0}
+    assert s["by_distance"]["0.3-1"] == {"n": 1, "mae_m": 0.5, "rel_error": 1.0, "estimate_p10_p90": [1.0, 1.0]}
+    assert s["spearman"] == 1.0 and "spearman_within_room" not in s
     assert s["by_distance"]["8-20"]["mae_m"] == 5.0 and "4-8" not in s["by_distance"]
     assert s["by_rt60"]["0.1-0.3"]["n"] == 2
+
+
+def test_distance_rank_correlation_within_rooms():
+    """Two rooms whose estimates order their own sources the wrong way round, though the
+    rooms' levels make the overall order look right."""
+    from soundpred.metrics import distance_summary
+
+    true = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    pred = np.array([1.3, 1.2, 1.1, 5.0, 4.5, 4.0])  # room 0 small, room 1 large, reversed inside
+    s = distance_summary(pred, true, room=[0, 0, 0, 1, 1, 1])
+    assert s["spearman_within_room"] == -1.0
+    assert s["spearman"] == pytest.approx(1 - 6 * 16 / (6 * 35), abs=1e-3)  # rank differences 2,0,-2,2,0,-2
+    assert s["by_distance"]["4-8"]["estimate_p10_p90"] == [4.1, 4.9]

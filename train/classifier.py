@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from train.common import adamw_cosine, add_hub_args, finish_bundle, write_history
+from train.common import HubPush, adamw_cosine, add_hub_args, finish_bundle, options_json, write_history
 
 from soundpred.paths import MORE_REAL, STARTER
 
@@ -439,7 +439,7 @@ def main(argv=None):
                      title=f"test split, top-1 {metrics['test']['top1']:.3f}").savefig(
         args.out / "figures" / "confusion_test.png")
     print(json.dumps({k: metrics["test"][k] for k in ("top1", "map3", "macro_recall", "n_clips")}))
-    finish_bundle(args, labels)
+    finish_bundle(args.out, options_json(args), labels, push=HubPush.from_args(args))
     if yamnet and not args.no_open_set:
         from train import open_set
 

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
+
+import keras
+
+from soundpred.hub import ENV_VARS, push_bundle
+from soundpred.plots import curves_figure
 
 
 def adamw_cosine(lr: float, total_steps: int, warmup_steps: int):
     """AdamW (weight decay 1e-3) with a linear warm-up from lr/10 to ``lr``, then cosine decay to lr/100."""
-    import keras
-
     schedule = keras.optimizers.schedules.CosineDecay(lr * 0.1, total_steps, alpha=0.01, warmup_target=lr,
                                                       warmup_steps=warmup_steps)
     return keras.optimizers.AdamW(schedule, weight_decay=1e-3)
@@ -17,8 +21,6 @@ def adamw_cosine(lr: float, total_steps: int, warmup_steps: int):
 
 def write_history(out: Path, history: dict) -> None:
     """``figures/training_curves.png`` and ``training_log.json`` from a Keras ``History.history``."""
-    from soundpred.plots import curves_figure
-
     (out / "figures").mkdir(parents=True, exist_ok=True)
     curves_figure(history).savefig(out / "figures" / "training_curves.png")
     (out / "training_log.json").write_text(json.dumps(
@@ -32,17 +34,33 @@ def add_hub_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--branch", help="push to this branch (created from main if missing)")
 
 
-def finish_bundle(args: argparse.Namespace, labels: list[str], *, task: str = "classification") -> None:
-    """Write ``training_config.json`` and ``labels.txt`` into the bundle, then push if asked."""
-    out: Path = args.out
-    config = {k: (str(v) if isinstance(v, Path) else [str(x) for x in v] if isinstance(v, list) else v)
-              for k, v in vars(args).items()}
+@dataclass(frozen=True)
+class HubPush:
+    """Where to push a bundle (``--push-to-hub OWNER/NAME``, ``--private``, ``--branch``)."""
+
+    repo: str
+    private: bool = False
+    branch: str | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "HubPush | None":
+        return cls(args.push_to_hub, args.private, args.branch) if args.push_to_hub else None
+
+
+def options_json(args: argparse.Namespace) -> dict:
+    """A command's options as JSON-friendly values (paths as strings)."""
+    return {k: (str(v) if isinstance(v, Path) else [str(x) for x in v] if isinstance(v, list) else v)
+            for k, v in vars(args).items()}
+
+
+def finish_bundle(out: Path, config: dict, labels: list[str], *, task: str = "classification",
+                  push: HubPush | None = None) -> None:
+    """Write ``training_config.json`` (``config``) and ``labels.txt`` into the bundle ``out``,
+    then push it if asked."""
     (out / "training_config.json").write_text(json.dumps(config, indent=2) + "\n")
     if labels:
         (out / "labels.txt").write_text("\n".join(labels) + "\n")
-    if args.push_to_hub:
-        from soundpred.hub import ENV_VARS, push_bundle
-
-        info = push_bundle(out, args.push_to_hub, private=args.private, branch=args.branch)
-        print(f"pushed {out} to {args.push_to_hub}: {info.commit_url} (revision {info.oid})")
-        print(f"load it with {ENV_VARS[task]}={args.push_to_hub}@{info.oid}")
+    if push is not None:
+        info = push_bundle(out, push.repo, private=push.private, branch=push.branch)
+        print(f"pushed {out} to {push.repo}: {info.commit_url} (revision {info.oid})")
+        print(f"load it with {ENV_VARS[task]}={push.repo}@{info.oid}")

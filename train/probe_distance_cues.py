@@ -6,7 +6,7 @@ The floor and wall reflections that arrive a few ms after the direct sound comb-
 spectrum; their delay shrinks with the source distance (for the floor bounce, about 6 ms at
 1 m and 1.3 ms at 10 m for heads 1.5 m above the floor). The frame-averaged power cepstrum at
 quefrencies 0.5–12.5 ms is the textbook blind view of that comb. Gradient boosting of
-log-distance on :func:`~train.distance.classical_features`, on those cepstral features and on
+log-distance on :func:`~train.distance_eval.classical_features`, on those cepstral features and on
 both, is fitted on the training bank (two examples per RIR) and scored on the held-out and
 shifted banks of ``train.distance`` (same seeds, same dry-source split), beside the median
 guess.
@@ -38,18 +38,13 @@ def main():
     from soundpred.metrics import distance_summary
     from soundpred.models import DISTANCE_FRONTEND as fe
     from soundpred.rooms import SHIFTED, TRAIN
-    from train.distance import (
-        classical_features,
-        dry_sources,
-        logmel_of,
-        make_examples,
-        room_banks,
-    )
+    from train.distance_eval import classical_features, dry_sources, logmel_of, make_examples, room_banks
 
     sr = fe.sample_rate
     train, heldout, shifted, _ = room_banks(sr)
     sets = {"held-out": (heldout, TRAIN, 11), "shifted": (shifted, SHIFTED, 12)}  # train.distance's example seeds
-    src = dry_sources(sr)
+    d = dry_sources(sr)
+    src = (d.train_speech, d.train_clips, d.eval_speech, d.eval_clips)
 
     def features(x):
         return classical_features(logmel_of(fe, x)), cepstral_features(x)

@@ -1,0 +1,367 @@
+"""The distance model's data and evaluation, as a library: room banks, dry sources, examples,
+training batches, baselines, the evaluation and its tables and card.
+
+``train/distance.py`` is the command; ``train/probe_distance_cues.py`` and the tests use the
+same pieces. Rooms: a seeded bank of training rooms (4 source–microphone pairs each) with the
+``TRAIN`` simulation settings; evaluation on rooms never used in training (same settings, other
+seed), on the ``SHIFTED`` simulation (other absorption profiles, cardioid source and mic, hum
+and babble noise, stronger colouration) and the ``BROAD`` one (distances log-uniform over
+0.3–20 m instead of the training prior). Dry sources are split too: espeak-ng utterances and
+starter clips used in evaluation are never used in training.
+
+The evaluation has MAE, median absolute error, mean relative error, rank correlation with the
+truth (over all examples and within rooms), error and estimate spread per distance bin, error
+per RT60 bin and the coverage of the 90 % interval, for the model and two baselines (always the
+training median; ridge regression on blind direct-to-reverberant / decay features of the
+log-mel spectrogram) and, as a reference no blind estimator could use, gradient boosting on the
+exact acoustic parameters (DRR, C50, EDT, T20) of each example's true impulse response.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+from soundpred import audio
+from soundpred.data import read_fsdkaggle2018
+from soundpred.distance import COVERAGE, clip_log_sigma, interval, z_value
+from soundpred.features import LogMel
+from soundpred.metrics import distance_summary
+from soundpred.paths import STARTER
+from soundpred.plots import distance_figure
+from soundpred.rooms import BROAD, DIRECT_INDEX, SHIFTED, TRAIN, RirBank, SimSettings, make_bank, synthesize
+from train.data import load_waveforms
+from train.dry_sources import make_speech
+
+__all__ = ["DistanceConfig", "DrySources", "EvalSet", "room_banks", "dry_sources", "make_examples", "make_batches",
+           "eval_sets", "classical_features", "RidgeBaseline", "rir_parameters", "RirOracle", "logmel_of",
+           "predict_model", "evaluate", "table", "rt60_table", "write_card"]
+
+
+@dataclass(frozen=True)
+class DistanceConfig:
+    """How the distance model is trained and evaluated (the command's options)."""
+
+    rooms: int = 600
+    eval_rooms: int = 100
+    epochs: int = 40
+    steps: int = 60
+    batch_size: int = 32
+    lr: float = 2e-3
+    width: int = 24
+    speech: int = 240  # espeak-ng utterances
+    speech_share: float = 0.7  # share of examples with speech as the source
+    seed: int = 0
+    data: Path = STARTER  # FSDKaggle2018-layout clips used as extra dry sources
+
+    def to_json(self) -> dict:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+
+@dataclass
+class DrySources:
+    """Dry (anechoic) sources at the model's rate; training and evaluation ones are disjoint."""
+
+    train_speech: list[np.ndarray]
+    train_clips: list[np.ndarray]
+    eval_speech: list[np.ndarray]
+    eval_clips: list[np.ndarray]
+
+
+@dataclass
+class EvalSet:
+    """One evaluation set: a bank of rooms, its simulation settings, the example seed, sources."""
+
+    name: str
+    bank: RirBank
+    settings: SimSettings
+    seed: int
+    speech: list[np.ndarray] = field(repr=False)
+    clips: list[np.ndarray] = field(repr=False)
+
+
+def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 0):
+    """The seeded banks: (training, held-out, shifted, broad); cached after the first call."""
+    return (make_bank(TRAIN, rooms, seed=seed + 100, sr=sr), make_bank(TRAIN, eval_rooms, seed=seed + 200, sr=sr),
+            make_bank(SHIFTED, eval_rooms, seed=seed + 300, sr=sr), make_bank(BROAD, eval_rooms, seed=seed + 400, sr=sr))
+
+
+def dry_sources(sr: int, *, n_speech: int = 240, data: Path = STARTER) -> DrySources:
+    """espeak-ng speech (a sixth for evaluation) and the starter clips (train split for
+    training, test split for evaluation) at ``sr``."""
+    speech = [audio.load(p, sr=sr) for p in make_speech(n=n_speech)]
+    n_eval = max(1, len(speech) // 6)
+    clips = []
+    for split in ("train", "test"):
+        try:
+            cs = read_fsdkaggle2018(data, split)
+        except FileNotFoundError:
+            cs = []
+        _, waves = load_waveforms(cs, sr, desc=f"decoding {split} clips") if cs else ([], [])
+        clips.append([w for w in waves if len(w) >= sr * 1.5])
+    return DrySources(speech[n_eval:], clips[0], speech[:n_eval], clips[1])
+
+
+def make_examples(bank: RirBank, speech, clips, settings: SimSettings, *, n: int, sr: int, seed: int,
+                  speech_share: float) -> np.ndarray:
+    """One deterministic example per RIR of ``bank`` (for evaluation)."""
+    rng = np.random.default_rng(seed)
+    xs = []
+    for i in range(len(bank)):
+        pool = speech if (rng.random() < speech_share or not clips) else clips
+        dry = pool[int(rng.integers(len(pool)))]
+        xs.append(synthesize(dry, bank.rirs[i], settings, n=n, sr=sr, rng=rng)[0])
+    return np.stack(xs)
+
+
+def make_batches(bank: RirBank, sources: DrySources, settings: SimSettings, fe, config: DistanceConfig):
+    """Training batches synthesised on the fly: ``config.steps`` per epoch of ``config.batch_size``."""
+    n, sr = fe.window_samples, fe.sample_rate
+    speech, clips = sources.train_speech, sources.train_clips
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.rng = np.random.default_rng(config.seed + 1)
+
+        def __len__(self):
+            return config.steps
+
+        def __getitem__(self, step):
+            rng = self.rng
+            idx = rng.integers(0, len(bank), config.batch_size)
+            xs = []
+            for i in idx:
+                pool = speech if (rng.random() < config.speech_share or not clips) else clips
+                x, _ = synthesize(pool[int(rng.integers(len(pool)))], bank.rirs[i], settings, n=n, sr=sr, rng=rng)
+                if rng.random() < 0.15:  # short input, zero-padded as the Predictor pads it
+                    x[int(rng.integers(sr, n)):] = 0.0
+                xs.append(x)
+            y = np.log(bank.distance[idx]).astype(np.float32)[:, None]
+            return np.stack(xs), y
+
+    return Batches()
+
+
+def eval_sets(banks, sources: DrySources, seed: int) -> list[EvalSet]:
+    """Held-out rooms, shifted and broad simulation with held-out dry sources; and a slice of the
+    training rooms with training sources, which shows whether the model over- or underfits."""
+    train_bank, heldout, shifted, broad = banks
+    return [EvalSet("held-out rooms", heldout, TRAIN, seed + 11, sources.eval_speech, sources.eval_clips),
+            EvalSet("shifted simulation", shifted, SHIFTED, seed + 12, sources.eval_speech, sources.eval_clips),
+            EvalSet("broad distances", broad, BROAD, seed + 14, sources.eval_speech, sources.eval_clips),
+            EvalSet("training rooms", train_bank.subset(np.arange(min(len(train_bank), len(heldout)))), TRAIN,
+                    seed + 13, sources.train_speech, sources.train_clips)]
+
+
+def classical_features(logmel: np.ndarray) -> np.ndarray:
+    """Blind direct-to-reverberant and decay features of normalised log-mel ``(n, frames, mels)``.
+
+    Per 8 band groups: the spread between loud (onset-like) and median frames (a DRR proxy),
+    the mean negative frame-to-frame slope after peaks (decay rate), and the median level
+    (noise floor); plus spectral tilt. Returns ``(n, 25)``.
+    """
+    n, t, m = logmel.shape
+    g = logmel.reshape(n, t, 8, m // 8).mean(axis=3)  # (n, t, 8)
+    p95 = np.percentile(g, 95, axis=1)
+    med = np.median(g, axis=1)
+    d = np.diff(g, axis=1)
+    decay = np.where(d < 0, d, 0).sum(axis=1) / np.maximum((d < 0).sum(axis=1), 1)
+    tilt = (g[:, :, 6:].mean(axis=(1, 2)) - g[:, :, :2].mean(axis=(1, 2)))[:, None]
+    return np.concatenate([p95 - med, decay, med, tilt], axis=1)
+
+
+class RidgeBaseline:
+    """Ridge regression of log-distance on :func:`classical_features`."""
+
+    def fit(self, f, y, alpha=1.0):
+        self.mu, self.sd = f.mean(0), f.std(0) + 1e-6
+        z = np.c_[(f - self.mu) / self.sd, np.ones(len(f))]
+        self.w = np.linalg.solve(z.T @ z + alpha * np.eye(z.shape[1]), z.T @ y)
+        self.resid_sd = float(np.std(y - z @ self.w))
+        return self
+
+    def predict(self, f):
+        return np.c_[(f - self.mu) / self.sd, np.ones(len(f))] @ self.w
+
+
+def rir_parameters(h: np.ndarray, sr: int) -> np.ndarray:
+    """Exact acoustic parameters of one aligned RIR: direct-to-reverberant ratio (dB, ±2.5 ms
+    around the direct sound), C50 (dB), early decay time and T20-style decay (s)."""
+    e = h.astype(np.float64) ** 2
+    w, c = int(0.0025 * sr), DIRECT_INDEX + int(0.05 * sr)
+    drr = e[DIRECT_INDEX - w:DIRECT_INDEX + w].sum() / (e[DIRECT_INDEX + w:].sum() + 1e-12)
+    c50 = e[:c].sum() / (e[c:].sum() + 1e-12)
+    edc = np.cumsum(e[::-1])[::-1]
+    edc_db = 10 * np.log10(edc / edc[0] + 1e-12)
+    return np.array([10 * np.log10(drr + 1e-12), 10 * np.log10(c50 + 1e-12),
+                     np.argmax(edc_db < -10) / sr, np.argmax(edc_db < -20) / sr])
+
+
+class RirOracle:
+    """Not blind, a reference: gradient boosting of log-distance on :func:`rir_parameters` of the
+    true RIR. It shows how much of the distance the room's acoustics determine at all; no
+    estimator that hears only the recording can be expected to do better."""
+
+    def __init__(self, sr: int):
+        self.sr = sr
+
+    def fit(self, bank: RirBank):
+        self.model = HistGradientBoostingRegressor(max_iter=200, random_state=0).fit(
+            self.features(bank), np.log(bank.distance))
+        return self
+
+    def features(self, bank: RirBank) -> np.ndarray:
+        return np.stack([rir_parameters(h, self.sr) for h in bank.rirs])
+
+    def predict(self, bank: RirBank):
+        return self.model.predict(self.features(bank))
+
+
+def logmel_of(fe, x: np.ndarray, batch: int = 64) -> np.ndarray:
+    layer = LogMel(fe.to_dict())
+    return np.concatenate([np.asarray(layer(x[i:i + batch]))[..., 0] for i in range(0, len(x), batch)])
+
+
+def predict_model(model, x: np.ndarray, batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """``(mu, log_sigma)`` of each example, ``log_sigma`` clipped as everywhere (soundpred.distance)."""
+    out = np.concatenate([np.asarray(model.predict_on_batch(x[i:i + batch])) for i in range(0, len(x), batch)])
+    return out[:, 0], clip_log_sigma(out[:, 1])
+
+
+def evaluate(model, fe, sets: list[EvalSet], train_median: float, *, speech_share: float,
+             ridge: RidgeBaseline | None = None, oracle: RirOracle | None = None, figs: Path | None = None) -> dict:
+    """Score the model and the baselines on every evaluation set; returns the metrics dict."""
+    results = {}
+    for s in sets:
+        bank, d = s.bank, s.bank.distance
+        x = make_examples(bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=fe.sample_rate,
+                          seed=s.seed, speech_share=speech_share)
+        mu, log_sigma = predict_model(model, x)
+        sigma = np.exp(log_sigma)
+        lo, hi = interval(mu, sigma)
+        model_summary = distance_summary(np.exp(mu), d, lo=lo, hi=hi, rt60=bank.rt60, room=bank.room)
+        z = (np.log(d) - mu) / sigma  # Gaussian NLL without its constant, and how well mu follows log d
+        model_summary["nll"] = round(float(np.mean(0.5 * z * z + log_sigma)), 3)
+        model_summary["corr_log"] = round(float(np.corrcoef(mu, np.log(d))[0, 1]), 3)
+        res = {"model": model_summary,
+               "median_guess": distance_summary(np.full(len(d), train_median), d, rt60=bank.rt60)}
+        if ridge is not None:
+            r = ridge.predict(classical_features(logmel_of(fe, x)))
+            r_lo, r_hi = interval(r, ridge.resid_sd)
+            res["classical_features"] = distance_summary(np.exp(r), d, lo=r_lo, hi=r_hi, rt60=bank.rt60,
+                                                         room=bank.room)
+        if oracle is not None and s.name != "training rooms":  # it was fitted on those very RIRs
+            res["rir_oracle_not_blind"] = distance_summary(np.exp(oracle.predict(bank)), d, rt60=bank.rt60,
+                                                           room=bank.room)
+        results[s.name] = res
+        if figs is not None:
+            distance_figure(d, np.exp(mu), lo, hi,
+                            title=f"{s.name}: MAE {res['model']['mae_m']:.2f} m, "
+                                  f"rel. {res['model']['rel_error']:.2f}").savefig(figs / f"distance_{s.name.replace(' ', '_')}.png")
+    return results
+
+
+_BINS = ("0.3-1", "1-2", "2-4", "4-8", "8-20")
+
+
+def _cell(v) -> str:
+    return "–" if v is None else str(v)
+
+
+def table(results: dict) -> str:
+    """Errors, calibration and ordering per set and method."""
+    rows = ["| set | method | MAE m | median AE m | rel. error | 90 % coverage | NLL | rank corr. | "
+            "rank corr. within rooms | " + " | ".join(f"MAE {b} m" for b in _BINS) + " |", "|---" * 14 + "|"]
+    for name, res in results.items():
+        for method, s in res.items():
+            bins = " | ".join(_cell(s["by_distance"].get(b, {}).get("mae_m")) for b in _BINS)
+            rows.append(f"| {name} | {method} | {s['mae_m']} | {s['median_ae_m']} | {s['rel_error']} | "
+                        f"{_cell(s.get('coverage'))} | {_cell(s.get('nll'))} | {_cell(s.get('spearman'))} | "
+                        f"{_cell(s.get('spearman_within_room'))} | {bins} |")
+    return "\n".join(rows)
+
+
+def spread_table(results: dict) -> str:
+    """How far the model's estimates spread for sources in each distance bin (10th–90th percentile)."""
+    rows = ["| set | " + " | ".join(f"true {b} m" for b in _BINS) + " |", "|---" * 6 + "|"]
+    for name, res in results.items():
+        by = res["model"]["by_distance"]
+        cells = " | ".join("–" if b not in by else "{:g}–{:g} m".format(*by[b]["estimate_p10_p90"]) for b in _BINS)
+        rows.append(f"| {name} | {cells} |")
+    return "\n".join(rows)
+
+
+def rt60_table(results: dict) -> str:
+    bins = ("0.1-0.3", "0.3-0.6", "0.6-1", "1-2")
+    rows = ["| set | " + " | ".join(f"MAE RT60 {b} s" for b in bins) + " |", "|---" * 5 + "|"]
+    for name, res in results.items():
+        s = res["model"]["by_rt60"]
+        rows.append(f"| {name} | " + " | ".join(_cell(s.get(b, {}).get("mae_m")) for b in bins) + " |")
+    return "\n".join(rows)
+
+
+def _simulation(s: SimSettings) -> str:
+    """The simulation settings in words, from the settings object itself."""
+    prior = s.distance_prior
+    dist = (f"log-normal around {prior[1]:g} m (sigma {prior[2]:g} in log space)" if prior[0] == "lognormal"
+            else "log-uniform")
+    rt60 = (f"RT60 from Sabine's formula with a random mean absorption {s.absorption_range[0]:g}–"
+            f"{s.absorption_range[1]:g}, within {s.rt60_range[0]:g}–{s.rt60_range[1]:g} s"
+            if s.absorption_range else f"RT60 drawn over {s.rt60_range[0]:g}–{s.rt60_range[1]:g} s whatever the size")
+    return (f"`{s.name}` settings: {rt60}; absorption `{s.absorption}`; "
+            f"{'cardioid' if s.directivity else 'omnidirectional'} source and microphone; distances {dist}, "
+            f"{s.distance_range[0]:g}–{s.distance_range[1]:g} m and within the room; noise "
+            f"{', '.join(s.noises)} at {s.snr_db[0]:g}–{s.snr_db[1]:g} dB SNR; colouration ±{s.colouration_db:g} dB; "
+            f"image sources up to order {s.max_order}")
+
+
+def write_card(training: dict, results: dict) -> str:
+    h = results["held-out rooms"]["model"]
+    z = z_value(COVERAGE)
+    return f"""---
+library_name: keras
+license: mit
+tags: [audio, distance-estimation, room-acoustics, soundpred, simulation]
+metrics:
+- name: mae_m_heldout_rooms
+  value: {h["mae_m"]}
+- name: rel_error_heldout_rooms
+  value: {h["rel_error"]}
+---
+# soundpred distance model
+
+Waveform in (16 kHz mono, 4 s windows), the natural log of the source–microphone distance in
+metres out, as a Gaussian mean and log standard deviation; the app reports exp(mean) and the
+{COVERAGE:.0%} interval exp(mean ± {z:.3f} sd).
+
+## Training data
+Simulated only (pyroomacoustics, randomised image sources, air absorption): {training["rirs"]} RIRs in
+{training["rooms"]} shoebox rooms, {_simulation(TRAIN)} (median distance of the bank
+{training["train_median_m"]:.2f} m). Convolved on the fly with espeak-ng speech and FSDKaggle2018
+starter clips (research-use and Creative Commons recordings), with random level and onset: the
+direct sound's arrival time and the level carry no distance.
+
+## Evaluation (rooms and dry sources never used in training)
+- *held-out rooms*: the training settings, other rooms;
+- *shifted simulation*: {_simulation(SHIFTED)};
+- *broad distances*: {_simulation(BROAD)}.
+
+{table(results)}
+
+Estimates per true distance (10th–90th percentile):
+
+{spread_table(results)}
+
+{rt60_table(results)}
+
+Simulation only: real rooms, microphones and browsers' audio processing will do worse; treat
+the interval as a rough guide.
+
+## Training
+`{training["command"]}` — {training["epochs"]} × {training["steps_per_epoch"]} batches of
+{training["batch_size"]}, {training["train_seconds"]:.0f} s on {training["machine"]}.
+"""
