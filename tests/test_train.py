@@ -52,7 +52,7 @@ def test_group_split_keeps_recording_groups_together(tmp_path):
 
 
 def test_stratified_split_keeps_every_class():
-    from train.classifier import stratified_split
+    from train.data import stratified_split
 
     labels = ["a"] * 10 + ["b"] * 3 + ["c"] * 1
     tr, va = stratified_split(labels, 0.2, seed=0)

@@ -27,18 +27,30 @@ import platform
 import sys
 import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
+import keras
 import numpy as np
 
-from train.common import HubPush, adamw_cosine, add_hub_args, finish_bundle, options_json, write_history
-
+from soundpred.bundle import Bundle, save_bundle
+from soundpred.labels import FSD_LABELS
+from soundpred.metrics import confusion_matrix, summarize
+from soundpred.models import STUDENT_FRONTEND, build_classifier, build_student
+from soundpred.params import FrontEnd
 from soundpred.paths import MORE_REAL, STARTER
+from soundpred.plots import confusion_figure
+from soundpred.predict import Predictor
+from soundpred.yamnet import YAMNET_FRONTEND, build_yamnet, init_label_head, read_class_map
+from train import finetune as ft
+from train import open_set
+from train.cards import write_card
+from train.common import HubPush, adamw_cosine, add_hub_args, finish_bundle, options_json, write_history
+from train.data import (VAL_FRACTION, add_noise, load_training_clips, load_waveforms, lowpass, random_crop,
+                        stratified_split)
+from train.import_yamnet import DEFAULT_CLASS_MAP, DEFAULT_TFLITE, build_audioset_model, load_weights, tflite_weights
 
 DEFAULT_DATA = STARTER
 #: Fraction of more-real's recording groups held out for validation and evaluation.
-HELD_OUT_FRACTION = 0.25
 
 
 def display_path(p: Path) -> str:
@@ -68,7 +80,7 @@ def parse_args(argv=None):
     p.add_argument("--width", type=int, default=24, help="channels of the first CNN block")
     p.add_argument("--mixup", type=float, default=0.4, help="mixup Beta alpha (0: off)")
     p.add_argument("--unverified-weight", type=float, default=0.5)
-    p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument("--val-fraction", type=float, default=VAL_FRACTION)
     p.add_argument("--limit", type=int, default=0, help="use only this many training clips (smoke runs)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-cache", action="store_true", help="do not cache decoded audio")
@@ -78,25 +90,9 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def stratified_split(labels: list[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, val): ``fraction`` of each class (at least one if it has 3+) to val."""
-    rng = np.random.default_rng(seed)
-    train, val = [], []
-    for lab in sorted(set(labels)):
-        idx = rng.permutation([i for i, x in enumerate(labels) if x == lab])
-        k = int(round(len(idx) * fraction)) if fraction > 0 else 0
-        if fraction > 0 and k == 0 and len(idx) >= 3:
-            k = 1
-        val.extend(idx[:k])
-        train.extend(idx[k:])
-    return np.sort(train), np.sort(val)
-
-
 def make_batches(waves, y, weights, n_classes, fe, args, *, augment: bool):
     """A Keras PyDataset yielding ``(waveforms, one-hot targets, sample weights)``."""
-    import keras
 
-    from train.data import add_noise, lowpass, random_crop
 
     counts = np.bincount(y, minlength=n_classes).astype(float)
     probs = 1.0 / np.sqrt(counts[y]) if augment else np.ones(len(y))
@@ -147,170 +143,17 @@ def evaluate(predictor, waves, y) -> np.ndarray:
     return np.stack([predictor.clip_scores(w) for w in waves])
 
 
-SOURCE_LICENCES = {
-    "fsdkaggle2018": "FSDKaggle2018 training clips (Freesound, per-clip Creative Commons incl. CC BY-NC), "
-                     "DCASE2016 task 2 office sounds, a cat/dog and a glass-break set (research use)",
-    "more-real:philharmonia": "Philharmonia Orchestra samples (CC BY-SA 3.0)",
-    "more-real:urbansound8k": "UrbanSound8K gun shots (CC BY-NC 3.0)",
-    "more-real:kitchen20": "Kitchen20 microwave ovens (Freesound clips, per-clip CC)",
-    "more-real:jrhodes": "jRhodes3d electric piano samples (CC BY-NC 4.0)",
-    "more-real:harmonica": "blues harmonica takes (no licence stated, research use)",
-    "hydrogen-drumkits": "Debian hydrogen-drumkits acoustic kits (GPL / CC per kit)",
-    "tonejs-instruments": "npm tonejs-instrument-* notes (CC-BY 3.0 samples)",
-}
-YAMNET_ATTRIBUTION = ("Contains YAMNet weights, Copyright Google, Apache-2.0 (tensorflow/models "
-                      "`research/audioset/yamnet`), imported from its TFLite export by `python -m train.import_yamnet`.")
-
-
-def _fmt(v):
-    return "–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
-
-
-def _open_set_md(r: dict) -> str:
-    kinds = ", ".join(f"{k} {v:.0%}" for k, v in r["outside_called_unknown_by_kind"].items())
-    return (
-        "\n## Open set (\"none of the labels\")\n"
-        "Fitted by `python -m train.open_set` on validation clips of the labels and generated outside sounds "
-        "(`train.outside_sounds`: espeak-ng speech, fluidsynth music on instruments that are no label, noise, "
-        "room tone, synthetic engine and rain). Reported on other clips: "
-        f"{r['inside_called_unknown']:.1%} of {r['inside_report']} called unknown; "
-        f"{1 - r['outside_called_known']:.1%} of {r['n_outside']} outside sounds called unknown ({kinds}). "
-        f"{r['n_compatible']} AudioSet classes count as compatible with the labels.\n")
-
-
-def _retention_md(r: dict) -> str:
-    """The labels without training clips: does the model still rank clips as YAMNet's AudioSet
-    head does (``python -m train.retention --write``)?"""
-    def top5(v):
-        return "–" if v["top5"] is None else f"{v['top5']:.2f} of {v['n_present']}"
-
-    rows = "\n".join(f"| {lab} | {v['rho']:.2f} | {r['reference'][lab]['rho']:.2f} | {top5(v)} |"
-                     for lab, v in r["labels"].items())
-    return f"""
-## Labels without training clips: how much AudioSet knowledge they keep
-`python -m train.retention`, over {r['n_clips']} clips no model trained on (starter test, more-real held
-out, generated outside sounds). rho: Spearman rank correlation between this model's score for the label
-and YAMNet's AudioSet score for its class; the zero-shot model (AudioSet rows under the same softmax)
-is the reference. top-5: where YAMNet gives the class at least {r['present']}, how often the label is
-among this model's five best.
-
-| label | rho | rho, zero-shot | top-5 |
-|---|---|---|---|
-{rows}
-"""
-
-
-def write_card(meta: dict) -> str:
-    """The model card (README.md of the bundle), from the bundle's own metadata."""
-    m, tr = meta["metrics"], meta["training"]
-    test, held = m.get("test", {}), m.get("more_real_held_out", {})
-    yamnet = tr["arch"] == "yamnet"
-    rows = "\n".join(f"| {name} | {_fmt(d.get('top1'))} | {_fmt(d.get('map3'))} | {_fmt(d.get('n_clips'))} |"
-                     for name, d in ((f"test split of `{tr['data']}`", test), ("more-real, held-out recording groups", held))
-                     if d)
-    per_label = []
-    no_clips = set(m.get("labels_without_clips", []))
-    for lab in meta["labels"]:
-        r1 = test.get("per_class_recall", {}).get(lab)
-        r2 = held.get("per_class_recall", {}).get(lab) if held else None
-        note = "AudioSet knowledge only (no training clip)" if lab in no_clips else \
-            "data only (no AudioSet class)" if lab in m.get("labels_without_audioset_class", []) else ""
-        per_label.append(f"| {lab} | {_fmt(r1)} | {_fmt(r2)} | {note} |")
-    origins = "\n".join(f"- {k}: {v} clips — {SOURCE_LICENCES.get(k, 'see its source')}"
-                        for k, v in sorted(tr["origins"].items()))
-    open_md = _open_set_md(m["open_set"]) if "open_set" in m else ""
-    open_md += _retention_md(m["retention"]) if "retention" in m else ""
-    head = f"""---
-library_name: keras
-license: other
-tags: [audio, audio-classification, soundpred, fsdkaggle2018{', yamnet, audioset' if yamnet else ''}]
-pipeline_tag: audio-classification
-datasets: [fsdkaggle2018]
-metrics:
-- name: top1
-  value: {test.get("top1")}
-- name: map3
-  value: {test.get("map3")}
----
-# soundpred classifier: {meta["name"]}
-
-Waveform in ({tr["frontend"]["sample_rate"]} Hz mono), scores over {len(meta["labels"])} of the
-41 FSDKaggle2018 labels out{" and YAMNet's 521 AudioSet scores beside them (for the open-set decision)" if yamnet else ""}.
-The log-mel front end is a layer inside the model.
-"""
-    if yamnet:
-        head += f"""
-{YAMNET_ATTRIBUTION} The 41-label head starts from the AudioSet rows of the 40 labels YAMNet has
-(Oboe from data alone) and is fine-tuned with distillation from the frozen YAMNet, so labels
-without training clips keep what AudioSet taught them; the AudioSet head is YAMNet's, unchanged.
-"""
-    return head + f"""
-## Data and licences
-{tr["n_train"]} training clips; {tr["n_val"]} for validation (a stratified tenth of the FSDKaggle2018-layout
-clips and whole held-out recording groups of more-real).
-{origins}
-
-The weights are derived from that audio: check those licences (several are non-commercial or
-research-use) before any commercial use.
-
-## Metrics (sliding {tr["frontend"]["window_seconds"]} s windows averaged, top-1 over all the model's labels)
-| set | top-1 | MAP@3 | clips |
-|---|---|---|---|
-{rows}
-
-| label | recall, test split | recall, more-real held out | note |
-|---|---|---|---|
-""" + "\n".join(per_label) + f"""
-{open_md}
-## Training
-`{tr["command"]}` — {tr["epochs"]} epochs, {tr["train_seconds"]:.0f} s on {tr["machine"]}.
-Architecture `{tr["arch"]}`, {tr["params"]} parameters.
-"""
-
-
-def load_training_clips(args):
-    """(train, validation, test) clip lists: FSDKaggle2018 train/test, more-real split by group, extras."""
-    from soundpred.data import read_fsdkaggle2018, read_folders
-    from train.data import group_split, session_groups
-
-    train_clips = read_fsdkaggle2018(args.data, "train")
-    for folder in args.extra:
-        train_clips += read_folders(folder, origin=folder.name)
-    held_out = []
-    if args.more_real and args.more_real != "none":
-        root = Path(args.more_real)
-        more = [replace(c, origin="more-real:" + c.path.name.split("_")[0])
-                for c in read_fsdkaggle2018(root, "train")]
-        more_train, held_out = group_split(more, session_groups(root), HELD_OUT_FRACTION)
-        train_clips += more_train
-    test_clips = read_fsdkaggle2018(args.data, "test")
-    if args.limit:
-        rng = np.random.default_rng(args.seed)
-        train_clips = [train_clips[i] for i in sorted(rng.choice(len(train_clips), args.limit, replace=False))]
-        test_clips = test_clips[: max(4, args.limit // 4)]
-        held_out = held_out[: max(4, args.limit // 4)]
-    return train_clips, held_out, test_clips
-
-
 def main(argv=None):
     args = parse_args(argv)
     yamnet = args.arch == "yamnet"
     args.epochs = args.epochs if args.epochs is not None else (10 if yamnet else 60)
     args.batch_size = args.batch_size or (64 if yamnet else 32)
     args.lr = args.lr or (1e-3 if yamnet else 2e-3)
-    import keras
 
-    from soundpred.bundle import Bundle, save_bundle
-    from soundpred.labels import FSD_LABELS
-    from soundpred.metrics import confusion_matrix, summarize
-    from soundpred.models import STUDENT_FRONTEND, build_classifier, build_student
-    from soundpred.params import FrontEnd
-    from soundpred.plots import confusion_figure
-    from soundpred.predict import Predictor
-    from train.data import load_waveforms
 
     keras.utils.set_random_seed(args.seed)
-    train_clips, held_clips, test_clips = load_training_clips(args)
+    train_clips, held_clips, test_clips = load_training_clips(args.data, extra=args.extra, more_real=args.more_real,
+                                                              limit=args.limit, seed=args.seed)
     if yamnet:  # the head covers all 41 labels: the ones without clips rest on AudioSet
         labels = list(FSD_LABELS)
     else:
@@ -320,7 +163,6 @@ def main(argv=None):
     held_clips = [c for c in held_clips if c.label in index]
 
     if yamnet:
-        from soundpred.yamnet import YAMNET_FRONTEND
         fe = YAMNET_FRONTEND
     else:
         fe = STUDENT_FRONTEND if args.arch == "student" else FrontEnd()
@@ -342,10 +184,6 @@ def main(argv=None):
 
     extra_meta = {}
     if yamnet:
-        from soundpred.yamnet import build_yamnet, init_label_head, read_class_map
-        from train import finetune as ft
-        from train.import_yamnet import (DEFAULT_CLASS_MAP, DEFAULT_TFLITE, build_audioset_model, load_weights,
-                                         tflite_weights)
 
         class_names = read_class_map(DEFAULT_CLASS_MAP)
         args.tflite = args.tflite or DEFAULT_TFLITE
@@ -441,7 +279,6 @@ def main(argv=None):
     print(json.dumps({k: metrics["test"][k] for k in ("top1", "map3", "macro_recall", "n_clips")}))
     finish_bundle(args.out, options_json(args), labels, push=HubPush.from_args(args))
     if yamnet and not args.no_open_set:
-        from train import open_set
 
         open_set.main([str(args.out)])
     return metrics

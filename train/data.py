@@ -4,13 +4,15 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from soundpred import audio
-from soundpred.data import Clip, cache_dir
+from soundpred.data import Clip, cache_dir, read_folders, read_fsdkaggle2018
+from soundpred.paths import MORE_REAL
 from soundpred.data.common import read_csv
 from soundpred.rooms import coloured_noise
 
@@ -101,3 +103,47 @@ def group_split(clips: list[Clip], groups: dict[str, str], fraction: float) -> t
         h = int(hashlib.sha1(g.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
         (held if h < fraction else train).append(c)
     return train, held
+
+
+#: Share of more-real's recording groups held out (never trained on).
+HELD_OUT_FRACTION = 0.25
+#: Share of each label's FSDKaggle2018-layout training clips used for validation.
+VAL_FRACTION = 0.1
+
+
+def stratified_split(labels: list[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val): ``fraction`` of each class (at least one if it has 3+) to val."""
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for lab in sorted(set(labels)):
+        idx = rng.permutation([i for i, x in enumerate(labels) if x == lab])
+        k = int(round(len(idx) * fraction)) if fraction > 0 else 0
+        if fraction > 0 and k == 0 and len(idx) >= 3:
+            k = 1
+        val.extend(idx[:k])
+        train.extend(idx[k:])
+    return np.sort(train), np.sort(val)
+
+
+def load_training_clips(data: Path, *, extra=(), more_real: Path | str | None = MORE_REAL, limit: int = 0,
+                        seed: int = 0) -> tuple[list[Clip], list[Clip], list[Clip]]:
+    """(train, held-out, test) clip lists: FSDKaggle2018-layout ``data`` train/test, ``more_real``
+    split by recording group (:data:`HELD_OUT_FRACTION` of the groups held out), ``extra``
+    folders (one per label) added to training; ``limit`` > 0 subsamples (smoke tests)."""
+    train_clips = read_fsdkaggle2018(data, "train")
+    for folder in extra:
+        train_clips += read_folders(folder, origin=Path(folder).name)
+    held_out = []
+    if more_real and str(more_real) != "none":
+        root = Path(more_real)
+        more = [replace(c, origin="more-real:" + c.path.name.split("_")[0])
+                for c in read_fsdkaggle2018(root, "train")]
+        more_train, held_out = group_split(more, session_groups(root), HELD_OUT_FRACTION)
+        train_clips += more_train
+    test_clips = read_fsdkaggle2018(data, "test")
+    if limit:
+        rng = np.random.default_rng(seed)
+        train_clips = [train_clips[i] for i in sorted(rng.choice(len(train_clips), limit, replace=False))]
+        test_clips = test_clips[: max(4, limit // 4)]
+        held_out = held_out[: max(4, limit // 4)]
+    return train_clips, held_out, test_clips

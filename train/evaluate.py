@@ -21,24 +21,25 @@ import json
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from soundpred.bundle import Bundle, load_bundle
 from soundpred.data import read_fsdkaggle2018
 from soundpred.hub import EMBEDDED as _EMBEDDED
+from soundpred.labels import FSD_LABELS
 from soundpred.metrics import summarize
 from soundpred.paths import MORE_REAL, STARTER
 from soundpred.predict import Predictor
+from soundpred.yamnet import YAMNET_FRONTEND, build_yamnet, init_label_head, read_class_map
 from train.data import group_split, load_waveforms, session_groups
+from train.import_yamnet import DEFAULT_CLASS_MAP, DEFAULT_TFLITE, load_weights, tflite_weights
 
 EMBEDDED = _EMBEDDED["classification"]
 
 
 def zero_shot_bundle() -> Bundle:
     """YAMNet as imported, its label head = the AudioSet rows of the 40 mapped labels."""
-    from soundpred.labels import FSD_LABELS
-    from soundpred.yamnet import YAMNET_FRONTEND, build_yamnet, init_label_head, read_class_map
-    from train.import_yamnet import DEFAULT_CLASS_MAP, DEFAULT_TFLITE, load_weights, tflite_weights
 
     names = read_class_map(DEFAULT_CLASS_MAP)
     model = build_yamnet(len(FSD_LABELS), name="yamnet_zero_shot")
@@ -51,7 +52,6 @@ def zero_shot_bundle() -> Bundle:
 def precision_variant(bundle: Bundle, kind: str) -> Bundle:
     """A copy of ``bundle`` with float16-rounded weights (``"float16"``) or Keras int8
     quantization (``"int8"``); its name says which, its meta records the weight bytes."""
-    import keras
 
     model = keras.models.clone_model(bundle.model)
     model.set_weights(bundle.model.get_weights())

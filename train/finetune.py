@@ -26,6 +26,7 @@ import keras
 import numpy as np
 
 from soundpred.yamnet import BODY, audioset_index
+from train.common import adamw_cosine
 from train.data import add_noise, lowpass, random_crop
 
 __all__ = ["FinetuneConfig", "YamnetBatches", "teacher_label_distribution", "set_trainable", "finetune"]
@@ -146,7 +147,6 @@ def set_trainable(model: keras.Model, unfreeze: int) -> None:
 
 
 def _compile(model, lr: float, total_steps: int, cfg: FinetuneConfig):
-    from train.common import adamw_cosine
 
     model.compile(optimizer=adamw_cosine(lr, total_steps, max(1, total_steps // 20)),
                   loss=[keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),

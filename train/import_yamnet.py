@@ -15,12 +15,16 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
+from soundpred.bundle import save_bundle
 from soundpred.data import cache_dir
 from soundpred.paths import YAMNET_DIR
+from soundpred.yamnet import YAMNET_FRONTEND, body_layer_names, build_yamnet, read_class_map
 
 DEFAULT_TFLITE = YAMNET_DIR / "yamnet.tflite"
 DEFAULT_CLASS_MAP = YAMNET_DIR / "yamnet_class_map.csv"
@@ -30,9 +34,7 @@ _LAYER = re.compile(r"yamnet_frames/layer(\d+)/(conv|depthwise_conv|pointwise_co
 
 def interpreter(path):
     """A ready ``tf.lite.Interpreter`` for the TFLite file (TensorFlow's bundled runtime)."""
-    import warnings
 
-    import tensorflow as tf
 
     with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated": it still ships with TF 2.21
         warnings.simplefilter("ignore")
@@ -89,7 +91,6 @@ def tflite_weights(path) -> dict[str, list[np.ndarray]]:
 
 def load_weights(model, weights: dict[str, list[np.ndarray]]) -> None:
     """Assign every imported tensor; refuses a shape mismatch or a layer left without weights."""
-    from soundpred.yamnet import body_layer_names
 
     expected = set(body_layer_names()) | {"audioset"}
     if set(weights) != expected:
@@ -105,7 +106,6 @@ def load_weights(model, weights: dict[str, list[np.ndarray]]) -> None:
 
 def build_audioset_model(tflite=DEFAULT_TFLITE):
     """YAMNet as published (waveform -> 521 AudioSet scores) with the TFLite file's weights."""
-    from soundpred.yamnet import build_yamnet
 
     model = build_yamnet()
     load_weights(model, tflite_weights(tflite))
@@ -132,8 +132,6 @@ def main(argv=None):
     ap.add_argument("--class-map", type=Path, default=DEFAULT_CLASS_MAP)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
-    from soundpred.bundle import save_bundle
-    from soundpred.yamnet import YAMNET_FRONTEND, read_class_map
 
     model = build_audioset_model(args.tflite)
     save_bundle(model, args.out, frontend=YAMNET_FRONTEND, task="audioset", labels=read_class_map(args.class_map),

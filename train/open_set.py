@@ -25,12 +25,18 @@ from pathlib import Path
 
 import numpy as np
 
+from sklearn.linear_model import LogisticRegression
+
+from soundpred import audio
 from soundpred.bundle import load_bundle
 from soundpred.data import cache_dir, read_fsdkaggle2018
 from soundpred.open_set import OpenSet
 from soundpred.paths import STARTER
 from soundpred.predict import Predictor
 from soundpred.yamnet import audioset_index
+from train import outside_sounds
+from train.cards import write_card
+from train.data import VAL_FRACTION, load_training_clips, load_waveforms, stratified_split
 
 #: AudioSet ontology relatives of labels that have no training clip here.
 RELATIVES = {
@@ -79,7 +85,6 @@ def compatible_classes(labels, class_names, train_audioset: np.ndarray, train_y:
 
 def fit(inside, outside, compatible, max_false_unknown: float) -> OpenSet:
     """``inside`` / ``outside``: (label scores, AudioSet scores) of the fitting clips."""
-    from sklearn.linear_model import LogisticRegression
 
     probe = OpenSet(tuple(compatible), (0.0, 0.0, 0.0), 0.0, 0.5)
     x = np.concatenate([probe.features(*inside), probe.features(*outside)])
@@ -98,9 +103,6 @@ def main(argv=None):
     ap.add_argument("--share", type=float, default=0.25)
     ap.add_argument("--max-false-unknown", type=float, default=0.05)
     args = ap.parse_args(argv)
-    from train.classifier import load_training_clips, parse_args as classifier_args, stratified_split
-    from train.data import load_waveforms
-    from train import outside_sounds
 
     bundle = load_bundle(args.bundle)
     meta_path = args.bundle / "soundpred.json"
@@ -111,11 +113,10 @@ def main(argv=None):
     sr = bundle.frontend.sample_rate
 
     # the clips of a default training run (without package extras), split the same way
-    targs = classifier_args(["--out", "unused"])
-    train_clips, held, _ = load_training_clips(targs)
+    train_clips, held, _ = load_training_clips(STARTER)
     train_clips, waves = load_waveforms(train_clips, sr, desc="train")
     fsd = [i for i, c in enumerate(train_clips) if c.origin == "fsdkaggle2018"]
-    _, va_f = stratified_split([train_clips[i].label for i in fsd], targs.val_fraction, targs.seed)
+    _, va_f = stratified_split([train_clips[i].label for i in fsd], VAL_FRACTION, 0)
     val_set = set(np.asarray(fsd, int)[va_f].tolist())
     fit_train = [i for i in range(len(train_clips)) if i not in val_set]
     held, held_waves = load_waveforms(held, sr, desc="held out")
@@ -127,7 +128,6 @@ def main(argv=None):
     outside_files = sorted(args.outside.glob("*/*.wav"))
     fit_out = [p for p in outside_files if int(p.stem.split("_")[-1]) % 2 == 0]
     rep_out = [p for p in outside_files if int(p.stem.split("_")[-1]) % 2 == 1]
-    from soundpred import audio
 
     print("scoring clips...", file=sys.stderr)
     rng = np.random.default_rng(0)
@@ -154,7 +154,6 @@ def main(argv=None):
     meta["open_set"] = decision.to_meta()
     meta.setdefault("metrics", {})["open_set"] = result
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
-    from train.classifier import write_card
 
     (args.bundle / "README.md").write_text(write_card(meta))
     print(json.dumps(result, indent=1))

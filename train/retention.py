@@ -25,16 +25,20 @@ import json
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
+import soundfile as sf
+import soxr
 from scipy.stats import spearmanr
 
 from soundpred.bundle import Bundle, load_bundle
-from soundpred.data import cache_dir, read_fsdkaggle2018
+from soundpred.data import cache_dir
 from soundpred.hub import EMBEDDED
 from soundpred.paths import MORE_REAL, STARTER
 from soundpred.predict import Predictor
 from soundpred.yamnet import audioset_index, init_label_head
 from train.data import load_waveforms
+from train.cards import write_card
 from train.evaluate import eval_sets, zero_shot_bundle
 from train.outside_sounds import make as make_outside
 
@@ -44,8 +48,6 @@ def pool_waveforms(data: Path, more_real: Path | None, outside: Path, sample_rat
     _, waves = load_waveforms(clips, sample_rate, desc="decoding pool")
     if not outside.is_dir():
         make_outside(outside)
-    import soundfile as sf
-    import soxr
     for path in sorted(outside.glob("*/*.wav")):
         y, sr = sf.read(path, dtype="float32", always_2d=True)
         y = y.mean(axis=1)
@@ -55,7 +57,6 @@ def pool_waveforms(data: Path, more_real: Path | None, outside: Path, sample_rat
 
 def frozen_rows(bundle: Bundle, labels: list[str]) -> Bundle:
     """A copy of ``bundle`` whose label-head rows of ``labels`` are their AudioSet rows again."""
-    import keras
     model = keras.models.clone_model(bundle.model)
     model.set_weights(bundle.model.get_weights())
     head = model.get_layer("label_logits")
@@ -142,7 +143,6 @@ def main(argv=None):
 
 
 def write(folder: Path, retention_metrics: dict) -> None:
-    from train.classifier import write_card
 
     meta_path = Path(folder) / "soundpred.json"
     meta = json.loads(meta_path.read_text())
