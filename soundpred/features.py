@@ -5,8 +5,9 @@ same features by construction.
 """
 from __future__ import annotations
 
-import numpy as np
 import keras
+import librosa
+import numpy as np
 from keras import ops
 
 from .params import FrontEnd
@@ -34,8 +35,6 @@ def mel_matrix(fe: FrontEnd) -> np.ndarray:
     """Mel filterbank of ``fe``, shape ``(n_fft // 2 + 1, n_mels)``."""
     if fe.mel_scale == "htk":
         return htk_mel_matrix(fe.sample_rate, fe.n_fft, fe.n_mels, fe.fmin, fe.fmax)
-    import librosa
-
     return librosa.filters.mel(sr=fe.sample_rate, n_fft=fe.n_fft, n_mels=fe.n_mels,
                                fmin=fe.fmin, fmax=fe.fmax).T.astype(np.float32)
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from huggingface_hub import HfApi, snapshot_download
+
 from .bundle import Bundle, BundleError, load_bundle
 
 __all__ = ["resolve", "parse_spec", "EMBEDDED", "ENV_VARS"]
@@ -55,8 +57,6 @@ def resolve(spec: str | None, task: str) -> tuple[Bundle, str | None]:
         if parsed is None:
             raise BundleError(f"{spec!r} is neither a folder nor a Hub repo id (owner/name[@revision])")
         repo, rev = parsed
-        from huggingface_hub import snapshot_download
-
         try:
             folder = snapshot_download(repo_id=repo, revision=rev)
         except Exception as e:  # offline and not cached, no such repo or revision, network down
@@ -83,8 +83,6 @@ def push_bundle(folder, repo_id: str, *, private: bool = False, branch: str | No
     if not (folder / "README.md").is_file():
         raise BundleError(f"{folder} has no model card (README.md)")
     if api is None:
-        from huggingface_hub import HfApi
-
         api = HfApi()
     api.create_repo(repo_id, private=private, exist_ok=True)
     if branch and branch != "main":

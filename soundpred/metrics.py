@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import spearmanr
 
 __all__ = ["map_at_k", "top1_accuracy", "per_class_recall", "confusion_matrix", "summarize"]
 
@@ -61,8 +62,6 @@ RT60_BINS = ((0.1, 0.3), (0.3, 0.6), (0.6, 1.0), (1.0, 2.0))
 
 
 def _spearman(a, b) -> float | None:
-    from scipy.stats import spearmanr
-
     if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return None
     return round(float(spearmanr(a, b).statistic), 3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import queue
 
+import librosa
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -17,8 +18,6 @@ __all__ = ["spectrogram_figure", "timeline_figure", "distance_gauge", "curves_fi
 
 
 def _mel_ticks(n_mels: int, fmin: float, fmax: float):
-    import librosa
-
     freqs = librosa.mel_frequencies(n_mels + 2, fmin=fmin, fmax=fmax)[1:-1]
     wanted = [f for f in (100, 250, 500, 1000, 2000, 4000, 8000, 16000) if fmin <= f <= fmax]
     pos = [int(np.argmin(np.abs(freqs - f))) for f in wanted]

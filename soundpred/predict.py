@@ -10,6 +10,7 @@ from . import audio
 from .bundle import Bundle
 from .distance import COVERAGE, clip_log_sigma, interval
 from .features import display_db
+from .hub import EMBEDDED, resolve
 from .labels import display_name
 from .open_set import OpenSet
 
@@ -136,8 +137,6 @@ class Predictor:
         """Load models by spec (see :func:`soundpred.hub.resolve`): unset means the embedded
         default. A Hub model that cannot be fetched is replaced by the embedded default and the
         reason is kept in ``predictor.warnings``."""
-        from .hub import EMBEDDED, resolve
-
         c, w1 = resolve(classifier, "classification")
         d = w2 = None
         if distance or EMBEDDED["distance"].is_dir():

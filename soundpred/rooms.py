@@ -173,7 +173,7 @@ def simulate_rir(room: dict, settings: SimSettings, *, sr: int = 16000, rng: np.
                  align: bool = True) -> np.ndarray:
     """The RIR of ``room`` (from :func:`sample_room`); aligned to :data:`DIRECT_INDEX` unless
     ``align=False`` (then the direct sound arrives at its true time of flight)."""
-    import pyroomacoustics as pra
+    import pyroomacoustics as pra  # a training extra (pip install .[train]), not needed to predict
 
     dims = room["dims"]
     alpha, max_order = pra.inverse_sabine(room["rt60"], dims)

@@ -6,6 +6,8 @@ README shows.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 from dataclasses import dataclass, fields
 
@@ -71,9 +73,6 @@ def limit_malloc_arenas(n: int) -> bool:
     """
     if n <= 0:
         return False
-    import ctypes
-    import ctypes.util
-
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         return bool(libc.mallopt(-8, n))  # M_ARENA_MAX = -8 in glibc's malloc.h

@@ -14,6 +14,12 @@ guess.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+from soundpred.metrics import distance_summary
+from soundpred.models import DISTANCE_FRONTEND as fe
+from soundpred.rooms import SHIFTED, TRAIN
+from train.distance_eval import classical_features, dry_sources, logmel_of, make_examples, room_banks
 
 
 def cepstral_features(x: np.ndarray, n: int = 1024, hop: int = 256, qmin: int = 8, qmax: int = 200) -> np.ndarray:
@@ -33,12 +39,7 @@ def cepstral_features(x: np.ndarray, n: int = 1024, hop: int = 256, qmin: int = 
 
 
 def main():
-    from sklearn.ensemble import HistGradientBoostingRegressor
 
-    from soundpred.metrics import distance_summary
-    from soundpred.models import DISTANCE_FRONTEND as fe
-    from soundpred.rooms import SHIFTED, TRAIN
-    from train.distance_eval import classical_features, dry_sources, logmel_of, make_examples, room_banks
 
     sr = fe.sample_rate
     train, heldout, shifted, _ = room_banks(sr)
