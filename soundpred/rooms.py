@@ -114,6 +114,8 @@ def _materials(pra, settings: SimSettings, alpha: float, rng: np.random.Generato
     return mats
 
 
+#: Shoebox rooms' longest side, m (log-uniform, at least what the source distance needs).
+ROOM_LENGTH_M = (3.0, 35.0)
 MARGIN = 0.3  # least distance of source and mic from any wall, m
 
 
@@ -137,8 +139,9 @@ def sample_room(settings: SimSettings, rng: np.random.Generator, distance: float
     """Room size, RT60, positions for one source–mic pair at ``distance`` (sampled if None)."""
     for _ in range(200):
         d = distance if distance is not None else draw_distance(settings, rng)
-        # a room big enough for d: its longest side at least d + 1 m, at most 35 m
-        length = float(np.clip(np.exp(rng.uniform(np.log(max(3.0, d * 0.8 + 1.0)), np.log(35.0))), 3.0, 35.0))
+        # a room big enough for d: its longest side at least d + 1 m, at most ROOM_LENGTH_M[1]
+        lo, hi = ROOM_LENGTH_M
+        length = float(np.clip(np.exp(rng.uniform(np.log(max(lo, d * 0.8 + 1.0)), np.log(hi))), lo, hi))
         width = float(np.clip(length * rng.uniform(0.4, 1.0), 2.5, 30.0))
         height = float(np.clip(rng.uniform(2.4, 3.5) + 0.15 * length * rng.uniform(0, 1), 2.4, 12.0))
         dims = np.array([length, width, height])

@@ -3,6 +3,7 @@
     apt-get install espeak-ng                                      # dry speech
     python -m train.distance --out models/distance                 # simulate, train, evaluate
     python -m train.distance --evaluate models/distance            # evaluation only
+    python -m train.distance --evaluate models/distance --update-card   # ... stored in the bundle and its card
 
 What is simulated, the evaluation sets, the baselines and the metrics: ``train/distance_eval.py``.
 """
@@ -47,6 +48,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, help="bundle folder to write")
     p.add_argument("--evaluate", type=Path, metavar="BUNDLE", help="only evaluate this bundle")
+    p.add_argument("--update-card", action="store_true",
+                   help="with --evaluate: store the results as the bundle's metrics and re-render its card")
     p.add_argument("--data", type=Path, default=d.data, help="FSDKaggle2018-layout clips used as extra dry sources")
     p.add_argument("--rooms", type=int, default=d.rooms)
     p.add_argument("--eval-rooms", type=int, default=d.eval_rooms)
@@ -111,7 +114,14 @@ def main(argv=None):
                        speech_share=config.speech_share, ridge=ridge, oracle=RirOracle(sr).fit(train_bank), figs=figs)
     print(table(results), spread_table(results), rt60_table(results), sep="\n\n")
     if args.evaluate:
-        (out / "evaluation.json").write_text(json.dumps(results, indent=2) + "\n")
+        if args.update_card:
+            meta_path = out / "soundpred.json"
+            meta = json.loads(meta_path.read_text())
+            meta["metrics"] = results
+            meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+            (out / "README.md").write_text(write_card(meta["training"], results))
+        else:
+            (out / "evaluation.json").write_text(json.dumps(results, indent=2) + "\n")
         return results
 
     training = {"rooms": config.rooms, "rirs": len(train_bank), "settings": TRAIN.name, "epochs": config.epochs,

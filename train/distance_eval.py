@@ -32,7 +32,8 @@ from soundpred.features import LogMel
 from soundpred.metrics import distance_summary
 from soundpred.paths import STARTER
 from soundpred.plots import distance_figure
-from soundpred.rooms import BROAD, DIRECT_INDEX, SHIFTED, TRAIN, RirBank, SimSettings, make_bank, synthesize
+from soundpred.rooms import (BROAD, DIRECT_INDEX, ROOM_LENGTH_M, SHIFTED, TRAIN, RirBank, SimSettings, make_bank,
+                             synthesize)
 from train.data import load_waveforms
 from train.dry_sources import make_speech
 
@@ -336,11 +337,11 @@ metrics:
 
 Waveform in (16 kHz mono, 4 s windows), the natural log of the source–microphone distance in
 metres out, as a Gaussian mean and log standard deviation; the app reports exp(mean) and the
-{COVERAGE:.0%} interval exp(mean ± {z:.3f} sd).
+{COVERAGE * 100:g} % interval exp(mean ± {z:.3f} sd).
 
 ## Training data
 Simulated only (pyroomacoustics, randomised image sources, air absorption): {training["rirs"]} RIRs in
-{training["rooms"]} shoebox rooms, {_simulation(TRAIN)} (median distance of the bank
+{training["rooms"]} shoebox rooms {ROOM_LENGTH_M[0]:g}–{ROOM_LENGTH_M[1]:g} m long, {_simulation(TRAIN)} (median distance of the bank
 {training["train_median_m"]:.2f} m). Convolved on the fly with espeak-ng speech and FSDKaggle2018
 starter clips (research-use and Creative Commons recordings), with random level and onset: the
 direct sound's arrival time and the level carry no distance.
