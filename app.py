@@ -10,16 +10,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 from gradio.data_classes import FileData
+from PIL import Image
 
 from soundpred import audio
 from soundpred.audio import AudioError
 from soundpred.plots import GaugePainter, SpectrogramPainter, TimelinePainter
 from soundpred.predict import Prediction, Predictor
+from soundpred.rooms import ROOM_KINDS
 from soundpred.settings import Settings, limit_malloc_arenas
 
 log = logging.getLogger("soundpred.app")
@@ -69,6 +72,17 @@ def _distance_md(pred: Prediction) -> str:
             "(experimental: one microphone, trained on simulated rooms only)")
 
 
+def _image(rgb: np.ndarray, request: str) -> Image.Image:
+    """A figure's pixels as a PIL image carrying the request's id in its PNG metadata. Gradio
+    stores each output image under a hash of its bytes and rewrites the file when the same bytes
+    come again: two requests with the same answer (the same example, at once) would share one
+    file, and one of them could download it while the other truncates it. The id keeps every
+    request's file its own."""
+    img = Image.fromarray(rgb)
+    img.info["soundpred-request"] = request
+    return img
+
+
 def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bool = True) -> gr.Blocks:
     """The Blocks app. ``warm`` runs one analysis and draws each figure before serving, so the
     first person's answer is as fast as the next one's (TensorFlow traces the models and
@@ -83,12 +97,12 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
     # dropped client would keep it until LIVE_LIMIT): they take this semaphore only to compute.
     slots = threading.BoundedSemaphore(settings.concurrency)
 
-    def run(source, spectrogram: bool):
+    def run(source, spectrogram: bool, room: str = "auto"):
         if source is None or source == "":
             raise gr.Error("Record or upload a sound first.")
         try:
             with slots:
-                pred = predictor.predict(source, spectrogram=spectrogram)
+                pred = predictor.predict(source, spectrogram=spectrogram, room=room or "auto")
         except AudioError as e:
             raise gr.Error(str(e)) from None
         except Exception as e:  # a bug, not the person's fault: say so, log it, keep serving
@@ -99,14 +113,17 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
         return pred
 
     def figures(pred: Prediction):
-        spec = spectrogram.rgb(pred.spectrogram, hop_s=pred.spectrogram_hop_s)
-        gauge = None if pred.distance_m is None else gauge_painter.rgb(pred.distance_m, pred.distance_interval_m)
+        request = uuid.uuid4().hex
+        spec = _image(spectrogram.rgb(pred.spectrogram, hop_s=pred.spectrogram_hop_s), request)
+        gauge = None if pred.distance_m is None else _image(
+            gauge_painter.rgb(pred.distance_m, pred.distance_interval_m), request)
         many = len(pred.window_times) > 1
-        timeline = timeline_painter.rgb(pred.window_times, pred.window_scores, pred.labels) if many else None
+        timeline = _image(timeline_painter.rgb(pred.window_times, pred.window_scores, pred.labels), request) \
+            if many else None
         return spec, gauge, timeline, many
 
-    def analyze(path):
-        pred = run(path, spectrogram=True)
+    def analyze(path, room="auto"):
+        pred = run(path, spectrogram=True, room=room)
         spec, gauge, timeline, many = figures(pred)
         return (_known_md(pred), spec, pred.label_dict(), _distance_md(pred), gauge,
                 gr.update(value=timeline, visible=many), _models_md(pred))
@@ -131,15 +148,16 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
         return (pred.label_dict(), " · ".join(x for x in (known, _distance_md(pred), f"updated {stamp}") if x),
                 (y, time.monotonic()))
 
-    def predict(audio: FileData) -> dict:
+    def predict(audio: FileData, room: str = "auto") -> dict:
         """Top-5 labels, open-set verdict, AudioSet classes and distance of an audio file, as JSON
-        (the CLI's fields). Send the file with ``gradio_client.handle_file``."""
+        (the CLI's fields). Send the file with ``gradio_client.handle_file``; ``room`` (auto,
+        small, medium, large) is the kind of room, for a distance model that takes it."""
         # gr.api hands over the request's JSON as is: only an uploaded file (which Gradio has
         # checked lies in its upload folder) is accepted, never a path string naming a server file
         if not (isinstance(audio, dict) and (audio.get("meta") or {}).get("_type") == "gradio.FileData"
                 and isinstance(audio.get("path"), str)):
             raise gr.Error("Send the audio as a file (gradio_client.handle_file(path)).")
-        return run(audio["path"], spectrogram=False).to_json()
+        return run(audio["path"], spectrogram=False, room=room).to_json()
 
     if warm:
         t0 = time.perf_counter()
@@ -156,6 +174,11 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
             with gr.Row():
                 with gr.Column(scale=1, min_width=300):
                     audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Sound")
+                    # only a distance model trained with room kinds can use one
+                    room_in = gr.Dropdown(list(ROOM_KINDS), value="auto", label="Room", elem_id="room",
+                                          visible=predictor.takes_room_hint,
+                                          info="small: booth, bathroom, car (< 50 m³) · medium: office, living "
+                                               "room, classroom · large: hall, church, atrium (> 1000 m³)")
                     button = gr.Button("Analyze again", variant="secondary")
                 with gr.Column(scale=1, min_width=300):
                     known_out = gr.Markdown(elem_id="known")
@@ -170,7 +193,7 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
                                     interactive=False, visible=False, elem_id="timeline")
             info_out = gr.Markdown(elem_id="info")
             outputs = [known_out, spec_out, labels_out, distance_out, gauge_out, timeline_out, info_out]
-            analysis = dict(fn=analyze, inputs=audio_in, outputs=outputs, concurrency_id="analysis",
+            analysis = dict(fn=analyze, inputs=[audio_in, room_in], outputs=outputs, concurrency_id="analysis",
                             concurrency_limit=settings.concurrency)
             # an upload or a finished recording is analysed at once; the button re-runs
             button.click(**analysis, api_name="analyze")
@@ -178,7 +201,7 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
             audio_in.stop_recording(**analysis, api_name="analyze_recording", api_visibility="private")
             examples = sorted(EXAMPLES.glob("*.wav"))
             if examples:
-                gr.Examples([[str(p)] for p in examples], inputs=audio_in, outputs=outputs, fn=analyze,
+                gr.Examples([[str(p)] for p in examples], inputs=[audio_in], outputs=outputs, fn=analyze,
                             run_on_click=True, cache_examples=False,
                             label="Examples: the same speech simulated 1 m and 8 m from the microphone in "
                                   "one room (generated by soundpred, MIT)")

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from soundpred.paths import STARTER
+
 ROOT = Path(__file__).resolve().parent.parent
-STARTER = ROOT.parent / "shared" / "data" / "fsd-starter"
 
 
 def pct(xs, q):

@@ -19,6 +19,7 @@ from .audio import AudioError
 from .bundle import BundleError
 from .labels import display_name
 from .predict import Predictor
+from .rooms import ROOM_KINDS
 from .settings import Settings
 
 
@@ -35,7 +36,7 @@ def _predict(args, settings: Settings) -> int:
     failed = 0
     for f in args.files:
         try:
-            pred = predictor.predict(f, spectrogram=False)
+            pred = predictor.predict(f, spectrogram=False, room=args.room)
         except AudioError as e:
             failed += 1
             result = {"file": f, "error": str(e)}
@@ -75,6 +76,9 @@ def main(argv=None, settings: Settings | None = None) -> int:
     pp.add_argument("files", nargs="+", metavar="FILE")
     pp.add_argument("--json", action="store_true", help="one JSON object per file and line")
     pp.add_argument("--top-k", type=int, default=5)
+    pp.add_argument("--room", choices=ROOM_KINDS, default="auto",
+                    help="the kind of room, for a distance model that takes it: small (< 50 m³: booth, "
+                         "bathroom, car), medium (office, living room, classroom), large (> 1000 m³: hall, church)")
     pp.add_argument("--max-seconds", type=float, default=settings.max_seconds,
                     help="refuse longer inputs, from the header where it tells (default: "
                          "$SOUNDPRED_MAX_SECONDS, else 600; 0: no limit)")

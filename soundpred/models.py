@@ -8,7 +8,8 @@ from .features import LogMel, SpecAugment
 from .distance import LOG_SIGMA_RANGE
 from .params import FrontEnd
 
-__all__ = ["build_classifier", "build_student", "build_distance", "STUDENT_FRONTEND", "DISTANCE_FRONTEND"]
+__all__ = ["build_classifier", "build_student", "build_distance", "takes_room_hint", "STUDENT_FRONTEND",
+           "DISTANCE_FRONTEND"]
 
 #: Keras' default (0.99) lets the moving statistics lag far behind on a few hundred
 #: steps per run, and the model then predicts one class in inference; 0.9 tracks them.
@@ -78,16 +79,30 @@ def build_student(fe: FrontEnd, n_classes: int) -> keras.Model:
 DISTANCE_FRONTEND = FrontEnd(window_seconds=4.0)
 
 
-def build_distance(fe: FrontEnd, *, width: int = 24, dropout: float = 0.2) -> keras.Model:
+def build_distance(fe: FrontEnd, *, width: int = 24, dropout: float = 0.2, room_hint: bool = False) -> keras.Model:
     """Waveform -> ``(batch, 2)``: the mean and the log standard deviation of log-distance
-    (natural log of metres), trained with a Gaussian negative log-likelihood."""
+    (natural log of metres), trained with a Gaussian negative log-likelihood.
+
+    ``room_hint``: a second input, ``(batch, 4)`` one-hot over ``soundpred.rooms.ROOM_KINDS``
+    (auto, small, medium, large), joins the pooled features before the head, so the same
+    reverberation can mean a different distance in a booth and in a hall."""
     wave = keras.Input(shape=(None,), name="waveform")
     x = LogMel(fe.to_dict(), name="logmel")(wave)
     x = _cnn_trunk(x, fe, width, spec_augment=True)
     x = layers.Dropout(dropout)(x)
+    inputs = wave
+    if room_hint:
+        hint = keras.Input(shape=(4,), name="room_hint")
+        x = layers.Concatenate(name="with_room_hint")([x, layers.Dense(16, activation="relu", name="hint_embedding")(hint)])
+        inputs = [wave, hint]
     x = layers.Dense(64, activation="relu", name="embedding")(x)
     out = layers.Dense(2, name="log_distance", bias_initializer=keras.initializers.Constant([0.7, -0.5]))(x)
-    return keras.Model(wave, out, name="soundpred_distance")
+    return keras.Model(inputs, out, name="soundpred_distance")
+
+
+def takes_room_hint(model: keras.Model) -> bool:
+    """Whether a distance model has the room-hint input of :func:`build_distance`."""
+    return len(model.inputs) == 2
 
 
 @keras.saving.register_keras_serializable(package="soundpred")

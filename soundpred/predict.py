@@ -11,6 +11,8 @@ from .bundle import Bundle
 from .distance import COVERAGE, clip_log_sigma, interval
 from .features import display_db
 from .hub import EMBEDDED, resolve
+from .models import takes_room_hint
+from .rooms import ROOM_KINDS, kind_one_hot
 from .labels import display_name
 from .open_set import OpenSet
 
@@ -75,6 +77,9 @@ class Prediction:
     known: bool | None = None
     #: The best AudioSet classes, ``[(name, score), ...]`` (empty without an AudioSet head).
     audioset: list[tuple[str, float]] = field(default_factory=list)
+    #: The room kind the distance was estimated for (``"auto"`` unless the person gave one and
+    #: the distance model takes it).
+    room: str = "auto"
 
     def to_json(self) -> dict:
         """The CLI/API contract (see README)."""
@@ -85,6 +90,7 @@ class Prediction:
             "distance_m": None if self.distance_m is None else round(float(self.distance_m), 3),
             "distance_interval_m": None if self.distance_interval_m is None
             else [round(float(v), 3) for v in self.distance_interval_m],
+            "room": self.room,
             "warnings": self.warnings,
             "duration_s": round(self.duration_s, 3),
             "models": self.models,
@@ -152,17 +158,18 @@ class Predictor:
                 info[key] = {"name": b.name, "source": b.source, "revision": b.meta.get("revision")}
         return info
 
-    def _run_windows(self, model, y: np.ndarray, win: int, hop: int):
+    def _run_windows(self, model, y: np.ndarray, win: int, hop: int, extra: np.ndarray | None = None):
         """Model outputs for each window of ``y`` (a list: one array per model output, each
         ``(n_windows, ...)``), the windows' starts and which windows are loud enough. Windows are
-        cut one batch at a time (600 s of audio would be 77 MB of overlapping windows)."""
+        cut one batch at a time (600 s of audio would be 77 MB of overlapping windows). ``extra``,
+        a ``(k,)`` vector, is a second input given with every window (the room hint)."""
         starts = np.asarray(window_starts(len(y), win, hop))
         if len(y) < win:
             y = np.pad(y, (0, win - len(y)))
         outs, rms = [], []
         for i in range(0, len(starts), self.batch_size):
             windows = np.stack([y[s:s + win] for s in starts[i:i + self.batch_size]])
-            out = model.predict_on_batch(windows)
+            out = model.predict_on_batch(windows if extra is None else [windows, np.tile(extra, (len(windows), 1))])
             outs.append([np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])])
             rms.append(np.sqrt(np.mean(windows ** 2, axis=1)) + 1e-12)
         rms = np.concatenate(rms)
@@ -186,13 +193,20 @@ class Predictor:
         scores, _, starts, kept = self.outputs_for_waveform(y)
         return scores, starts, kept
 
-    def distance_for_waveform(self, y: np.ndarray, *, coverage: float = COVERAGE) -> tuple[float, tuple[float, float]]:
+    @property
+    def takes_room_hint(self) -> bool:
+        """Whether the distance model takes a room kind (``soundpred.rooms.ROOM_KINDS``)."""
+        return self.distance is not None and takes_room_hint(self.distance.model)
+
+    def distance_for_waveform(self, y: np.ndarray, *, coverage: float = COVERAGE,
+                              room: str = "auto") -> tuple[float, tuple[float, float]]:
         """Distance estimate (m) and its ``coverage`` interval for a waveform at the distance
         model's rate. Windows are combined by averaging their log-distance means and their
         variances (not shrinking the spread: neighbouring windows share the same room)."""
         fe = self.distance.frontend
         win = fe.window_samples
-        (out, *_), _, kept = self._run_windows(self.distance.model, y, win, max(1, win // 2))
+        hint = kind_one_hot([room])[0] if self.takes_room_hint else None
+        (out, *_), _, kept = self._run_windows(self.distance.model, y, win, max(1, win // 2), hint)
         mu = float(out[kept, 0].mean())
         sigma = float(np.sqrt(np.mean(np.exp(2 * clip_log_sigma(out[kept, 1])))))
         lo, hi = interval(mu, sigma, coverage)
@@ -222,11 +236,14 @@ class Predictor:
             pred = self.predict((sr, y.astype(np.float32)), spectrogram=True)
         return pred
 
-    def predict(self, source, *, spectrogram: bool = True) -> Prediction:
+    def predict(self, source, *, spectrogram: bool = True, room: str = "auto") -> Prediction:
         """Predict for a path, bytes, file object or ``(sr, array)``; raises ``AudioError``.
 
         ``spectrogram=False`` skips the display spectrogram (``Prediction.spectrogram`` is then
-        None) where nothing shows it: the JSON API, the CLI, the live tab."""
+        None) where nothing shows it: the JSON API, the CLI, the live tab. ``room`` is the room
+        kind (``auto``, ``small``, ``medium``, ``large``) for a distance model that takes it."""
+        if room not in ROOM_KINDS:
+            raise audio.AudioError(f"Unknown room kind {room!r}; choose one of {', '.join(ROOM_KINDS)}.")
         t0 = time.perf_counter()
         fe = self.classifier.frontend
         decoded = audio.read(source, sr=fe.sample_rate, max_seconds=self.max_seconds)
@@ -256,7 +273,9 @@ class Predictor:
         if self.distance is not None:
             dfe = self.distance.frontend
             y_d = y if dfe.sample_rate == fe.sample_rate else audio.resample(y, fe.sample_rate, dfe.sample_rate)
-            distance, interval = self.distance_for_waveform(y_d)
+            distance, interval = self.distance_for_waveform(y_d, room=room)
+            if room != "auto" and not self.takes_room_hint:
+                warnings.append("This distance model takes no room kind; the hint was ignored.")
 
         if not np.isfinite(scores).all() or (distance is not None and not np.isfinite([distance, *interval]).all()):
             raise RuntimeError("the model gave non-finite output")  # a bug: inputs are checked above
@@ -272,4 +291,5 @@ class Predictor:
             spectrogram_hop_s=fe.hop_length / fe.sample_rate, spectrogram_fmax=fe.fmax,
             duration_s=decoded.duration_s, warnings=warnings, distance_m=distance,
             distance_interval_m=interval, known=known, audioset=audioset_top,
+            room=room if self.takes_room_hint else "auto",
             elapsed_s=time.perf_counter() - t0, models=self.models_info())

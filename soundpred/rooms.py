@@ -36,7 +36,8 @@ from .data.common import cache_dir as default_cache_dir
 from .distance import RANGE_M
 
 __all__ = ["SimSettings", "TRAIN", "SHIFTED", "BROAD", "draw_distance", "simulate_rir", "sample_room", "RirBank",
-           "make_bank", "synthesize", "coloured_noise", "DIRECT_INDEX", "SPEED_OF_SOUND"]
+           "make_bank", "synthesize", "coloured_noise", "DIRECT_INDEX", "SPEED_OF_SOUND", "ROOM_KINDS",
+           "room_kind", "kind_one_hot"]
 
 SPEED_OF_SOUND = 343.0
 #: Index of the direct sound in every aligned RIR (room for the fractional-delay filter's pre-ringing).
@@ -208,15 +209,36 @@ def simulate_rir(room: dict, settings: SimSettings, *, sr: int = 16000, rng: np.
     return (h / max(np.abs(h[direct]), 1e-9)).astype(np.float32)
 
 
+#: The room-kind hint a person may give: ``auto`` (unknown) or the room's volume class.
+ROOM_KINDS = ("auto", "small", "medium", "large")
+#: Volume bounds (m³) between small (booth, bathroom, car-sized), medium (office, living room,
+#: classroom, stairwell) and large (hall, church, atrium).
+KIND_BOUNDS_M3 = (50.0, 1000.0)
+
+
+def room_kind(volume_m3) -> np.ndarray:
+    """The kind (``"small"``, ``"medium"``, ``"large"``) of each room volume in m³."""
+    v = np.asarray(volume_m3, float)
+    return np.array(ROOM_KINDS[1:])[np.searchsorted(KIND_BOUNDS_M3, v, side="right")]
+
+
+def kind_one_hot(kinds) -> np.ndarray:
+    """``(n, 4)`` float32 one-hot over :data:`ROOM_KINDS` (the model's room-hint input)."""
+    idx = np.array([ROOM_KINDS.index(k) for k in np.atleast_1d(kinds)])
+    return np.eye(len(ROOM_KINDS), dtype=np.float32)[idx]
+
+
 @dataclass
 class RirBank:
-    """Aligned RIRs and what they are: ``distance`` (m), ``rt60`` (s), ``room`` id."""
+    """Aligned RIRs and what they are: ``distance`` (m), ``rt60`` (s), ``room`` id, room
+    ``volume`` (m³)."""
 
     rirs: list[np.ndarray]
     distance: np.ndarray
     rt60: np.ndarray
     room: np.ndarray
     settings: SimSettings = field(default=TRAIN)
+    volume: np.ndarray | None = None
 
     def __len__(self):
         return len(self.rirs)
@@ -224,7 +246,11 @@ class RirBank:
     def subset(self, idx) -> "RirBank":
         idx = np.asarray(idx)
         return RirBank([self.rirs[i] for i in idx], self.distance[idx], self.rt60[idx], self.room[idx],
-                       self.settings)
+                       self.settings, None if self.volume is None else self.volume[idx])
+
+    @property
+    def kind(self) -> np.ndarray:
+        return room_kind(self.volume)
 
 
 def make_bank(settings: SimSettings, n_rooms: int, pairs_per_room: int = 4, *, seed: int, sr: int = 16000,
@@ -235,31 +261,54 @@ def make_bank(settings: SimSettings, n_rooms: int, pairs_per_room: int = 4, *, s
     if path.exists():
         with np.load(path) as z:  # read each array once: z["flat"] re-reads the file every time
             flat, off = z["flat"], z["offsets"]
-            return RirBank([flat[off[i]:off[i + 1]] for i in range(len(off) - 1)], z["distance"], z["rt60"],
-                           z["room"], settings)
-    from tqdm import tqdm
+            bank = RirBank([flat[off[i]:off[i + 1]] for i in range(len(off) - 1)], z["distance"], z["rt60"],
+                           z["room"], settings, z["volume"] if "volume" in z.files else None)
+        if bank.volume is None:  # a bank cached before volumes were kept: replay its rooms
+            rooms = list(_rooms(settings, n_rooms, pairs_per_room, seed))
+            if not np.allclose([room["distance"] for _, room, _ in rooms], bank.distance):
+                raise RuntimeError(f"{path} does not match its settings; delete it to simulate it again")
+            bank.volume = np.array([float(np.prod(room["dims"])) for _, room, _ in rooms])
+            _save_bank(bank, path)
+        return bank
+    rirs, dist, rt, room_id, volume = [], [], [], [], []
+    rooms = _rooms(settings, n_rooms, pairs_per_room, seed)
+    if progress:
+        from tqdm import tqdm  # a training extra
 
+        rooms = tqdm(rooms, desc=f"simulating {settings.name} rooms", unit="RIR", total=n_rooms * pairs_per_room,
+                     mininterval=2)
+    for r, room, rir_seed in rooms:
+        rirs.append(simulate_rir(room, settings, sr=sr, rng=np.random.default_rng(rir_seed)))
+        dist.append(room["distance"])
+        rt.append(room["rt60"])
+        room_id.append(r)
+        volume.append(float(np.prod(room["dims"])))
+    bank = RirBank(rirs, np.array(dist), np.array(rt), np.array(room_id), settings, np.array(volume))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    _save_bank(bank, path)
+    return bank
+
+
+def _rooms(settings: SimSettings, n_rooms: int, pairs_per_room: int, seed: int):
+    """The seeded sequence of ``(room id, room, RIR seed)`` a bank is simulated from (cheap: the
+    simulation itself draws from its own generator, seeded by the third item)."""
     rng = np.random.default_rng(seed)
-    rirs, dist, rt, room_id = [], [], [], []
-    for r in tqdm(range(n_rooms), desc=f"simulating {settings.name} rooms", unit="room", disable=not progress,
-                  mininterval=2):
+    for r in range(n_rooms):
         base = sample_room(settings, rng)
         for p in range(pairs_per_room):
             # the same room (size, RT60), new positions and distance
             room = base if p == 0 else _replace_positions(base, settings, rng)
             if room is None:
                 continue
-            rirs.append(simulate_rir(room, settings, sr=sr, rng=np.random.default_rng(rng.integers(2 ** 32))))
-            dist.append(room["distance"])
-            rt.append(room["rt60"])
-            room_id.append(r)
-    bank = RirBank(rirs, np.array(dist), np.array(rt), np.array(room_id), settings)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    off = np.cumsum([0] + [len(h) for h in rirs])
+            yield r, room, rng.integers(2 ** 32)
+
+
+def _save_bank(bank: RirBank, path: Path) -> None:
+    off = np.cumsum([0] + [len(h) for h in bank.rirs])
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, flat=np.concatenate(rirs), offsets=off, distance=bank.distance, rt60=bank.rt60, room=bank.room)
+    np.savez(tmp, flat=np.concatenate(bank.rirs), offsets=off, distance=bank.distance, rt60=bank.rt60,
+             room=bank.room, volume=bank.volume)
     os.replace(tmp, path)
-    return bank
 
 
 def _replace_positions(room: dict, settings: SimSettings, rng: np.random.Generator) -> dict | None:

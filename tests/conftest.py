@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from soundpred.paths import STARTER  # noqa: F401  (tests import it from here)
+
 ROOT = Path(__file__).resolve().parent.parent
-STARTER = ROOT.parent / "shared" / "data" / "fsd-starter"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
@@ -42,7 +43,7 @@ def write_ffmpeg(path: Path, y: np.ndarray, sr: int, *codec_args: str) -> Path:
 
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
-needs_starter = pytest.mark.skipif(not STARTER.is_dir(), reason="needs ../shared/data/fsd-starter")
+needs_starter = pytest.mark.skipif(not STARTER.is_dir(), reason=f"needs {STARTER}")
 
 
 @pytest.fixture(scope="session")

@@ -100,7 +100,7 @@ def _raw_predict(app_url: str, value) -> str:
     import httpx
 
     base = app_url.rstrip("/")
-    r = httpx.post(f"{base}/gradio_api/call/predict", json={"data": [value]}, timeout=30)
+    r = httpx.post(f"{base}/gradio_api/call/predict", json={"data": [value, "auto"]}, timeout=30)
     r.raise_for_status()
     return httpx.get(f"{base}/gradio_api/call/predict/{r.json()['event_id']}", timeout=60).text
 
@@ -123,3 +123,23 @@ def test_predict_takes_only_uploaded_files(app_url, client, tmp_path):
     ok = tmp_path / "ok.wav"
     sf.write(ok, tone(16000, 1.0), 16000)
     assert len(client.predict(handle_file(str(ok)), api_name="/predict")["top"]) == 5
+    # the room kind: used by a distance model that takes it, else ignored with a warning
+    res = client.predict(handle_file(str(ok)), "small", api_name="/predict")
+    assert res["room"] == "small" or any("takes no room kind" in w for w in res["warnings"])
+
+
+@pytest.mark.slow
+def test_same_answer_twice_gets_files_of_its_own(client):
+    """Gradio names an output image by a hash of its bytes and rewrites that file when the same
+    bytes come again, so two requests with the same answer at once could read a half-written
+    file (the soak test once got an empty download). Each figure carries its request's id."""
+    from gradio_client import handle_file
+    from PIL import Image
+
+    from .conftest import ROOT
+
+    clip = handle_file(str(ROOT / "examples" / "speech_1m_meeting_room.wav"))
+    first, second = (client.predict(clip, api_name="/analyze") for _ in range(2))
+    assert first[1] != second[1] and first[4] != second[4]  # spectrogram and gauge files differ
+    ids = {Image.open(first[1]).info["soundpred-request"], Image.open(second[1]).info["soundpred-request"]}
+    assert len(ids) == 2

@@ -113,3 +113,12 @@ def test_python_m_soundpred(files):
     assert r.returncode == 1, r.stderr
     first, second = (json.loads(x) for x in r.stdout.splitlines())
     assert len(first["top"]) == 5 and "Could not decode" in second["error"]
+
+
+def test_room_kind(run_cli, files):
+    r = run_cli("--json", "--room", "large", str(files[0]))
+    res = json.loads(r.stdout)
+    assert r.returncode == 0 and res["room"] in ("large", "auto")
+    assert res["room"] == "large" or any("takes no room kind" in w for w in res["warnings"])
+    with pytest.raises(SystemExit):  # argparse: not one of the kinds
+        run_cli("--room", "cathedral", str(files[0]))

@@ -25,6 +25,31 @@ def test_distance_bundle_round_trip(tmp_path):
     np.testing.assert_array_equal(np.asarray(b.model.predict_on_batch(x)), np.asarray(model.predict_on_batch(x)))
 
 
+def test_room_hint_reaches_the_model(tmp_path, classifier_bundle):
+    """A distance model with the room-hint input, saved and loaded as a bundle: the Predictor
+    feeds the kind it is given (different kinds, different answers; the kind is reported), an
+    unknown kind is refused, and a model without the input says the hint was ignored."""
+    from soundpred.audio import AudioError
+    from soundpred.models import takes_room_hint
+    from soundpred.rooms import kind_one_hot
+
+    keras.utils.set_random_seed(0)
+    model = build_distance(DISTANCE_FRONTEND, width=4, room_hint=True)
+    head = model.get_layer("hint_embedding")  # make the hint matter for this untrained model
+    head.set_weights([np.eye(4, 16, dtype=np.float32) * 5, np.zeros(16, np.float32)])
+    b = load_bundle(save_bundle(model, tmp_path / "hint", frontend=DISTANCE_FRONTEND, task="distance"))
+    assert takes_room_hint(b.model) and kind_one_hot(["large"]).tolist() == [[0, 0, 0, 1]]
+    p = Predictor(classifier_bundle, b)
+    y = 0.1 * np.random.default_rng(0).standard_normal(SR * 5).astype(np.float32)
+    small, large = p.predict((SR, y), room="small"), p.predict((SR, y), room="large")
+    assert small.room == "small" and small.to_json()["room"] == "small"
+    assert small.distance_m != pytest.approx(large.distance_m, rel=1e-4)
+    with pytest.raises(AudioError, match="Unknown room kind"):
+        p.predict((SR, y), room="cathedral")
+    plain = Predictor(classifier_bundle, resolve(None, "distance")[0]).predict((SR, y), room="small")
+    assert plain.room == "auto" and any("takes no room kind" in w for w in plain.warnings)
+
+
 @pytest.fixture(scope="module")
 def distance_predictor(classifier_bundle):
     bundle, warning = resolve(None, "distance")

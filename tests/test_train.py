@@ -86,12 +86,16 @@ def test_distance_training_smoke(tmp_path, monkeypatch):
     monkeypatch.setenv("SOUNDPRED_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "dist"
     results = distance.main(["--out", str(out), "--rooms", "4", "--eval-rooms", "2", "--epochs", "1", "--steps", "2",
-                             "--batch-size", "4", "--width", "4", "--speech", "12", "--verbose", "0"])
+                             "--batch-size", "4", "--width", "4", "--speech", "12", "--verbose", "0", "--room-hint"])
     for name in ("held-out rooms", "shifted simulation"):
-        assert set(results[name]) == {"model", "median_guess", "classical_features", "rir_oracle_not_blind"}
+        assert set(results[name]) == {"model", "median_guess", "classical_features", "rir_oracle_not_blind",
+                                      "model_with_room_kind"}
+        assert "spearman_within_room" in results[name]["model"]
         assert "rir_oracle_not_blind" not in results["training rooms"]  # fitted on those RIRs
         assert 0 <= results[name]["model"]["coverage"] <= 1
         assert (out / "figures" / f"distance_{name.replace(' ', '_')}.png").is_file()
     bundle = load_bundle(out)
     assert bundle.task == "distance" and "held-out rooms" in bundle.meta["metrics"]
+    assert len(bundle.model.inputs) == 2  # waveform and room hint
+    assert (tmp_path / "dist.checkpoint.weights.h5").is_file()  # what --init resumes from
     assert (out / "README.md").read_text().startswith("---\nlibrary_name: keras")

@@ -61,6 +61,10 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--speech", type=int, default=d.speech, help="number of espeak-ng utterances")
     p.add_argument("--speech-share", type=float, default=d.speech_share, help="share of examples with speech as the source")
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--room-hint", action="store_true", help="train a model that also takes the room kind")
+    p.add_argument("--hint-drop", type=float, default=d.hint_drop, help="share of examples trained with the hint 'auto'")
+    p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, or the "
+                                             "OUT.checkpoint.weights.h5 an interrupted run left (resume)")
     p.add_argument("--verbose", type=int, default=1)
     add_hub_args(p)
     args = p.parse_args(argv)
@@ -68,7 +72,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
         p.error("give --out (train) or --evaluate BUNDLE")
     config = DistanceConfig(rooms=args.rooms, eval_rooms=args.eval_rooms, epochs=args.epochs, steps=args.steps,
                             batch_size=args.batch_size, lr=args.lr, width=args.width, speech=args.speech,
-                            speech_share=args.speech_share, seed=args.seed, data=args.data)
+                            speech_share=args.speech_share, seed=args.seed, data=args.data, room_hint=args.room_hint,
+                            hint_drop=args.hint_drop)
     return args, config
 
 
@@ -98,12 +103,20 @@ def main(argv=None):
 
     history, train_seconds = {}, 0.0
     if not args.evaluate:
-        model = build_distance(fe, width=config.width)
+        model = build_distance(fe, width=config.width, room_hint=config.room_hint)
+        if args.init and args.init.is_file():
+            model.load_weights(args.init)
+        elif args.init:
+            model.set_weights(load_bundle(args.init).model.get_weights())
+        # weights after every epoch, beside the bundle (not in it): --init resumes from them
+        checkpoint = args.out.parent / f"{args.out.name}.checkpoint.weights.h5"
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         model.compile(optimizer=adamw_cosine(config.lr, config.epochs * config.steps, 2 * config.steps),
                       loss=gaussian_nll)
         t0 = time.time()
         hist = model.fit(make_batches(train_bank, sources, TRAIN, fe, config), epochs=config.epochs,
-                         verbose=args.verbose)
+                         verbose=args.verbose,
+                         callbacks=[keras.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True)])
         train_seconds, history = time.time() - t0, hist.history
         print(f"trained in {train_seconds:.0f} s", file=sys.stderr)
 

@@ -30,10 +30,11 @@ from soundpred.data import read_fsdkaggle2018
 from soundpred.distance import COVERAGE, clip_log_sigma, interval, z_value
 from soundpred.features import LogMel
 from soundpred.metrics import distance_summary
+from soundpred.models import takes_room_hint
 from soundpred.paths import STARTER
 from soundpred.plots import distance_figure
-from soundpred.rooms import (BROAD, DIRECT_INDEX, ROOM_LENGTH_M, SHIFTED, TRAIN, RirBank, SimSettings, make_bank,
-                             synthesize)
+from soundpred.rooms import (BROAD, DIRECT_INDEX, ROOM_LENGTH_M, SHIFTED, TRAIN, RirBank, SimSettings, kind_one_hot,
+                             make_bank, synthesize)
 from train.data import load_waveforms
 from train.dry_sources import make_speech
 
@@ -57,6 +58,8 @@ class DistanceConfig:
     speech_share: float = 0.7  # share of examples with speech as the source
     seed: int = 0
     data: Path = STARTER  # FSDKaggle2018-layout clips used as extra dry sources
+    room_hint: bool = False  # the model takes the room kind (auto / small / medium / large)
+    hint_drop: float = 0.3  # share of training examples whose hint is "auto"
 
     def to_json(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
@@ -142,7 +145,10 @@ def make_batches(bank: RirBank, sources: DrySources, settings: SimSettings, fe, 
                     x[int(rng.integers(sr, n)):] = 0.0
                 xs.append(x)
             y = np.log(bank.distance[idx]).astype(np.float32)[:, None]
-            return np.stack(xs), y
+            if not config.room_hint:
+                return np.stack(xs), y
+            kinds = np.where(rng.random(len(idx)) < config.hint_drop, "auto", bank.kind[idx])
+            return (np.stack(xs), kind_one_hot(kinds)), y
 
     return Batches()
 
@@ -227,9 +233,12 @@ def logmel_of(fe, x: np.ndarray, batch: int = 64) -> np.ndarray:
     return np.concatenate([np.asarray(layer(x[i:i + batch]))[..., 0] for i in range(0, len(x), batch)])
 
 
-def predict_model(model, x: np.ndarray, batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """``(mu, log_sigma)`` of each example, ``log_sigma`` clipped as everywhere (soundpred.distance)."""
-    out = np.concatenate([np.asarray(model.predict_on_batch(x[i:i + batch])) for i in range(0, len(x), batch)])
+def predict_model(model, x: np.ndarray, kinds=None, batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """``(mu, log_sigma)`` of each example, ``log_sigma`` clipped as everywhere (soundpred.distance);
+    a room-hint model gets ``kinds`` (default: all ``"auto"``)."""
+    hints = kind_one_hot(["auto"] * len(x) if kinds is None else kinds) if takes_room_hint(model) else None
+    out = np.concatenate([np.asarray(model.predict_on_batch(
+        x[i:i + batch] if hints is None else [x[i:i + batch], hints[i:i + batch]])) for i in range(0, len(x), batch)])
     return out[:, 0], clip_log_sigma(out[:, 1])
 
 
@@ -257,6 +266,11 @@ def evaluate(model, fe, sets: list[EvalSet], train_median: float, *, speech_shar
                                                          room=bank.room)
         if oracle is not None and s.name != "training rooms":  # it was fitted on those very RIRs
             res["rir_oracle_not_blind"] = distance_summary(np.exp(oracle.predict(bank)), d, rt60=bank.rt60,
+                                                           room=bank.room)
+        if takes_room_hint(model):  # the same examples with the true room kind given
+            mu_k, ls_k = predict_model(model, x, bank.kind)
+            k_lo, k_hi = interval(mu_k, np.exp(ls_k))
+            res["model_with_room_kind"] = distance_summary(np.exp(mu_k), d, lo=k_lo, hi=k_hi, rt60=bank.rt60,
                                                            room=bank.room)
         results[s.name] = res
         if figs is not None:
