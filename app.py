@@ -84,9 +84,9 @@ def _image(rgb: np.ndarray, request: str) -> Image.Image:
 
 
 def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bool = True) -> gr.Blocks:
-    """The Blocks app. ``warm`` runs one analysis and draws each figure before serving, so the
-    first person's answer is as fast as the next one's (TensorFlow traces the models and
-    matplotlib loads its fonts on first use)."""
+    """The Blocks app. ``warm`` runs :meth:`Predictor.warm_up` and draws each figure before
+    serving, so the first person's answer is as fast as the next one's (Keras traces the models
+    and matplotlib loads its fonts on first use)."""
     fe = predictor.classifier.frontend
     # figures reused across requests (the per-request cost was mostly building them)
     spectrogram = SpectrogramPainter(n_mels=fe.n_mels, fmin=fe.fmin, fmax=fe.fmax, top_db=fe.top_db)
