@@ -185,7 +185,7 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
                     labels_out = gr.Label(num_top_classes=5, label="Top-5 labels", elem_id="labels")
                     distance_out = gr.Markdown(elem_id="distance")
                     gauge_out = gr.Image(label="Distance", show_label=False, format="png", interactive=False,
-                                         elem_id="gauge", buttons=[])
+                                         elem_id="gauge", buttons=[], height=150)
             # the figures carry their own titles: Gradio's label box would cover their top left
             spec_out = gr.Image(label="Spectrogram (model input)", show_label=False, format="png",
                                 interactive=False, elem_id="spectrogram")
@@ -197,6 +197,10 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
                             concurrency_limit=settings.concurrency)
             # an upload or a finished recording is analysed at once; the button re-runs
             button.click(**analysis, api_name="analyze")
+            # a new room kind re-runs the analysis of the sound already there (nothing without one)
+            room_in.input(lambda path, room: analyze(path, room) if path else tuple(gr.skip() for _ in outputs),
+                          [audio_in, room_in], outputs, concurrency_id="analysis",
+                          concurrency_limit=settings.concurrency, api_visibility="private")
             audio_in.upload(**analysis, api_name="analyze_upload", api_visibility="private")
             audio_in.stop_recording(**analysis, api_name="analyze_recording", api_visibility="private")
             examples = sorted(EXAMPLES.glob("*.wav"))

@@ -123,3 +123,35 @@ def test_live_mode_updates(app_url, browser_page, artifacts):
     page.screenshot(path=str(artifacts / "app_live.png"), full_page=True)
     assert len(seen) >= 3, f"live mode gave {len(seen)} distinct updates"
     assert "Distance ≈" in live.inner_text()
+
+
+def test_room_menu_with_a_model_that_takes_it(tmp_path, fake_mic_wav, artifacts):
+    """With a distance model trained with room kinds (here a tiny one whose hint matters), the
+    page shows the Room menu; choosing a kind re-runs the analysis of the sound already there and
+    the distance changes."""
+    import keras
+    from playwright.sync_api import expect, sync_playwright
+
+    from soundpred.bundle import save_bundle
+    from soundpred.models import DISTANCE_FRONTEND, build_distance
+
+    from .conftest import running_app
+
+    keras.utils.set_random_seed(0)
+    model = build_distance(DISTANCE_FRONTEND, width=4, room_hint=True)
+    model.get_layer("hint_embedding").set_weights([np.eye(4, 16, dtype=np.float32) * 5, np.zeros(16, np.float32)])
+    folder = save_bundle(model, tmp_path / "hint", frontend=DISTANCE_FRONTEND, task="distance", name="tiny-hint")
+    with running_app(tmp_path / "app.log", SOUNDPRED_DISTANCE=str(folder)) as app, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1100})
+        page.goto(app.url)
+        page.locator("input[type=file]").first.set_input_files(str(EXAMPLE_1M))
+        distance = page.locator("#distance")
+        expect(distance).to_contain_text("Distance ≈", timeout=90_000)
+        before = distance.inner_text()
+        page.locator("#room input").click()
+        page.get_by_role("option", name="large").click()
+        expect(distance).not_to_have_text(before, timeout=60_000)
+        expect(page.locator(".progress-text")).to_have_count(0, timeout=30_000)  # every output settled
+        page.screenshot(path=str(artifacts / "app_room.png"), full_page=True)
+        browser.close()
