@@ -300,7 +300,7 @@ def read(source, *, sr: int | None = None, max_seconds: float | None = None) -> 
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         if not os.path.isfile(path):
-            raise AudioError(f"File not found: {Path(path).name}. Upload it again.")
+            raise AudioError(f"File not found: {Path(path).name}")  # the name only: never a server path
         if os.path.getsize(path) == 0:
             raise AudioError(f"The file is empty: {Path(path).name}")
     elif isinstance(source, (bytes, bytearray, memoryview)):
@@ -344,7 +344,11 @@ def read(source, *, sr: int | None = None, max_seconds: float | None = None) -> 
 
 
 def _ffmpeg_read(path, data, sr, max_seconds) -> Decoded:
-    head = data[:4096] if data is not None else open(path, "rb").read(4096)
+    if data is not None:
+        head = data[:4096]
+    else:
+        with open(path, "rb") as f:
+            head = f.read(4096)
     container = sniff(head)
     if container is None:
         if _looks_like_text(head):
