@@ -70,8 +70,13 @@ def predictor(classifier_bundle):
 
 @pytest.fixture(autouse=True)
 def _no_hub(monkeypatch):
-    """Tests never reach the network: the Hub is offline unless a test says otherwise."""
+    """Tests never reach the network: the Hub is offline unless a test says otherwise (the
+    variable for the processes tests start; huggingface_hub's constant for this one, which read
+    the variable when it was first imported)."""
+    from huggingface_hub import constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     for var in ("SOUNDPRED_CLASSIFIER", "SOUNDPRED_DISTANCE"):
         monkeypatch.delenv(var, raising=False)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
