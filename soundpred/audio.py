@@ -371,16 +371,13 @@ def _ffmpeg_read(path, data, sr, max_seconds) -> Decoded:
             finally:
                 stream.close()
 
-        try:
-            decoded = _finish(blocks, FFMPEG_RATE, 2, sr, max_seconds, container)
-        finally:
-            for stream in streams:
-                stream.close()
-        rc, err = streams[-1].close()
-        if decoded.duration_s == 0 or (rc != 0 and decoded.duration_s < MIN_SECONDS):
-            log.info("ffmpeg refused a %s file: %s", container, err.strip()[-300:])
-            raise AudioError(_UNREADABLE)
-        return decoded
+        try:  # _run closes each reader, which stops its ffmpeg
+            return _finish(blocks, FFMPEG_RATE, 2, sr, max_seconds, container)
+        except AudioError:
+            if streams:  # what ffmpeg said, for the server's log (the person gets the plain message)
+                rc, err = streams[-1].close()
+                log.info("ffmpeg (exit %s) on a %s file: %s", rc, container, err.strip()[-300:])
+            raise
 
 
 def _finish(blocks, rate: int, channels: int, sr: int | None, max_seconds, container: str) -> Decoded:

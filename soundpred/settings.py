@@ -1,8 +1,8 @@
 """Run-time settings of the app and the CLI, read once from the environment.
 
 ``Settings.from_env()`` is called once by ``app.py`` (and the CLI) and the object is passed
-down; nothing else in the package reads these variables. :data:`VARIABLES` is the table the
-README shows.
+down; nothing else in the package reads these variables. :data:`VARIABLES` lists them, with what
+the README's configuration table says (``tests/test_settings.py`` checks it names each one).
 """
 from __future__ import annotations
 
@@ -56,11 +56,6 @@ class Settings:
             except ValueError:
                 raise ValueError(f"{var}={raw!r} is not a valid {kind}") from None
         return cls(**values)
-
-    def table(self) -> str:
-        """The Markdown table of every variable, its default and meaning (for the README)."""
-        rows = [f"| `{var}` | `{getattr(Settings, name)}` | {meaning} |" for var, name, meaning in VARIABLES]
-        return "| variable | default | meaning |\n|---|---|---|\n" + "\n".join(rows)
 
 
 def limit_malloc_arenas(n: int) -> bool:

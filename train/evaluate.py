@@ -49,22 +49,30 @@ def zero_shot_bundle() -> Bundle:
                   {"name": "YAMNet zero-shot (AudioSet rows)", "audioset_labels": names}, "imported")
 
 
+def copy_bundle(bundle: Bundle, name: str, **meta) -> Bundle:
+    """A copy of ``bundle`` with a model of its own (same weights), to change without touching
+    the original; ``name`` and ``meta`` go into the copy's metadata."""
+    model = keras.models.clone_model(bundle.model)
+    model.set_weights(bundle.model.get_weights())
+    return Bundle(model, bundle.frontend, bundle.task, bundle.labels, dict(bundle.meta, name=name, **meta),
+                  bundle.source)
+
+
 def precision_variant(bundle: Bundle, kind: str) -> Bundle:
     """A copy of ``bundle`` with float16-rounded weights (``"float16"``) or Keras int8
     quantization (``"int8"``); its name says which, its meta records the weight bytes."""
-
-    model = keras.models.clone_model(bundle.model)
-    model.set_weights(bundle.model.get_weights())
+    if kind not in ("float16", "int8"):
+        raise ValueError(kind)
+    copy = copy_bundle(bundle, f"{bundle.name} ({kind})")
+    model = copy.model
     if kind == "float16":
         model.set_weights([w.astype(np.float16).astype(w.dtype) for w in model.get_weights()])
         nbytes = sum(w.size * 2 for w in model.get_weights())
-    elif kind == "int8":
+    else:
         model.quantize("int8")
         nbytes = sum(np.asarray(v).nbytes for v in model.weights)
-    else:
-        raise ValueError(kind)
-    meta = dict(bundle.meta, name=f"{bundle.name} ({kind})", weight_bytes=int(nbytes))
-    return Bundle(model, bundle.frontend, bundle.task, bundle.labels, meta, bundle.source)
+    copy.meta["weight_bytes"] = int(nbytes)
+    return copy
 
 
 def eval_sets(data: Path, more_real: Path | None) -> dict:

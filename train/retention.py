@@ -25,21 +25,20 @@ import json
 import sys
 from pathlib import Path
 
-import keras
 import numpy as np
-import soundfile as sf
-import soxr
 from scipy.stats import spearmanr
 
+from soundpred import audio
 from soundpred.bundle import Bundle, load_bundle
 from soundpred.data import cache_dir
 from soundpred.hub import EMBEDDED
 from soundpred.paths import MORE_REAL, STARTER
 from soundpred.predict import Predictor
 from soundpred.yamnet import audioset_index, init_label_head
-from train.data import load_waveforms
 from train.cards import write_card
-from train.evaluate import eval_sets, zero_shot_bundle
+from train.data import load_waveforms
+from train.evaluate import copy_bundle, eval_sets, zero_shot_bundle
+from train.open_set import clip_outputs
 from train.outside_sounds import make as make_outside
 
 
@@ -48,38 +47,32 @@ def pool_waveforms(data: Path, more_real: Path | None, outside: Path, sample_rat
     _, waves = load_waveforms(clips, sample_rate, desc="decoding pool")
     if not outside.is_dir():
         make_outside(outside)
-    for path in sorted(outside.glob("*/*.wav")):
-        y, sr = sf.read(path, dtype="float32", always_2d=True)
-        y = y.mean(axis=1)
-        waves.append(soxr.resample(y, sr, sample_rate) if sr != sample_rate else y)
-    return waves
+    return waves + [audio.load(path, sr=sample_rate) for path in sorted(outside.glob("*/*.wav"))]
 
 
 def frozen_rows(bundle: Bundle, labels: list[str]) -> Bundle:
     """A copy of ``bundle`` whose label-head rows of ``labels`` are their AudioSet rows again."""
-    model = keras.models.clone_model(bundle.model)
-    model.set_weights(bundle.model.get_weights())
-    head = model.get_layer("label_logits")
+    copy = copy_bundle(bundle, bundle.name + " rows put back")
+    head = copy.model.get_layer("label_logits")
     w, b = (np.array(v) for v in head.get_weights())
-    init_label_head(model, bundle.labels, bundle.meta["audioset_labels"])
+    init_label_head(copy.model, bundle.labels, bundle.meta["audioset_labels"])
     w0, b0 = (np.asarray(v) for v in head.get_weights())
     for lab in labels:
         j = bundle.labels.index(lab)
         w[:, j], b[j] = w0[:, j], b0[j]
     head.set_weights([w, b])
-    meta = dict(bundle.meta, name=bundle.name + " rows put back")
-    return Bundle(model, bundle.frontend, bundle.task, bundle.labels, meta, bundle.source)
+    return copy
 
 
-def retention(bundle: Bundle, waves, teacher_audioset: np.ndarray, labels: list[str],
+def retention(scores: np.ndarray, label_names: list[str], teacher_audioset: np.ndarray, labels: list[str],
               class_names: list[str], present: float) -> dict:
-    predictor = Predictor(bundle)
-    scores = np.stack([predictor.clip_scores(w) for w in waves])
+    """Per label of ``labels``: rho, top5 and n_present (see the module docstring) of a model's
+    clip ``scores`` ``(clips, len(label_names))`` against the teacher's AudioSet scores."""
     top5 = np.argsort(-scores, axis=1)[:, :5]
-    index = audioset_index(bundle.labels, class_names)
+    index = audioset_index(label_names, class_names)
     out = {}
     for lab in labels:
-        j, t = bundle.labels.index(lab), teacher_audioset[:, index[lab]]
+        j, t = label_names.index(lab), teacher_audioset[:, index[lab]]
         pos = t >= present
         out[lab] = {"rho": round(float(spearmanr(scores[:, j], t).statistic), 3),
                     "top5": round(float((top5[pos] == j).any(axis=1).mean()), 3) if pos.any() else None,
@@ -114,12 +107,14 @@ def main(argv=None):
     teacher = zero_shot_bundle()
     class_names = teacher.meta["audioset_labels"]
     waves = pool_waveforms(args.data, args.more_real, args.outside, teacher.frontend.sample_rate)
-    t_pred = Predictor(teacher)
-    teacher_audioset = np.stack([t_pred.clip_outputs(w)[1] for w in waves])
-    results = {}
-    for b in [teacher] + bundles:
+    print(f"scoring {teacher.name}...", file=sys.stderr)
+    teacher_scores, teacher_audioset = clip_outputs(Predictor(teacher), waves)  # one pass: both heads
+    results = {teacher.name: retention(teacher_scores, teacher.labels, teacher_audioset, labels, class_names,
+                                       args.present)}
+    for b in bundles:
         print(f"scoring {b.name}...", file=sys.stderr)
-        results[b.name] = retention(b, waves, teacher_audioset, labels, class_names, args.present)
+        scores = np.stack([Predictor(b).clip_scores(w) for w in waves])
+        results[b.name] = retention(scores, b.labels, teacher_audioset, labels, class_names, args.present)
 
     names = list(results)
     print(f"\nPool: {len(waves)} clips. rho = Spearman(model's label score, YAMNet AudioSet score); "
@@ -143,7 +138,6 @@ def main(argv=None):
 
 
 def write(folder: Path, retention_metrics: dict) -> None:
-
     meta_path = Path(folder) / "soundpred.json"
     meta = json.loads(meta_path.read_text())
     meta.setdefault("metrics", {})["retention"] = retention_metrics
