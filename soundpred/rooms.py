@@ -23,6 +23,8 @@ normalises it anyway).
 """
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import hashlib
 import json
 import os
@@ -35,7 +37,7 @@ from scipy.signal import butter, fftconvolve, sosfiltfilt
 from .data.common import cache_dir as default_cache_dir
 from .distance import RANGE_M
 
-__all__ = ["SimSettings", "TRAIN", "SHIFTED", "BROAD", "draw_distance", "simulate_rir", "sample_room", "RirBank",
+__all__ = ["SimSettings", "TRAIN", "SHIFTED", "BROAD", "HYBRID", "draw_materials", "draw_distance", "simulate_rir", "sample_room", "RirBank",
            "make_bank", "synthesize", "coloured_noise", "DIRECT_INDEX", "SPEED_OF_SOUND", "ROOM_KINDS",
            "room_kind", "kind_one_hot"]
 
@@ -55,7 +57,8 @@ class SimSettings:
     absorption_range: tuple[float, float] | None = (0.05, 0.8)
     distance_range: tuple[float, float] = (MIN_DISTANCE, MAX_DISTANCE)
     #: how distances are drawn inside ``distance_range`` (and inside the room):
-    #: ``("lognormal", median_m, sigma)``: log-normal, truncated; ``("loguniform",)``: log-uniform.
+    #: ``("lognormal", median_m, sigma)``: log-normal, truncated; ``("loguniform",)``: log-uniform;
+    #: ``("room", share, sigma)``: log-normal around ``share`` × the room's mean floor side.
     distance_prior: tuple = ("lognormal", 2.5, 0.7)
     absorption: str = "tilted"  # "tilted": per-wall random, more absorbent at high frequencies
     directivity: bool = False
@@ -63,29 +66,60 @@ class SimSettings:
     snr_db: tuple[float, float] = (5.0, 40.0)
     colouration_db: float = 3.0
     max_order: int = 40
+    #: hybrid simulation: image sources up to order 3 for the early reflections, then a ray
+    #: tracer (``n_rays`` chosen by pyroomacoustics) for a diffuse, scattered tail
+    hybrid: bool = False
+    #: scattering coefficient of every surface (uniform over the range; hybrid only)
+    scattering: tuple[float, float] = (0.0, 0.0)
+    #: a talker-like source: subcardioid (6 dB quieter behind), facing the microphone give or
+    #: take a random angle (normal, sd 60°); the microphone stays omnidirectional
+    talker: bool = False
+    #: microphone self-noise, white, this many dB below the active signal (None: none)
+    self_noise_db: tuple[float, float] | None = None
 
     def key(self) -> str:
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
+        d = asdict(self)
+        for name, default in _ADDED_LATER.items():  # banks cached before these existed keep their key
+            if d[name] == default:
+                del d[name]
+        return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
+
+
+_ADDED_LATER = {"hybrid": False, "scattering": (0.0, 0.0), "talker": False, "self_noise_db": None}
 
 
 TRAIN = SimSettings("train")
 SHIFTED = SimSettings("shifted", absorption="uneven", directivity=True, noises=("hum", "babble"),
                       snr_db=(5.0, 30.0), colouration_db=6.0, absorption_range=None)
+#: Closer to real rooms: surfaces from measured material tables (furnished in part), the RT60
+#: following from them (Eyring, up to 3 s as in halls and churches), a hybrid image-source +
+#: ray-tracing simulation with scattering, a talker-like source, babble among the noises,
+#: microphone self-noise, and distances that grow with the room as in measured-RIR collections
+#: (Aachen AIR: booth 0.5–1.5 m, office 1–3 m, lecture room 2.3–10 m, hall 1–20 m; ACE and
+#: BUT ReverbDB: offices and meeting rooms 1–5 m): log-normal around 0.35 × the room's mean
+#: floor side (sigma 0.5), so a median of 0.8 m in a booth, 1.6 m in an office, 8 m in a hall.
+HYBRID = SimSettings("hybrid", rt60_range=(0.1, 3.0), absorption="materials", absorption_range=None,
+                     distance_prior=("room", 0.35, 0.5), hybrid=True, scattering=(0.05, 0.6), talker=True,
+                     noises=("white", "pink", "brown", "babble"), self_noise_db=(35.0, 70.0))
 #: TRAIN's rooms with distances log-uniform over 0.3–20 m: far more far and near sources than
 #: the training prior expects (evaluation only: what the prior costs at the extremes).
 BROAD = SimSettings("broad", distance_prior=("loguniform",))
 
 
-def draw_distance(settings: SimSettings, rng: np.random.Generator, hi: float | None = None) -> float:
-    """A distance from ``settings.distance_prior``, inside ``distance_range`` and below ``hi``."""
+def draw_distance(settings: SimSettings, rng: np.random.Generator, hi: float | None = None, dims=None) -> float:
+    """A distance from ``settings.distance_prior``, inside ``distance_range`` and below ``hi``
+    (``dims``, the room's size in m, for the ``"room"`` prior)."""
     lo, top = settings.distance_range
     hi = max(min(top, hi) if hi is not None else top, lo * 1.01)
     kind = settings.distance_prior[0]
     if kind == "loguniform":
         return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
-    if kind != "lognormal":
+    if kind == "lognormal":
+        median, sigma = settings.distance_prior[1:]
+    elif kind == "room":  # a share of the room's mean floor side: sources are farther in bigger rooms
+        median, sigma = settings.distance_prior[1] * float(np.sqrt(dims[0] * dims[1])), settings.distance_prior[2]
+    else:
         raise ValueError(kind)
-    median, sigma = settings.distance_prior[1:]
     for _ in range(1000):  # truncated by rejection
         d = median * float(np.exp(sigma * rng.standard_normal()))
         if lo <= d <= hi:
@@ -115,6 +149,60 @@ def _materials(pra, settings: SimSettings, alpha: float, rng: np.random.Generato
     return mats
 
 
+#: Surface materials of the ``"materials"`` absorption (names in pyroomacoustics' table of
+#: measured absorption coefficients, after Vorländer, *Auralization*, 2008, appendix): each
+#: surface is a base material, and walls and floor are partly covered by a furnishing.
+BASE_MATERIALS = {
+    "wall": ("hard_surface", "brickwork", "rough_concrete", "rough_lime_wash", "plasterboard", "wooden_lining",
+             "glass_window", "double_glazing_30mm", "ceramic_tiles", "limestone_wall", "wood_16mm"),
+    "floor": ("concrete_floor", "marble_floor", "linoleum_on_concrete", "stage_floor", "audience_floor", "wood_16mm",
+              "ceramic_tiles", "carpet_thin", "carpet_cotton", "carpet_tufted_9.5mm", "carpet_hairy"),
+    "ceiling": ("hard_surface", "rough_concrete", "plasterboard", "ceiling_plasterboard", "wooden_lining",
+                "ceiling_fissured_tile", "ceiling_perforated_gypsum_board", "ceiling_fibre_absorber",
+                "ceiling_metal_panel"),
+}
+FURNISHINGS = ("curtains_cotton_0.5", "curtains_velvet", "blinds_half_open", "panel_fabric_covered_6pcf",
+               "rockwool_50mm_40kgm3", "acoustical_plaster_25mm", "fibre_absorber_1", "hanging_absorber_panels_1",
+               "chairs_medium_upholstered", "chairs_wooden", "audience_1_m2", "wooden_door")
+#: Largest share of a wall / of the floor covered by a furnishing (uniform from 0).
+FURNISHED_SHARE = {"wall": 0.4, "floor": 0.5, "ceiling": 0.0}
+SURFACES = ("east", "west", "north", "south", "floor", "ceiling")
+
+
+def _table_coeffs(name: str) -> np.ndarray:
+    """Energy absorption of a named material at 125 Hz–8 kHz (7 octaves; 6-band rows repeat 4 kHz)."""
+    import pyroomacoustics as pra  # a training extra
+
+    c = list(pra.Material(name).energy_absorption["coeffs"])
+    return np.array(c + c[-1:] * (7 - len(c)))
+
+
+def eyring_rt60(dims, coeffs: np.ndarray) -> np.ndarray:
+    """Eyring's RT60 (s) per octave of a shoebox ``dims`` with per-surface ``coeffs`` (6 × octaves)."""
+    length, width, height = dims
+    areas = np.array([width * height, width * height, length * height, length * height, length * width,
+                      length * width])
+    mean_alpha = (areas[:, None] * np.asarray(coeffs)).sum(axis=0) / areas.sum()
+    return 0.161 * length * width * height / (-areas.sum() * np.log(1 - mean_alpha))
+
+
+def draw_materials(dims, rng: np.random.Generator, rt60_range: tuple[float, float], tries: int = 50):
+    """Per-surface absorption (6 surfaces × 7 octaves, 125 Hz–8 kHz) from the material tables,
+    and the room's Eyring RT60 at 500 Hz–1 kHz; None if no draw lands in ``rt60_range``."""
+    for _ in range(tries):
+        coeffs = []
+        for surface in SURFACES:
+            kind = surface if surface in ("floor", "ceiling") else "wall"
+            base = _table_coeffs(str(rng.choice(BASE_MATERIALS[kind])))
+            share = rng.uniform(0, FURNISHED_SHARE[kind])
+            coeffs.append((1 - share) * base + share * _table_coeffs(str(rng.choice(FURNISHINGS))))
+        coeffs = np.clip(np.array(coeffs), 0.01, 0.99)
+        rt60 = float(eyring_rt60(dims, coeffs)[2:4].mean())
+        if rt60_range[0] <= rt60 <= rt60_range[1]:
+            return coeffs, float(rt60)
+    return None
+
+
 #: Shoebox rooms' longest side, m (log-uniform, at least what the source distance needs).
 ROOM_LENGTH_M = (3.0, 35.0)
 MARGIN = 0.3  # least distance of source and mic from any wall, m
@@ -138,14 +226,18 @@ def _source_at(mic: np.ndarray, d: float, dims, rng: np.random.Generator) -> np.
 
 def sample_room(settings: SimSettings, rng: np.random.Generator, distance: float | None = None) -> dict:
     """Room size, RT60, positions for one source–mic pair at ``distance`` (sampled if None)."""
+    by_room = distance is None and settings.distance_prior[0] == "room"
     for _ in range(200):
-        d = distance if distance is not None else draw_distance(settings, rng)
-        # a room big enough for d: its longest side at least d + 1 m, at most ROOM_LENGTH_M[1]
+        # the distance first, then a room big enough for it (its longest side at least d + 1 m);
+        # or, for the "room" prior, the room first and then a distance that suits it
+        d = 0.0 if by_room else distance if distance is not None else draw_distance(settings, rng)
         lo, hi = ROOM_LENGTH_M
         length = float(np.clip(np.exp(rng.uniform(np.log(max(lo, d * 0.8 + 1.0)), np.log(hi))), lo, hi))
         width = float(np.clip(length * rng.uniform(0.4, 1.0), 2.5, 30.0))
         height = float(np.clip(rng.uniform(2.4, 3.5) + 0.15 * length * rng.uniform(0, 1), 2.4, 12.0))
         dims = np.array([length, width, height])
+        if by_room:
+            d = draw_distance(settings, rng, float(np.linalg.norm(dims)) - 0.8, dims)
         mic = _random_mic(dims, rng)
         for _ in range(50):
             src = _source_at(mic, d, dims, rng)
@@ -153,6 +245,15 @@ def sample_room(settings: SimSettings, rng: np.random.Generator, distance: float
                 break
         else:
             continue
+        if settings.absorption == "materials":
+            drawn = draw_materials(dims, rng, settings.rt60_range)
+            if drawn is None:
+                continue
+            room = {"dims": dims.tolist(), "mic": mic.tolist(), "src": src.tolist(), "distance": float(d),
+                    "rt60": drawn[1], "absorption": drawn[0].round(4).tolist()}
+            if settings.hybrid:
+                room["scattering"] = float(rng.uniform(*settings.scattering))
+            return room
         vol, surf = np.prod(dims), 2 * (length * width + length * height + width * height)
         rt_min = 0.161 * vol / (surf * 0.9)  # Sabine with 90 % absorption
         rt_lo = max(settings.rt60_range[0], rt_min)
@@ -179,19 +280,37 @@ def simulate_rir(room: dict, settings: SimSettings, *, sr: int = 16000, rng: np.
     ``align=False`` (then the direct sound arrives at its true time of flight)."""
     import pyroomacoustics as pra  # a training extra (pip install .[train]), not needed to predict
 
+    from pyroomacoustics.directivities import Cardioid, DirectionVector, SubCardioid
+
     dims = room["dims"]
-    alpha, max_order = pra.inverse_sabine(room["rt60"], dims)
     src_dir = mic_dir = None
     if settings.directivity:
-        from pyroomacoustics.directivities import Cardioid, DirectionVector
-
         def rand_dir():
             return DirectionVector(azimuth=float(rng.uniform(0, 360)), colatitude=float(rng.uniform(45, 135)))
 
         src_dir, mic_dir = Cardioid(rand_dir()), Cardioid(rand_dir())
-    pr = pra.ShoeBox(dims, fs=sr, materials=_materials(pra, settings, alpha, rng),
-                     max_order=int(min(max_order, settings.max_order)), air_absorption=True,
-                     use_rand_ism=True, max_rand_disp=0.05)
+    elif settings.talker:  # facing the microphone, give or take
+        to_mic = np.subtract(room["mic"], room["src"])
+        azimuth = np.degrees(np.arctan2(to_mic[1], to_mic[0])) + 60.0 * rng.standard_normal()
+        src_dir = SubCardioid(DirectionVector(azimuth=float(azimuth % 360), colatitude=float(rng.uniform(75, 105))))
+    if "absorption" in room:  # per-surface coefficients from the material tables
+        scattering = room.get("scattering", 0.0)
+        materials = {w: pra.Material(energy_absorption={"coeffs": c, "center_freqs": [125 * 2 ** k for k in range(7)]},
+                                     scattering=scattering or None)
+                     for w, c in zip(SURFACES, room["absorption"])}
+    else:
+        alpha, max_order = pra.inverse_sabine(room["rt60"], dims)
+        materials = _materials(pra, settings, alpha, rng)
+    if settings.hybrid:
+        pr = pra.ShoeBox(dims, fs=sr, materials=materials, max_order=3, ray_tracing=True, air_absorption=True)
+        pr.set_ray_tracing(receiver_radius=0.5 if np.prod(dims) < 1000 else 1.0, energy_thres=1e-5,
+                           time_thres=min(3.0, 1.2 * float(eyring_rt60(dims, room["absorption"]).max()) + 0.3))
+    else:
+        if "absorption" in room:
+            max_order = pra.inverse_sabine(room["rt60"], dims)[1] if room["rt60"] > 0.161 * np.prod(dims) / (
+                2 * (dims[0] * dims[1] + dims[0] * dims[2] + dims[1] * dims[2])) else settings.max_order
+        pr = pra.ShoeBox(dims, fs=sr, materials=materials, max_order=int(min(max_order, settings.max_order)),
+                         air_absorption=True, use_rand_ism=True, max_rand_disp=0.05)
     pr.add_source(room["src"], directivity=src_dir)
     pr.add_microphone(room["mic"], directivity=mic_dir)
     pra.random.seed(int(rng.integers(2 ** 31)))  # its randomised image sources: reproducible per RIR
@@ -204,7 +323,12 @@ def simulate_rir(room: dict, settings: SimSettings, *, sr: int = 16000, rng: np.
         h = h[direct - DIRECT_INDEX:]
         h[:DIRECT_INDEX - 8] *= np.hanning(2 * (DIRECT_INDEX - 8))[:DIRECT_INDEX - 8]  # fade in the pre-ringing
         direct = DIRECT_INDEX
-    n = int(sr * min(2.5, 1.2 * room["rt60"] + 0.1)) + direct
+    if "absorption" in room:  # material rooms decay slower at low frequencies: keep down to -60 dB
+        edc = np.cumsum(h[direct:][::-1] ** 2)[::-1]
+        n = int(np.argmax(edc < edc[0] * 1e-6)) or len(edc)
+        n = min(int(sr * 2.5), n) + direct
+    else:
+        n = int(sr * min(2.5, 1.2 * room["rt60"] + 0.1)) + direct
     h = h[:n]
     return (h / max(np.abs(h[direct]), 1e-9)).astype(np.float32)
 
@@ -271,14 +395,19 @@ def make_bank(settings: SimSettings, n_rooms: int, pairs_per_room: int = 4, *, s
             _save_bank(bank, path)
         return bank
     rirs, dist, rt, room_id, volume = [], [], [], [], []
-    rooms = _rooms(settings, n_rooms, pairs_per_room, seed)
-    if progress:
-        from tqdm import tqdm  # a training extra
+    rooms = list(_rooms(settings, n_rooms, pairs_per_room, seed))
+    # each RIR has its own seed: simulated in parallel, the bank is the same
+    workers = min(os.cpu_count() or 1, 8) if len(rooms) >= 64 else 1
+    with concurrent.futures.ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        jobs = [(room, settings, sr, rir_seed) for _, room, rir_seed in rooms]
+        simulated = pool.map(_simulate_job, jobs, chunksize=4) if pool else map(_simulate_job, jobs)
+        if progress:
+            from tqdm import tqdm  # a training extra
 
-        rooms = tqdm(rooms, desc=f"simulating {settings.name} rooms", unit="RIR", total=n_rooms * pairs_per_room,
-                     mininterval=2)
-    for r, room, rir_seed in rooms:
-        rirs.append(simulate_rir(room, settings, sr=sr, rng=np.random.default_rng(rir_seed)))
+            simulated = tqdm(simulated, desc=f"simulating {settings.name} rooms", unit="RIR", total=len(jobs),
+                             mininterval=2)
+        rirs = list(simulated)
+    for r, room, _ in rooms:
         dist.append(room["distance"])
         rt.append(room["rt60"])
         room_id.append(r)
@@ -287,6 +416,15 @@ def make_bank(settings: SimSettings, n_rooms: int, pairs_per_room: int = 4, *, s
     cache_dir.mkdir(parents=True, exist_ok=True)
     _save_bank(bank, path)
     return bank
+
+
+def _simulate_job(job) -> np.ndarray:
+    room, settings, sr, rir_seed = job
+    import warnings
+
+    with warnings.catch_warnings():  # pyroomacoustics warns of its own ray count in large rooms
+        warnings.simplefilter("ignore", UserWarning)
+        return simulate_rir(room, settings, sr=sr, rng=np.random.default_rng(rir_seed))
 
 
 def _rooms(settings: SimSettings, n_rooms: int, pairs_per_room: int, seed: int):
@@ -318,7 +456,7 @@ def _replace_positions(room: dict, settings: SimSettings, rng: np.random.Generat
     # many placements per drawn distance, few distances: redrawing the distance at every failed
     # placement would favour short distances (they fit more often) and skew the bank towards them
     for _ in range(5):
-        d = draw_distance(settings, rng, hi)
+        d = draw_distance(settings, rng, hi, dims)
         for _ in range(100):
             mic = _random_mic(dims, rng)
             src = _source_at(mic, d, dims, rng)
@@ -382,6 +520,8 @@ def synthesize(dry: np.ndarray, rir: np.ndarray, settings: SimSettings, *, n: in
     noise = _noise(str(rng.choice(settings.noises)), n, sr, rng)
     snr = rng.uniform(*settings.snr_db)
     y = y + noise * np.sqrt(p_sig / (np.mean(noise ** 2) + 1e-12) / 10 ** (snr / 10))
+    if settings.self_noise_db is not None:
+        y = y + rng.standard_normal(n) * np.sqrt(p_sig / 10 ** (rng.uniform(*settings.self_noise_db) / 10))
     y = _colour(y, sr, settings.colouration_db, rng)
     y *= 10 ** (rng.uniform(-40, -3) / 20) / (np.abs(y).max() + 1e-9)
     return y.astype(np.float32), onset

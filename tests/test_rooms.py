@@ -7,10 +7,12 @@ import pytest
 from soundpred.rooms import (
     BROAD,
     DIRECT_INDEX,
+    HYBRID,
     SHIFTED,
     SPEED_OF_SOUND,
     TRAIN,
     draw_distance,
+    eyring_rt60,
     make_bank,
     sample_room,
     simulate_rir,
@@ -34,7 +36,7 @@ def test_direct_path_delay_matches_distance(distance):
     assert abs(first_arrival(h) - expect) <= 4  # 0.25 ms: the octave filters shift it a little
 
 
-@pytest.mark.parametrize("settings", [TRAIN, SHIFTED])
+@pytest.mark.parametrize("settings", [TRAIN, SHIFTED, HYBRID])
 def test_aligned_rirs_carry_no_time_of_flight(settings):
     """Whatever the distance, the direct sound sits at DIRECT_INDEX and nothing comes before it.
     (With the shifted settings' cardioids the direct sound may be weaker than reflections.)"""
@@ -106,3 +108,71 @@ def test_synthesize_length_level_noise():
         assert 0 < onset < SR * 2 + DIRECT_INDEX + 1
         peaks.append(np.abs(y).max())
     assert max(peaks) / min(peaks) > 5  # random level
+
+
+def test_cached_banks_keep_their_keys():
+    """Settings added later (hybrid, scattering, talker, self-noise) at their defaults leave the
+    cache key of the existing simulations as it was, so their cached banks stay valid."""
+    assert (TRAIN.key(), SHIFTED.key(), BROAD.key()) == ("9e0abc15c5", "73b65621a2", "b2b62080ba")
+    assert HYBRID.key() not in (TRAIN.key(), SHIFTED.key(), BROAD.key())
+
+
+def test_room_prior_puts_sources_farther_in_bigger_rooms():
+    """HYBRID distances grow with the room (log-normal around 0.35 x its mean floor side) and
+    stay inside it and inside 0.3-20 m; the RT60s follow the materials, inside 0.1-3 s."""
+    rng = np.random.default_rng(0)
+    rooms = [sample_room(HYBRID, rng) for _ in range(300)]
+    d = np.array([r["distance"] for r in rooms])
+    side = np.array([np.sqrt(r["dims"][0] * r["dims"][1]) for r in rooms])
+    assert np.all((d >= 0.3) & (d <= 20.0))
+    assert np.all(d < np.array([np.linalg.norm(r["dims"]) for r in rooms]))
+    assert np.corrcoef(np.log(d), np.log(side))[0, 1] > 0.6
+    assert np.exp(np.median(np.log(d / side))) == pytest.approx(0.35, rel=0.15)
+    rt = np.array([r["rt60"] for r in rooms])
+    assert np.all((rt >= 0.1) & (rt <= 3.0))
+    for r in rooms[:20]:  # the stored RT60 is Eyring's at 500 Hz-1 kHz of the stored (rounded) absorption
+        assert r["rt60"] == pytest.approx(eyring_rt60(r["dims"], r["absorption"])[2:4].mean(), rel=1e-3)
+
+
+def test_hybrid_rir_decays_like_its_room():
+    """The ray-traced tail decays at the rate the materials imply: the broadband decay (T20 from
+    the Schroeder curve) lies between Eyring's RT60 at 500 Hz-1 kHz and the longest octave's."""
+    rng = np.random.default_rng(5)
+    for _ in range(6):
+        room = sample_room(HYBRID, rng)
+        h = simulate_rir(room, HYBRID, sr=SR, rng=rng).astype(float)
+        edc = 10 * np.log10(np.cumsum((h ** 2)[::-1])[::-1] / np.sum(h ** 2))
+        t20 = 3 * (np.argmax(edc < -25) - np.argmax(edc < -5)) / SR
+        bands = eyring_rt60(room["dims"], room["absorption"])
+        assert 0.7 * room["rt60"] <= t20 <= 1.3 * bands.max()
+
+
+def test_direct_to_reverberant_ratio_falls_with_distance_within_a_room():
+    """The cue a model can use inside a room: in one HYBRID room, nearer sources have a higher
+    direct-to-reverberant ratio."""
+    from train.distance_eval import rir_parameters
+
+    rng = np.random.default_rng(2)
+    room = sample_room(HYBRID, rng)
+    while not 6.0 < room["dims"][0] < 15.0:  # a medium room, long enough for 4 m
+        room = sample_room(HYBRID, rng)
+    drr = []
+    for d in (0.5, 1.0, 2.0, 4.0):
+        mic = np.array(room["dims"]) / 2 - [d / 2, 0, 0]
+        placed = {**room, "mic": mic.tolist(), "src": (mic + [d, 0, 0]).tolist(), "distance": d}
+        drr.append(np.mean([rir_parameters(simulate_rir(placed, HYBRID, sr=SR, rng=np.random.default_rng(s)), SR)[0]
+                            for s in range(2)]))
+    assert np.all(np.diff(drr) < 0) and drr[0] - drr[-1] > 12  # about 6 dB per doubling
+
+
+def test_parallel_bank_equals_serial(tmp_path):
+    """A bank big enough to be simulated in worker processes holds the same RIRs as one
+    simulated RIR by RIR: every RIR has its own seed."""
+    from soundpred.rooms import _rooms
+
+    bank = make_bank(HYBRID, 16, 4, seed=3, sr=SR, cache_dir=tmp_path, progress=False)
+    assert len(bank) == 64
+    for k, (r, room, seed) in enumerate(_rooms(HYBRID, 16, 4, 3)):
+        if k % 16 == 0:
+            np.testing.assert_array_equal(bank.rirs[k], simulate_rir(room, HYBRID, sr=SR, rng=np.random.default_rng(seed)))
+            assert bank.room[k] == r and bank.distance[k] == room["distance"]

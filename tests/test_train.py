@@ -86,8 +86,9 @@ def test_distance_training_smoke(tmp_path, monkeypatch):
     monkeypatch.setenv("SOUNDPRED_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "dist"
     results = distance.main(["--out", str(out), "--rooms", "4", "--eval-rooms", "2", "--epochs", "1", "--steps", "2",
-                             "--batch-size", "4", "--width", "4", "--speech", "12", "--verbose", "0", "--room-hint"])
-    for name in ("held-out rooms", "shifted simulation"):
+                             "--batch-size", "4", "--width", "4", "--speech", "12", "--verbose", "0", "--room-hint",
+                             "--hybrid-rooms", "2", "--aux-weight", "0.5", "--rel-weight", "0.3", "--hop", "80"])
+    for name in ("held-out rooms", "shifted simulation", "hybrid simulation"):
         assert set(results[name]) == {"model", "median_guess", "classical_features", "rir_oracle_not_blind",
                                       "model_with_room_kind"}
         assert "spearman_within_room" in results[name]["model"]
@@ -97,5 +98,77 @@ def test_distance_training_smoke(tmp_path, monkeypatch):
     bundle = load_bundle(out)
     assert bundle.task == "distance" and "held-out rooms" in bundle.meta["metrics"]
     assert len(bundle.model.inputs) == 2  # waveform and room hint
+    assert len(bundle.model.outputs) == 1  # the acoustics head trained alongside is not in the bundle
+    assert bundle.frontend.hop_length == 80 and bundle.meta["training"]["hybrid_rirs"] == 8
+    card = (out / "README.md").read_text()
+    assert "predicting the true RIR's DRR" in card and "ray-traced tail" in card
     assert (tmp_path / "dist.checkpoint.weights.h5").is_file()  # what --init resumes from
     assert (out / "README.md").read_text().startswith("---\nlibrary_name: keras")
+
+
+def test_distance_loss_adds_relative_error():
+    """The training loss: Gaussian NLL of log-distance plus the weighted |d_hat / d - 1|."""
+    from train.distance_eval import distance_loss
+
+    y = np.log([[2.0], [2.0]]).astype(np.float32)
+    pred = np.array([[np.log(4.0), 0.0], [np.log(1.0), 0.0]], np.float32)  # twice too far, half as far
+    nll = 0.5 * np.log(2.0) ** 2
+    np.testing.assert_allclose(np.asarray(distance_loss(0.0)(y, pred)), [nll, nll], rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(distance_loss(0.3)(y, pred)), [nll + 0.3 * 1.0, nll + 0.3 * 0.5], rtol=1e-5)
+
+
+def test_acoustics_head_trains_the_trunk_and_stays_out_of_the_bundle(tmp_path):
+    """The auxiliary head shares the distance model's layers (training it moves the model's
+    output) and saving the distance model leaves it out."""
+    import keras
+
+    from soundpred.bundle import save_bundle
+    from soundpred.models import DISTANCE_FRONTEND, build_distance
+    from train.distance_eval import ACOUSTIC_TARGETS, with_acoustics_head
+
+    keras.utils.set_random_seed(0)
+    model = build_distance(DISTANCE_FRONTEND, width=4)
+    trainer = with_acoustics_head(model)
+    x = np.random.default_rng(0).standard_normal((4, DISTANCE_FRONTEND.window_samples)).astype(np.float32)
+    before = np.asarray(model.predict_on_batch(x))
+    trainer.compile(optimizer=keras.optimizers.Adam(1e-2), loss={"log_distance": "mse", "acoustics": "mse"},
+                    loss_weights={"log_distance": 0.0, "acoustics": 1.0})  # only the acoustics target
+    trainer.train_on_batch(x, {"log_distance": np.zeros((4, 2), np.float32),
+                               "acoustics": np.ones((4, len(ACOUSTIC_TARGETS)), np.float32)})
+    assert not np.allclose(np.asarray(model.predict_on_batch(x)), before)
+    loaded = load_bundle(save_bundle(model, tmp_path / "d", frontend=DISTANCE_FRONTEND, task="distance"))
+    assert len(loaded.model.outputs) == 1 and "acoustics" not in [layer.name for layer in loaded.model.layers]
+
+
+def test_training_batches_mix_simulations_with_their_targets():
+    """Batches draw rooms from each part in the given shares, with the right log-distance, room
+    kind and standardised acoustic targets; every batch is different."""
+    from soundpred.models import DISTANCE_FRONTEND
+    from soundpred.rooms import HYBRID, TRAIN, RirBank
+    from train.distance_eval import DistanceConfig, DrySources, make_batches
+
+    rng = np.random.default_rng(0)
+
+    def bank(distances, volume):
+        rirs = []
+        for d in distances:  # a direct sound and a decaying tail, weaker for far sources
+            h = rng.standard_normal(4000) * np.exp(-np.arange(4000) / 800) * d / 10
+            h[40] = 1.0
+            rirs.append(h.astype(np.float32))
+        n = len(distances)
+        return RirBank(rirs, np.array(distances), np.full(n, 0.5), np.arange(n), TRAIN, np.full(n, volume))
+
+    near, far = bank([0.5, 0.7, 0.9], 30.0), bank([6.0, 8.0, 12.0], 3000.0)
+    speech = [rng.standard_normal(16000 * 5).astype(np.float32)]
+    sources = DrySources(speech, [], speech, [])
+    config = DistanceConfig(steps=3, batch_size=16, aux_weight=0.5, room_hint=True, hint_drop=0.0)
+    batches = make_batches([(near, TRAIN), (far, HYBRID)], sources, DISTANCE_FRONTEND, config, shares=[0.25, 0.75])
+    (x, hint), y = batches[0]
+    assert x.shape == (16, DISTANCE_FRONTEND.window_samples) and np.all(np.isfinite(x))
+    from_far = np.exp(y["log_distance"][:, 0]) > 5
+    assert 6 <= from_far.sum() <= 15  # about three in four
+    np.testing.assert_array_equal(hint[from_far].argmax(1), 3)  # large
+    np.testing.assert_array_equal(hint[~from_far].argmax(1), 1)  # small
+    assert y["acoustics"].shape == (16, 6) and np.all(np.isfinite(y["acoustics"]))
+    assert y["acoustics"][from_far, 5].min() > y["acoustics"][~from_far, 5].max()  # log volume
+    assert not np.array_equal(batches[1][0][0], x)

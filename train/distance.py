@@ -15,20 +15,22 @@ import os
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from soundpred.bundle import load_bundle, save_bundle
-from soundpred.models import DISTANCE_FRONTEND, build_distance, gaussian_nll
-from soundpred.rooms import TRAIN
+from soundpred.models import DISTANCE_FRONTEND, build_distance
+from soundpred.rooms import HYBRID, TRAIN
 from train.common import HubPush, adamw_cosine, add_hub_args, finish_bundle, write_history
 from train.distance_eval import (
     DistanceConfig,
     RidgeBaseline,
     RirOracle,
     classical_features,
+    distance_loss,
     dry_sources,
     eval_sets,
     evaluate,
@@ -39,6 +41,7 @@ from train.distance_eval import (
     rt60_table,
     spread_table,
     table,
+    with_acoustics_head,
     write_card,
 )
 
@@ -63,6 +66,14 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--room-hint", action="store_true", help="train a model that also takes the room kind")
     p.add_argument("--hint-drop", type=float, default=d.hint_drop, help="share of examples trained with the hint 'auto'")
+    p.add_argument("--hybrid-rooms", type=int, default=d.hybrid_rooms,
+                   help="also train on this many rooms of the hybrid (ray-traced, material-table) simulation")
+    p.add_argument("--hybrid-share", type=float, default=d.hybrid_share, help="share of examples from those rooms")
+    p.add_argument("--hop", type=int, default=d.hop, help="front-end hop in samples (80: 5 ms frames)")
+    p.add_argument("--aux-weight", type=float, default=d.aux_weight,
+                   help="weight of the training-only head that predicts the true RIR's acoustics (0: none)")
+    p.add_argument("--rel-weight", type=float, default=d.rel_weight,
+                   help="weight of the relative-error term added to the Gaussian NLL")
     p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, or the "
                                              "OUT.checkpoint.weights.h5 an interrupted run left (resume)")
     p.add_argument("--verbose", type=int, default=1)
@@ -73,7 +84,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     config = DistanceConfig(rooms=args.rooms, eval_rooms=args.eval_rooms, epochs=args.epochs, steps=args.steps,
                             batch_size=args.batch_size, lr=args.lr, width=args.width, speech=args.speech,
                             speech_share=args.speech_share, seed=args.seed, data=args.data, room_hint=args.room_hint,
-                            hint_drop=args.hint_drop)
+                            hint_drop=args.hint_drop, hop=args.hop, hybrid_rooms=args.hybrid_rooms,
+                            hybrid_share=args.hybrid_share, aux_weight=args.aux_weight,
+                            rel_weight=args.rel_weight)
     return args, config
 
 
@@ -84,12 +97,14 @@ def main(argv=None):
         bundle = load_bundle(args.evaluate)
         model, fe = bundle.model, bundle.frontend
     else:
-        fe = DISTANCE_FRONTEND
+        fe = replace(DISTANCE_FRONTEND, hop_length=config.hop, win_length=min(DISTANCE_FRONTEND.win_length, 4 * config.hop))
     sr = fe.sample_rate
-    banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed)
-    train_bank = banks[0]
+    banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed,
+                       hybrid_rooms=0 if args.evaluate else config.hybrid_rooms)
+    train_bank = banks.train
     sources = dry_sources(sr, n_speech=config.speech, data=config.data)
-    print(f"{len(train_bank)} training RIRs, {len(banks[1])} held-out, {len(banks[2])} shifted; dry sources: "
+    print(f"{len(train_bank)} training RIRs, {len(banks.hybrid_train or [])} hybrid ones, {len(banks.heldout)} "
+          f"held-out, {len(banks.shifted)} shifted, {len(banks.hybrid)} hybrid; dry sources: "
           f"{len(sources.train_speech)}+{len(sources.train_clips)} train, "
           f"{len(sources.eval_speech)}+{len(sources.eval_clips)} eval", file=sys.stderr)
     train_median = float(np.median(train_bank.distance))
@@ -104,17 +119,24 @@ def main(argv=None):
     history, train_seconds = {}, 0.0
     if not args.evaluate:
         model = build_distance(fe, width=config.width, room_hint=config.room_hint)
+        trainer = with_acoustics_head(model) if config.aux_weight else model
         if args.init and args.init.is_file():
-            model.load_weights(args.init)
+            trainer.load_weights(args.init)
         elif args.init:
             model.set_weights(load_bundle(args.init).model.get_weights())
         # weights after every epoch, beside the bundle (not in it): --init resumes from them
         checkpoint = args.out.parent / f"{args.out.name}.checkpoint.weights.h5"
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        model.compile(optimizer=adamw_cosine(config.lr, config.epochs * config.steps, 2 * config.steps),
-                      loss=gaussian_nll)
+        loss = distance_loss(config.rel_weight)
+        if config.aux_weight:
+            loss = {"log_distance": loss, "acoustics": "mse"}
+        trainer.compile(optimizer=adamw_cosine(config.lr, config.epochs * config.steps, 2 * config.steps), loss=loss,
+                        loss_weights={"log_distance": 1.0, "acoustics": config.aux_weight} if config.aux_weight else None)
         t0 = time.time()
-        hist = model.fit(make_batches(train_bank, sources, TRAIN, fe, config), epochs=config.epochs,
+        parts, shares = [(train_bank, TRAIN)], [1.0]
+        if banks.hybrid_train is not None:
+            parts, shares = parts + [(banks.hybrid_train, HYBRID)], [1 - config.hybrid_share, config.hybrid_share]
+        hist = trainer.fit(make_batches(parts, sources, fe, config, shares), epochs=config.epochs,
                          verbose=args.verbose,
                          callbacks=[keras.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True)])
         train_seconds, history = time.time() - t0, hist.history
@@ -141,12 +163,16 @@ def main(argv=None):
                 "steps_per_epoch": config.steps, "batch_size": config.batch_size, "train_median_m": train_median,
                 "params": int(model.count_params()), "train_seconds": round(train_seconds, 1),
                 "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+                "hybrid_rirs": len(banks.hybrid_train or []), "hybrid_share": config.hybrid_share,
+                "front_end": {"hop_length": fe.hop_length, "win_length": fe.win_length},
+                "aux_weight": config.aux_weight, "rel_weight": config.rel_weight,
                 "dry_sources": {"espeak-ng speech": len(sources.train_speech),
                                 "starter clips": len(sources.train_clips)},
                 "command": "python -m train.distance " + " ".join(sys.argv[1:] if argv is None else argv)}
     save_bundle(model, out, frontend=fe, task="distance", metrics=results, training=training,
                 card=write_card(training, results), name="soundpred-distance")
-    write_history(out, history)
+    if history:  # none when --epochs 0 only evaluates --init weights
+        write_history(out, history)
     finish_bundle(out, config.to_json(), [], task="distance", push=HubPush.from_args(args))
     return results
 

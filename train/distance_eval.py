@@ -18,6 +18,7 @@ exact acoustic parameters (DRR, C50, EDT, T20) of each example's true impulse re
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -30,15 +31,16 @@ from soundpred.data import read_fsdkaggle2018
 from soundpred.distance import COVERAGE, clip_log_sigma, interval, z_value
 from soundpred.features import LogMel
 from soundpred.metrics import distance_summary
-from soundpred.models import takes_room_hint
+from soundpred.models import gaussian_nll, takes_room_hint
 from soundpred.paths import STARTER
 from soundpred.plots import distance_figure
-from soundpred.rooms import (BROAD, DIRECT_INDEX, ROOM_LENGTH_M, SHIFTED, TRAIN, RirBank, SimSettings, kind_one_hot,
+from soundpred.rooms import (BROAD, DIRECT_INDEX, HYBRID, ROOM_LENGTH_M, SHIFTED, TRAIN, RirBank, SimSettings, kind_one_hot,
                              make_bank, synthesize)
 from train.data import load_waveforms
 from train.dry_sources import make_speech
 
-__all__ = ["DistanceConfig", "DrySources", "EvalSet", "room_banks", "dry_sources", "make_examples", "make_batches",
+__all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "room_banks", "dry_sources", "make_examples", "make_batches",
+           "ACOUSTIC_TARGETS", "acoustic_targets", "distance_loss", "with_acoustics_head",
            "eval_sets", "classical_features", "RidgeBaseline", "rir_parameters", "RirOracle", "logmel_of",
            "predict_model", "evaluate", "table", "rt60_table", "write_card"]
 
@@ -60,6 +62,14 @@ class DistanceConfig:
     data: Path = STARTER  # FSDKaggle2018-layout clips used as extra dry sources
     room_hint: bool = False  # the model takes the room kind (auto / small / medium / large)
     hint_drop: float = 0.3  # share of training examples whose hint is "auto"
+    hybrid_rooms: int = 0  # HYBRID training rooms (4 source-microphone pairs each) beside the TRAIN ones
+    hybrid_share: float = 0.5  # share of training examples from those rooms
+    hop: int = 160  # front-end hop in samples (80: 5 ms frames, finer early reflections)
+    #: weight of the auxiliary loss: a second head, used only in training, predicts the true
+    #: RIR's acoustic parameters (:data:`ACOUSTIC_TARGETS`), so that the trunk learns the cues
+    aux_weight: float = 0.0
+    #: weight of the relative-error term |d_hat / d - 1| added to the Gaussian NLL
+    rel_weight: float = 0.0
 
     def to_json(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
@@ -87,10 +97,24 @@ class EvalSet:
     clips: list[np.ndarray] = field(repr=False)
 
 
-def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 0):
-    """The seeded banks: (training, held-out, shifted, broad); cached after the first call."""
-    return (make_bank(TRAIN, rooms, seed=seed + 100, sr=sr), make_bank(TRAIN, eval_rooms, seed=seed + 200, sr=sr),
-            make_bank(SHIFTED, eval_rooms, seed=seed + 300, sr=sr), make_bank(BROAD, eval_rooms, seed=seed + 400, sr=sr))
+@dataclass
+class Banks:
+    """The seeded room banks: training rooms, and held-out rooms of every evaluation setting."""
+
+    train: RirBank
+    heldout: RirBank
+    shifted: RirBank
+    broad: RirBank
+    hybrid: RirBank  # held-out rooms of the HYBRID simulation
+    hybrid_train: RirBank | None = None  # HYBRID training rooms (only when training uses them)
+
+
+def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 0, hybrid_rooms: int = 0) -> Banks:
+    """The seeded banks (simulated once, then cached); ``hybrid_rooms`` HYBRID training rooms if > 0."""
+    return Banks(make_bank(TRAIN, rooms, seed=seed + 100, sr=sr), make_bank(TRAIN, eval_rooms, seed=seed + 200, sr=sr),
+                 make_bank(SHIFTED, eval_rooms, seed=seed + 300, sr=sr), make_bank(BROAD, eval_rooms, seed=seed + 400, sr=sr),
+                 make_bank(HYBRID, eval_rooms, seed=seed + 600, sr=sr),
+                 make_bank(HYBRID, hybrid_rooms, seed=seed + 500, sr=sr) if hybrid_rooms else None)
 
 
 def dry_sources(sr: int, *, n_speech: int = 240, data: Path = STARTER) -> DrySources:
@@ -121,46 +145,105 @@ def make_examples(bank: RirBank, speech, clips, settings: SimSettings, *, n: int
     return np.stack(xs)
 
 
-def make_batches(bank: RirBank, sources: DrySources, settings: SimSettings, fe, config: DistanceConfig):
-    """Training batches synthesised on the fly: ``config.steps`` per epoch of ``config.batch_size``."""
+#: What the auxiliary head predicts of each example's true RIR and room (standardised over the
+#: training bank): the acoustics that carry distance within a room (DRR, C50) and those that
+#: tell rooms apart (decay times, RT60, volume).
+ACOUSTIC_TARGETS = ("drr_db", "c50_db", "log_edt_s", "log_t20_s", "log_rt60_s", "log_volume_m3")
+
+
+def acoustic_targets(bank: RirBank, sr: int) -> np.ndarray:
+    """``(len(bank), 6)`` raw :data:`ACOUSTIC_TARGETS` of every RIR in ``bank``."""
+    p = np.stack([rir_parameters(h, sr) for h in bank.rirs])
+    decay = np.log(np.maximum(p[:, 2:4], 1e-3))
+    return np.c_[p[:, :2], decay, np.log(bank.rt60), np.log(bank.volume)].astype(np.float32)
+
+
+def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, fe, config: DistanceConfig,
+                 shares: list[float] | None = None):
+    """Training batches synthesised on the fly: ``config.steps`` per epoch of ``config.batch_size``.
+    Each example takes a room of one of the ``parts`` (``(bank, simulation settings)``), chosen
+    with probability ``shares`` (default: by bank size).
+
+    Targets: the log-distance ``(batch, 1)``; with ``config.aux_weight`` a dict that also has the
+    :func:`acoustic_targets` (standardised over all parts) under ``"acoustics"``."""
     n, sr = fe.window_samples, fe.sample_rate
     speech, clips = sources.train_speech, sources.train_clips
+    shares = np.asarray(shares if shares is not None else [len(b) for b, _ in parts], float)
+    shares = shares / shares.sum()
+    distance = [np.log(b.distance).astype(np.float32) for b, _ in parts]
+    kinds = [b.kind if config.room_hint else None for b, _ in parts]
+    aux = None
+    if config.aux_weight:
+        raw = [acoustic_targets(b, sr) for b, _ in parts]
+        flat = np.concatenate(raw)
+        mean, sd = flat.mean(0), flat.std(0) + 1e-6
+        aux = [(a - mean) / sd for a in raw]
 
     class Batches(keras.utils.PyDataset):
         def __init__(self):
-            super().__init__()
-            self.rng = np.random.default_rng(config.seed + 1)
+            # two threads synthesise the next batches while the model trains on this one; each
+            # batch has a generator of its own (seeded by its draw number: no shared state)
+            super().__init__(workers=2, use_multiprocessing=False)
+            self.draws = itertools.count()
 
         def __len__(self):
             return config.steps
 
         def __getitem__(self, step):
-            rng = self.rng
-            idx = rng.integers(0, len(bank), config.batch_size)
+            rng = np.random.default_rng([config.seed + 1, next(self.draws)])
+            part = rng.choice(len(parts), config.batch_size, p=shares)
+            idx = np.array([rng.integers(len(parts[k][0])) for k in part])
             xs = []
-            for i in idx:
+            for k, i in zip(part, idx):
                 pool = speech if (rng.random() < config.speech_share or not clips) else clips
+                bank, settings = parts[k]
                 x, _ = synthesize(pool[int(rng.integers(len(pool)))], bank.rirs[i], settings, n=n, sr=sr, rng=rng)
                 if rng.random() < 0.15:  # short input, zero-padded as the Predictor pads it
                     x[int(rng.integers(sr, n)):] = 0.0
                 xs.append(x)
-            y = np.log(bank.distance[idx]).astype(np.float32)[:, None]
+            y = np.array([distance[k][i] for k, i in zip(part, idx)])[:, None]
+            if aux is not None:
+                y = {"log_distance": y, "acoustics": np.stack([aux[k][i] for k, i in zip(part, idx)])}
             if not config.room_hint:
                 return np.stack(xs), y
-            kinds = np.where(rng.random(len(idx)) < config.hint_drop, "auto", bank.kind[idx])
-            return (np.stack(xs), kind_one_hot(kinds)), y
+            hint = np.array([kinds[k][i] for k, i in zip(part, idx)])
+            hint = np.where(rng.random(len(idx)) < config.hint_drop, "auto", hint)
+            return (np.stack(xs), kind_one_hot(hint)), y
 
     return Batches()
 
 
-def eval_sets(banks, sources: DrySources, seed: int) -> list[EvalSet]:
-    """Held-out rooms, shifted and broad simulation with held-out dry sources; and a slice of the
-    training rooms with training sources, which shows whether the model over- or underfits."""
-    train_bank, heldout, shifted, broad = banks
-    return [EvalSet("held-out rooms", heldout, TRAIN, seed + 11, sources.eval_speech, sources.eval_clips),
-            EvalSet("shifted simulation", shifted, SHIFTED, seed + 12, sources.eval_speech, sources.eval_clips),
-            EvalSet("broad distances", broad, BROAD, seed + 14, sources.eval_speech, sources.eval_clips),
-            EvalSet("training rooms", train_bank.subset(np.arange(min(len(train_bank), len(heldout)))), TRAIN,
+def distance_loss(rel_weight: float = 0.0):
+    """Gaussian NLL of log-distance plus ``rel_weight`` times the relative error of exp(mean)
+    (|d_hat / d - 1|, the DCASE metric; the log ratio is clipped to ±3 to bound its gradient)."""
+
+    def loss(y_true, y_pred):
+        nll = gaussian_nll(y_true, y_pred)
+        if not rel_weight:
+            return nll
+        ratio = keras.ops.exp(keras.ops.clip(y_pred[:, 0] - y_true[:, 0], -3.0, 3.0))
+        return nll + rel_weight * keras.ops.abs(ratio - 1.0)
+
+    return loss
+
+
+def with_acoustics_head(model: keras.Model) -> keras.Model:
+    """A training-only model over ``model``'s layers that also predicts the
+    :data:`ACOUSTIC_TARGETS` from its ``embedding`` layer; saving ``model`` leaves the head out."""
+    acoustics = keras.layers.Dense(len(ACOUSTIC_TARGETS), name="acoustics")(model.get_layer("embedding").output)
+    return keras.Model(model.inputs, {"log_distance": model.output, "acoustics": acoustics},
+                       name="soundpred_distance_trainer")
+
+
+def eval_sets(banks: Banks, sources: DrySources, seed: int) -> list[EvalSet]:
+    """Held-out rooms, shifted, broad and hybrid simulation with held-out dry sources; and a slice
+    of the training rooms with training sources, which shows whether the model over- or underfits."""
+    train_bank, n = banks.train, len(banks.heldout)
+    return [EvalSet("held-out rooms", banks.heldout, TRAIN, seed + 11, sources.eval_speech, sources.eval_clips),
+            EvalSet("shifted simulation", banks.shifted, SHIFTED, seed + 12, sources.eval_speech, sources.eval_clips),
+            EvalSet("broad distances", banks.broad, BROAD, seed + 14, sources.eval_speech, sources.eval_clips),
+            EvalSet("hybrid simulation", banks.hybrid, HYBRID, seed + 15, sources.eval_speech, sources.eval_clips),
+            EvalSet("training rooms", train_bank.subset(np.arange(min(len(train_bank), n))), TRAIN,
                     seed + 13, sources.train_speech, sources.train_clips)]
 
 
@@ -324,14 +407,46 @@ def _simulation(s: SimSettings) -> str:
     prior = s.distance_prior
     dist = (f"log-normal around {prior[1]:g} m (sigma {prior[2]:g} in log space)" if prior[0] == "lognormal"
             else "log-uniform")
-    rt60 = (f"RT60 from Sabine's formula with a random mean absorption {s.absorption_range[0]:g}–"
-            f"{s.absorption_range[1]:g}, within {s.rt60_range[0]:g}–{s.rt60_range[1]:g} s"
-            if s.absorption_range else f"RT60 drawn over {s.rt60_range[0]:g}–{s.rt60_range[1]:g} s whatever the size")
-    return (f"`{s.name}` settings: {rt60}; absorption `{s.absorption}`; "
-            f"{'cardioid' if s.directivity else 'omnidirectional'} source and microphone; distances {dist}, "
+    if s.absorption == "materials":
+        rt60 = (f"surfaces from measured material tables, walls and floor partly furnished, the RT60 "
+                f"(Eyring, {s.rt60_range[0]:g}–{s.rt60_range[1]:g} s) following from them")
+    elif s.absorption_range:
+        rt60 = (f"RT60 from Sabine's formula with a random mean absorption {s.absorption_range[0]:g}–"
+                f"{s.absorption_range[1]:g}, within {s.rt60_range[0]:g}–{s.rt60_range[1]:g} s; absorption `{s.absorption}`")
+    else:
+        rt60 = f"RT60 drawn over {s.rt60_range[0]:g}–{s.rt60_range[1]:g} s whatever the size; absorption `{s.absorption}`"
+    source = ("cardioid source and microphone" if s.directivity else
+              "talker-like subcardioid source facing the microphone ±60°, omnidirectional microphone" if s.talker
+              else "omnidirectional source and microphone")
+    method = (f"image sources up to order 3 and a ray-traced tail, scattering {s.scattering[0]:g}–{s.scattering[1]:g}"
+              if s.hybrid else f"image sources up to order {s.max_order}")
+    self_noise = (f"; microphone self-noise {s.self_noise_db[0]:g}–{s.self_noise_db[1]:g} dB below the signal"
+                  if s.self_noise_db else "")
+    return (f"`{s.name}` settings: {rt60}; {source}; distances {dist}, "
             f"{s.distance_range[0]:g}–{s.distance_range[1]:g} m and within the room; noise "
-            f"{', '.join(s.noises)} at {s.snr_db[0]:g}–{s.snr_db[1]:g} dB SNR; colouration ±{s.colouration_db:g} dB; "
-            f"image sources up to order {s.max_order}")
+            f"{', '.join(s.noises)} at {s.snr_db[0]:g}–{s.snr_db[1]:g} dB SNR{self_noise}; "
+            f"colouration ±{s.colouration_db:g} dB; {method}")
+
+
+def _hybrid_training(training: dict) -> str:
+    if not training.get("hybrid_rirs"):
+        return ""
+    return (f" Also {training['hybrid_rirs']} RIRs of other rooms in the {_simulation(HYBRID)}; "
+            f"{training['hybrid_share'] * 100:g} % of the training examples come from those.")
+
+
+def _recipe(training: dict) -> str:
+    """The training recipe's options beyond the plain Gaussian NLL, in words."""
+    parts = []
+    fe = training.get("front_end")
+    if fe:
+        parts.append(f"front end: {fe['win_length']}-sample windows every {fe['hop_length']} samples")
+    if training.get("aux_weight"):
+        parts.append(f"a training-only head predicting the true RIR's DRR, C50, EDT, T20, RT60 and room volume "
+                     f"(loss weight {training['aux_weight']:g})")
+    if training.get("rel_weight"):
+        parts.append(f"relative error added to the Gaussian NLL (weight {training['rel_weight']:g})")
+    return ("; ".join(parts) + ".") if parts else ""
 
 
 def write_card(training: dict, results: dict) -> str:
@@ -356,14 +471,15 @@ metres out, as a Gaussian mean and log standard deviation; the app reports exp(m
 ## Training data
 Simulated only (pyroomacoustics, randomised image sources, air absorption): {training["rirs"]} RIRs in
 {training["rooms"]} shoebox rooms {ROOM_LENGTH_M[0]:g}–{ROOM_LENGTH_M[1]:g} m long, {_simulation(TRAIN)} (median distance of the bank
-{training["train_median_m"]:.2f} m). Convolved on the fly with espeak-ng speech and FSDKaggle2018
+{training["train_median_m"]:.2f} m).{_hybrid_training(training)} Convolved on the fly with espeak-ng speech and FSDKaggle2018
 starter clips (research-use and Creative Commons recordings), with random level and onset: the
 direct sound's arrival time and the level carry no distance.
 
 ## Evaluation (rooms and dry sources never used in training)
 - *held-out rooms*: the training settings, other rooms;
 - *shifted simulation*: {_simulation(SHIFTED)};
-- *broad distances*: {_simulation(BROAD)}.
+- *broad distances*: {_simulation(BROAD)};
+- *hybrid simulation*: {_simulation(HYBRID)}.
 
 {table(results)}
 
@@ -378,5 +494,5 @@ the interval as a rough guide.
 
 ## Training
 `{training["command"]}` — {training["epochs"]} × {training["steps_per_epoch"]} batches of
-{training["batch_size"]}, {training["train_seconds"]:.0f} s on {training["machine"]}.
+{training["batch_size"]}, {training["train_seconds"]:.0f} s on {training["machine"]}. {_recipe(training)}
 """

@@ -42,7 +42,8 @@ def main():
 
 
     sr = fe.sample_rate
-    train, heldout, shifted, _ = room_banks(sr)
+    banks = room_banks(sr)
+    train, heldout, shifted = banks.train, banks.heldout, banks.shifted
     sets = {"held-out": (heldout, TRAIN, 11), "shifted": (shifted, SHIFTED, 12)}  # train.distance's example seeds
     d = dry_sources(sr)
     src = (d.train_speech, d.train_clips, d.eval_speech, d.eval_clips)
