@@ -9,7 +9,7 @@ from soundpred.bundle import load_bundle, save_bundle
 from soundpred.hub import resolve
 from soundpred.models import DISTANCE_FRONTEND, build_distance
 from soundpred.predict import Predictor
-from soundpred.rooms import SHIFTED, TRAIN, sample_room, simulate_rir, synthesize
+from soundpred.rooms import HYBRID, SHIFTED, TRAIN, sample_room, simulate_rir, synthesize
 
 SR = 16000
 
@@ -85,22 +85,49 @@ def speech(tmp_path_factory):
     return [audio.load(p, sr=SR) for p in make_speech(tmp_path_factory.mktemp("speech"), n=4, seed=123)]
 
 
-@pytest.mark.parametrize("settings", [TRAIN, SHIFTED])
-def test_sweep_far_sources_get_larger_estimates(distance_predictor, speech, settings):
-    """Speech at 0.7 m and at 8 m in random rooms: on average the far sources are estimated
-    farther (by at least a tenth, in the geometric mean). The model leans on its prior (log-normal
-    around 2.5 m), so estimates move far less than the true 11x: the embedded default gives
-    1.97 -> 2.67 m (train settings) and 1.67 -> 2.01 m (shifted) here."""
+def sweep(predictor, speech, settings, room_kind_given=False):
+    """Geometric means of the estimates for speech at 0.7 m and at 8 m in 8 random rooms each
+    (``room_kind_given``: the Predictor is told each room's kind)."""
+    from soundpred.rooms import room_kind
+
     rng = np.random.default_rng(42)
     near, far = [], []
     for i in range(8):
         for d, out in ((0.7, near), (8.0, far)):
-            h = simulate_rir(sample_room(settings, rng, distance=d), settings, sr=SR, rng=rng)
+            room = sample_room(settings, rng, distance=d)
+            h = simulate_rir(room, settings, sr=SR, rng=rng)
             y, _ = synthesize(speech[i % len(speech)], h, settings, n=SR * 4, sr=SR, rng=rng)
-            out.append(distance_predictor.distance_for_waveform(y)[0])
-    assert np.mean(np.log(far)) > np.mean(np.log(near)) + np.log(1.1)
+            kind = str(room_kind(np.prod(room["dims"]))) if room_kind_given else "auto"
+            out.append(predictor.distance_for_waveform(y, room=kind)[0])
+    return float(np.exp(np.mean(np.log(near)))), float(np.exp(np.mean(np.log(far))))
 
 
+@pytest.mark.parametrize("settings", [TRAIN, SHIFTED, HYBRID])
+def test_sweep_far_sources_get_larger_estimates(distance_predictor, speech, settings):
+    """Speech at 0.7 m and at 8 m in random rooms: on average the far sources are estimated
+    farther (by at least a tenth, in the geometric mean). The default leans on its prior
+    (log-normal around 2.5 m), so estimates move far less than the true 11x: it gives
+    1.97 -> 2.67 m (train settings), 1.67 -> 2.01 m (shifted) and 1.65 -> 2.70 m (hybrid) here."""
+    near, far = sweep(distance_predictor, speech, settings)
+    assert far > near * 1.1
+
+
+@pytest.fixture(scope="module")
+def rooms_predictor(classifier_bundle):
+    from soundpred.hub import MODELS
+
+    return Predictor(classifier_bundle, load_bundle(MODELS / "distance-rooms"))
+
+
+@pytest.mark.parametrize("settings", [TRAIN, SHIFTED, HYBRID])
+def test_rooms_model_spreads_its_estimates(rooms_predictor, speech, settings):
+    """The opt-in models/distance-rooms (hybrid simulation, acoustics head, room kinds) moves
+    much more between 0.7 m and 8 m than the default: far/near 1.98 (train settings), 1.84
+    (shifted), 2.90 (hybrid) against 1.36 / 1.20 / 1.63; told the room's kind, 2.71 / 2.91 / 4.25."""
+    near, far = sweep(rooms_predictor, speech, settings)
+    assert far > near * 1.6
+    near_k, far_k = sweep(rooms_predictor, speech, settings, room_kind_given=True)
+    assert far_k / near_k > far / near
 def test_cepstral_probe_features_find_an_echo():
     """The probe's cepstral features peak at the delay of a reflection (here 40 samples, 2.5 ms)."""
     from train.probe_distance_cues import cepstral_features

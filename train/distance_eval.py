@@ -405,8 +405,9 @@ def rt60_table(results: dict) -> str:
 def _simulation(s: SimSettings) -> str:
     """The simulation settings in words, from the settings object itself."""
     prior = s.distance_prior
-    dist = (f"log-normal around {prior[1]:g} m (sigma {prior[2]:g} in log space)" if prior[0] == "lognormal"
-            else "log-uniform")
+    dist = {"lognormal": lambda: f"log-normal around {prior[1]:g} m (sigma {prior[2]:g} in log space)",
+            "room": lambda: f"log-normal around {prior[1]:g} × the room's mean floor side (sigma {prior[2]:g} in log space)",
+            "loguniform": lambda: "log-uniform"}[prior[0]]()
     if s.absorption == "materials":
         rt60 = (f"surfaces from measured material tables, walls and floor partly furnished, the RT60 "
                 f"(Eyring, {s.rt60_range[0]:g}–{s.rt60_range[1]:g} s) following from them")
