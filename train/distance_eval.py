@@ -5,8 +5,10 @@ training batches, baselines, the evaluation and its tables and card.
 same pieces. Rooms: a seeded bank of training rooms (4 source–microphone pairs each) with the
 ``TRAIN`` simulation settings; evaluation on rooms never used in training (same settings, other
 seed), on the ``SHIFTED`` simulation (other absorption profiles, cardioid source and mic, hum
-and babble noise, stronger colouration) and the ``BROAD`` one (distances log-uniform over
-0.3–20 m instead of the training prior). Dry sources are split too: espeak-ng utterances and
+and babble noise, stronger colouration), the ``BROAD`` one (distances log-uniform over
+0.3–20 m instead of the training prior) and the ``HYBRID`` one (material tables, ray-traced
+tail, talker-like source, distances that grow with the room), which training may also use
+(``DistanceConfig.hybrid_rooms``; other seeds). Dry sources are split too: espeak-ng utterances and
 starter clips used in evaluation are never used in training.
 
 The evaluation has MAE, median absolute error, mean relative error, rank correlation with the
