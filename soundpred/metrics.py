@@ -67,6 +67,14 @@ def _spearman(a, b) -> float | None:
     return round(float(spearmanr(a, b).statistic), 3)
 
 
+def spearman_within_rooms(a, b, room) -> float | None:
+    """Mean Spearman correlation of ``a`` and ``b`` inside each room (``room`` ids); rooms with
+    fewer than 3 examples or no spread are left out. None if no room is left."""
+    a, b, room = np.asarray(a, float), np.asarray(b, float), np.asarray(room)
+    within = [w for w in (_spearman(a[room == r], b[room == r]) for r in np.unique(room)) if w is not None]
+    return round(float(np.mean(within)), 3) if within else None
+
+
 def distance_summary(pred, true, *, lo=None, hi=None, rt60=None, room=None) -> dict:
     """Distance errors in metres: MAE, median absolute error, mean relative error
     ``|d̂ - d| / d`` (DCASE 2024 task 3), per distance bin (with the 10th–90th percentile of the
@@ -81,10 +89,7 @@ def distance_summary(pred, true, *, lo=None, hi=None, rt60=None, room=None) -> d
            "rel_error": round(float(np.mean(err / true)), 3),
            "spearman": _spearman(pred, true)}
     if room is not None:
-        room = np.asarray(room)
-        within = [_spearman(pred[room == r], true[room == r]) for r in np.unique(room)]
-        within = [w for w in within if w is not None]
-        out["spearman_within_room"] = round(float(np.mean(within)), 3) if within else None
+        out["spearman_within_room"] = spearman_within_rooms(pred, true, room)
     if lo is not None and hi is not None:
         out["coverage"] = round(float(np.mean((np.asarray(lo) <= true) & (true <= np.asarray(hi)))), 3)
 

@@ -14,17 +14,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import spearmanr
 
-from soundpred.rooms import ROOM_KINDS, RirBank
+from soundpred.metrics import spearman_within_rooms
+from soundpred.rooms import ROOM_KINDS
 from train.distance_eval import rir_parameters, room_banks
-
-
-def within_room_spearman(values: np.ndarray, bank: RirBank) -> float:
-    """Mean Spearman correlation of ``values`` with log-distance inside each room of ``bank``
-    (rooms with at least 3 pairs whose distances differ by more than a fifth)."""
-    ld = np.log(bank.distance)
-    rhos = [spearmanr(values[m], ld[m])[0] for m in (bank.room == r for r in np.unique(bank.room))
-            if m.sum() >= 3 and np.ptp(ld[m]) > 0.2]
-    return float(np.nanmean(rhos))
 
 
 def main(argv=None):
@@ -44,7 +36,7 @@ def main(argv=None):
     for name, bank in sets.items():
         drr = np.array([rir_parameters(h, 16000)[0] for h in bank.rirs])
         ld = np.log(bank.distance)
-        print(f"| {name} | {spearmanr(drr, ld)[0]:.2f} | {within_room_spearman(drr, bank):.2f} | "
+        print(f"| {name} | {spearmanr(drr, ld)[0]:.2f} | {spearman_within_rooms(drr, ld, bank.room):.2f} | "
               f"{spearmanr(bank.rt60, ld)[0]:.2f} | {spearmanr(bank.volume, ld)[0]:.2f} |")
 
 
