@@ -21,6 +21,7 @@ import keras
 
 from . import __version__
 from . import features  # noqa: F401  (registers the custom layers that bundles contain)
+from .distance import point_shrink
 from .labels import check_labels
 from .params import FRONTEND_VERSION, FrontEnd
 
@@ -51,12 +52,13 @@ class Bundle:
 
 def save_bundle(model: keras.Model, folder, *, frontend: FrontEnd, task: str, labels=(),
                 metrics: dict | None = None, training: dict | None = None, card: str = "",
-                name: str | None = None, audioset_labels=()) -> Path:
+                name: str | None = None, audioset_labels=(), extra_meta: dict | None = None) -> Path:
     """Write ``model`` and its settings to ``folder`` (created; existing files replaced).
 
     ``labels``: the FSD labels of a classification bundle, or the class names of an
     ``audioset`` bundle. ``audioset_labels``: the 521 class names of a classifier's second
-    output (``audioset``), when it has one."""
+    output (``audioset``), when it has one. ``extra_meta``: more ``soundpred.json`` fields (a
+    distance bundle's ``point_shrink``)."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}")
     folder = Path(folder)
@@ -85,6 +87,7 @@ def save_bundle(model: keras.Model, folder, *, frontend: FrontEnd, task: str, la
     }
     if audioset_labels:
         meta["audioset_labels"] = list(audioset_labels)
+    meta.update(extra_meta or {})
     (folder / "soundpred.json").write_text(json.dumps(meta, indent=2) + "\n")
     if card:
         (folder / "README.md").write_text(card)
@@ -136,6 +139,11 @@ def load_bundle(folder, *, source: str | None = None) -> Bundle:
         try:
             check_labels(labels)
         except ValueError as e:
+            raise BundleError(f"{folder}: {e}") from None
+    if meta["task"] == "distance":
+        try:
+            point_shrink(meta)
+        except (TypeError, ValueError) as e:
             raise BundleError(f"{folder}: {e}") from None
     if meta["task"] in ("classification", "audioset"):
         # outputs: [label scores] or [label scores, AudioSet scores] (the names in meta["audioset_labels"])

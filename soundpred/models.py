@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import keras
-from keras import layers
+import numpy as np
+from keras import layers, ops
 
 from .features import LogMel, SpecAugment
 from .distance import LOG_SIGMA_RANGE
 from .params import FrontEnd
 
-__all__ = ["build_classifier", "build_student", "build_distance", "takes_room_hint", "STUDENT_FRONTEND",
-           "DISTANCE_FRONTEND"]
+__all__ = ["build_classifier", "build_student", "build_distance", "build_distance_ensemble", "GaussianPool",
+           "takes_room_hint", "STUDENT_FRONTEND", "DISTANCE_FRONTEND"]
 
 #: Keras' default (0.99) lets the moving statistics lag far behind on a few hundred
 #: steps per run, and the model then predicts one class in inference; 0.9 tracks them.
@@ -98,6 +99,53 @@ def build_distance(fe: FrontEnd, *, width: int = 24, dropout: float = 0.2, room_
     x = layers.Dense(64, activation="relu", name="embedding")(x)
     out = layers.Dense(2, name="log_distance", bias_initializer=keras.initializers.Constant([0.7, -0.5]))(x)
     return keras.Model(inputs, out, name="soundpred_distance")
+
+
+@keras.saving.register_keras_serializable(package="soundpred")
+class GaussianPool(layers.Layer):
+    """Several ``(batch, 2)`` beliefs ``(mu, log_sigma)`` over log-distance -> one: the Gaussian
+    with the mean and variance of their equal mixture (the members' spread plus their
+    disagreement), its standard deviation times ``sigma_scale`` (a calibration fitted on
+    validation rooms; 1: none)."""
+
+    def __init__(self, sigma_scale: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.sigma_scale = float(sigma_scale)
+
+    def call(self, beliefs):
+        mus = ops.stack([b[:, 0] for b in beliefs], axis=0)
+        variances = ops.stack([ops.exp(2.0 * ops.clip(b[:, 1], *LOG_SIGMA_RANGE)) for b in beliefs], axis=0)
+        mu = ops.mean(mus, axis=0)
+        variance = ops.maximum(ops.mean(variances + mus * mus, axis=0) - mu * mu, 1e-8)
+        return ops.stack([mu, 0.5 * ops.log(variance) + float(np.log(self.sigma_scale))], axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], 2)
+
+    def get_config(self):
+        return {**super().get_config(), "sigma_scale": self.sigma_scale}
+
+
+def build_distance_ensemble(members: list[keras.Model], *, sigma_scale: float = 1.0) -> keras.Model:
+    """One model from several distance models of the same front end: one shared ``logmel``
+    layer, each member's network after it, and a :class:`GaussianPool` of their beliefs.
+    If any member takes the room hint, so does the ensemble (members without it ignore it)."""
+    fes = [m.get_layer("logmel").fe for m in members]
+    if any(fe != fes[0] for fe in fes):
+        raise ValueError("ensemble members must share one front end")
+    wave = keras.Input(shape=(None,), name="waveform")
+    features = LogMel(fes[0].to_dict(), name="logmel")(wave)
+    hint = keras.Input(shape=(4,), name="room_hint") if any(takes_room_hint(m) for m in members) else None
+    beliefs = []
+    for i, m in enumerate(members):
+        inner = m.get_layer("logmel").output
+        if takes_room_hint(m):
+            net = keras.Model([inner, m.inputs[1]], m.output, name=f"member{i}")
+            beliefs.append(net([features, hint]))
+        else:
+            beliefs.append(keras.Model(inner, m.output, name=f"member{i}")(features))
+    out = GaussianPool(sigma_scale, name="log_distance")(beliefs)
+    return keras.Model(wave if hint is None else [wave, hint], out, name="soundpred_distance_ensemble")
 
 
 def takes_room_hint(model: keras.Model) -> bool:

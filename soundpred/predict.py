@@ -8,7 +8,7 @@ import numpy as np
 
 from . import audio
 from .bundle import Bundle
-from .distance import COVERAGE, clip_log_sigma, interval
+from .distance import COVERAGE, clip_log_sigma, interval, point_estimate, point_shrink
 from .features import display_db
 from .hub import EMBEDDED, resolve
 from .models import takes_room_hint
@@ -126,6 +126,7 @@ class Predictor:
             raise ValueError("distance bundle has task " + distance.task)
         self.classifier = classifier
         self.distance = distance
+        self._shrink = point_shrink(distance.meta) if distance is not None else 0.0
         self.top_k = top_k
         self.overlap = overlap
         self.max_seconds = max_seconds
@@ -202,7 +203,8 @@ class Predictor:
                               room: str = "auto") -> tuple[float, tuple[float, float]]:
         """Distance estimate (m) and its ``coverage`` interval for a waveform at the distance
         model's rate. Windows are combined by averaging their log-distance means and their
-        variances (not shrinking the spread: neighbouring windows share the same room)."""
+        variances (not shrinking the spread: neighbouring windows share the same room); the
+        estimate is :func:`soundpred.distance.point_estimate` with the bundle's ``point_shrink``."""
         fe = self.distance.frontend
         win = fe.window_samples
         hint = kind_one_hot([room])[0] if self.takes_room_hint else None
@@ -210,7 +212,7 @@ class Predictor:
         mu = float(out[kept, 0].mean())
         sigma = float(np.sqrt(np.mean(np.exp(2 * clip_log_sigma(out[kept, 1])))))
         lo, hi = interval(mu, sigma, coverage)
-        return float(np.exp(mu)), (float(lo), float(hi))
+        return float(point_estimate(mu, sigma, self._shrink)), (float(lo), float(hi))
 
     def clip_scores(self, y: np.ndarray) -> np.ndarray:
         """Scores of a whole waveform (at the classifier's rate): mean over non-quiet windows."""

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from soundpred.bundle import load_bundle
+from soundpred.bundle import load_bundle, save_bundle
 from soundpred.predict import Predictor
 
 from .conftest import STARTER, needs_starter, tone
@@ -172,3 +172,91 @@ def test_training_batches_mix_simulations_with_their_targets():
     assert y["acoustics"].shape == (16, 6) and np.all(np.isfinite(y["acoustics"]))
     assert y["acoustics"][from_far, 5].min() > y["acoustics"][~from_far, 5].max()  # log volume
     assert not np.array_equal(batches[1][0][0], x)
+
+
+def test_average_last_averages_the_final_epochs():
+    """Checkpoint averaging: the saved weights are the mean of the last k epochs' weights."""
+    import keras
+
+    from train.common import AverageLast
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    seen = []
+    record = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(model.get_weights()))
+    averager = AverageLast(2, epochs=4)
+    x, y = np.ones((8, 3), np.float32), np.full((8, 1), 5.0, np.float32)
+    model.fit(x, y, epochs=4, batch_size=8, verbose=0, callbacks=[record, averager])
+    assert averager.apply() == 2
+    for got, a, b in zip(model.get_weights(), seen[2], seen[3]):
+        np.testing.assert_allclose(got, (a + b) / 2, rtol=1e-6)
+    assert not np.allclose(seen[2][0], seen[3][0])  # the epochs did differ
+
+
+@pytest.mark.slow
+def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeypatch, classifier_bundle):
+    """train.ensemble on two tiny members (one takes the room kind): one bundle whose output is
+    the moment-matched Gaussian of the members' beliefs, with a sigma scale and point shrink
+    fitted on validation rooms; the Predictor reports exp(mu - shrink * sigma^2); the card
+    names the members and the comparison."""
+    import shutil
+
+    import keras
+
+    from soundpred.distance import point_estimate
+    from soundpred.models import DISTANCE_FRONTEND, build_distance
+    from soundpred.predict import Predictor
+    from train import ensemble
+
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng is required (apt-get install espeak-ng)")
+    monkeypatch.setenv("SOUNDPRED_CACHE", str(tmp_path / "cache"))
+    keras.utils.set_random_seed(0)
+    folders = []
+    for i, hint in enumerate((False, True)):
+        m = build_distance(DISTANCE_FRONTEND, width=4, room_hint=hint)
+        last = m.get_layer("log_distance")  # members that disagree, with different spreads
+        w, b = last.get_weights()
+        last.set_weights([w, np.array([0.3 + i, -0.8 + 0.5 * i], np.float32)])
+        folders.append(save_bundle(m, tmp_path / f"m{i}", frontend=DISTANCE_FRONTEND, task="distance",
+                                   training={"command": f"member {i}", "hybrid_share": 0.5 * i}))
+    out = tmp_path / "ens"
+    results, compared = ensemble.main([*map(str, folders), "--out", str(out), "--compare", str(folders[0]),
+                                       "--rooms", "4", "--eval-rooms", "2", "--validation-rooms", "2",
+                                       "--speech", "12"])
+    b = load_bundle(out)
+    shrink, scale = b.meta["point_shrink"], b.meta["training"]["sigma_scale"]
+    assert 0.0 <= shrink <= 1.0 and scale > 0 and len(b.model.inputs) == 2
+    assert set(compared[str(folders[0])]) == set(results)
+
+    members = [load_bundle(f).model for f in folders]
+    x = np.random.default_rng(0).standard_normal((3, DISTANCE_FRONTEND.window_samples)).astype(np.float32)
+    hint = np.eye(4, dtype=np.float32)[[0, 1, 3]]
+    p0, p1 = np.asarray(members[0].predict_on_batch(x)), np.asarray(members[1].predict_on_batch([x, hint]))
+    mu = (p0[:, 0] + p1[:, 0]) / 2
+    var = (np.exp(2 * p0[:, 1]) + p0[:, 0] ** 2 + np.exp(2 * p1[:, 1]) + p1[:, 0] ** 2) / 2 - mu ** 2
+    got = np.asarray(b.model.predict_on_batch([x, hint]))
+    np.testing.assert_allclose(got[:, 0], mu, rtol=1e-5)
+    np.testing.assert_allclose(np.exp(got[:, 1]), scale * np.sqrt(var), rtol=1e-4)
+
+    p = Predictor(classifier_bundle, b)
+    d, (lo, hi) = p.distance_for_waveform(x[0], room="auto")
+    mu0, sigma0 = got[0, 0], np.exp(got[0, 1])
+    assert d == pytest.approx(float(point_estimate(mu0, sigma0, shrink)), rel=1e-4)
+    assert lo == pytest.approx(float(np.exp(mu0 - 1.645 * sigma0)), rel=1e-3)
+    card = (out / "README.md").read_text()
+    assert "ensemble of 2 distance models" in card and "`member 1`" in card and f"Against `{folders[0]}`" in card
+
+
+def test_point_shrink_outside_its_range_is_refused(tmp_path):
+    import keras
+
+    from soundpred.bundle import BundleError
+    from soundpred.models import DISTANCE_FRONTEND, build_distance
+
+    keras.utils.set_random_seed(0)
+    folder = save_bundle(build_distance(DISTANCE_FRONTEND, width=4), tmp_path / "d", frontend=DISTANCE_FRONTEND,
+                         task="distance", extra_meta={"point_shrink": 1.5})
+    with pytest.raises(BundleError, match="point_shrink must lie in"):
+        load_bundle(folder)

@@ -19,6 +19,29 @@ def adamw_cosine(lr: float, total_steps: int, warmup_steps: int):
     return keras.optimizers.AdamW(schedule, weight_decay=1e-3)
 
 
+class AverageLast(keras.callbacks.Callback):
+    """Average the weights of the last ``k`` of ``epochs`` epochs (checkpoint averaging, as in
+    stochastic weight averaging at the tail of a cosine schedule); :meth:`apply` puts the
+    average into the model. Batch-norm statistics are averaged like the other weights."""
+
+    def __init__(self, k: int, epochs: int):
+        super().__init__()
+        self.k, self.start, self.sum, self.count = k, max(0, epochs - k), None, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch < self.start:
+            return
+        w = self.model.get_weights()
+        self.sum = w if self.sum is None else [a + b for a, b in zip(self.sum, w)]
+        self.count += 1
+
+    def apply(self) -> int:
+        """Set the averaged weights; returns how many epochs were averaged (0: nothing done)."""
+        if self.count:
+            self.model.set_weights([a / self.count for a in self.sum])
+        return self.count
+
+
 def write_history(out: Path, history: dict) -> None:
     """``figures/training_curves.png`` and ``training_log.json`` from a Keras ``History.history``."""
     (out / "figures").mkdir(parents=True, exist_ok=True)

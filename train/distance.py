@@ -19,24 +19,20 @@ from dataclasses import replace
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from soundpred.bundle import load_bundle, save_bundle
+from soundpred.distance import point_shrink
 from soundpred.models import DISTANCE_FRONTEND, build_distance
 from soundpred.rooms import HYBRID, TRAIN
-from train.common import HubPush, adamw_cosine, add_hub_args, finish_bundle, write_history
+from train.common import AverageLast, HubPush, adamw_cosine, add_hub_args, finish_bundle, write_history
 from train.distance_eval import (
+    Baselines,
     DistanceConfig,
-    RidgeBaseline,
-    RirOracle,
-    classical_features,
     distance_loss,
     dry_sources,
     eval_sets,
     evaluate,
-    logmel_of,
     make_batches,
-    make_examples,
     room_banks,
     rt60_table,
     spread_table,
@@ -63,7 +59,10 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--width", type=int, default=d.width)
     p.add_argument("--speech", type=int, default=d.speech, help="number of espeak-ng utterances")
     p.add_argument("--speech-share", type=float, default=d.speech_share, help="share of examples with speech as the source")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the rooms, sources and evaluation examples")
+    p.add_argument("--train-seed", type=int, default=d.train_seed,
+                   help="seed of the initialisation and training batches (default: --seed); another value "
+                        "trains another ensemble member on the same rooms")
     p.add_argument("--room-hint", action="store_true", help="train a model that also takes the room kind")
     p.add_argument("--hint-drop", type=float, default=d.hint_drop, help="share of examples trained with the hint 'auto'")
     p.add_argument("--hybrid-rooms", type=int, default=d.hybrid_rooms,
@@ -74,6 +73,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                    help="weight of the training-only head that predicts the true RIR's acoustics (0: none)")
     p.add_argument("--rel-weight", type=float, default=d.rel_weight,
                    help="weight of the relative-error term added to the Gaussian NLL")
+    p.add_argument("--average-last", type=int, default=d.average_last, metavar="K",
+                   help="save the average of the last K epochs' weights (checkpoint averaging; 0: the last epoch's)")
     p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, or the "
                                              "OUT.checkpoint.weights.h5 an interrupted run left (resume)")
     p.add_argument("--verbose", type=int, default=1)
@@ -83,16 +84,16 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
         p.error("give --out (train) or --evaluate BUNDLE")
     config = DistanceConfig(rooms=args.rooms, eval_rooms=args.eval_rooms, epochs=args.epochs, steps=args.steps,
                             batch_size=args.batch_size, lr=args.lr, width=args.width, speech=args.speech,
-                            speech_share=args.speech_share, seed=args.seed, data=args.data, room_hint=args.room_hint,
+                            speech_share=args.speech_share, seed=args.seed, train_seed=args.train_seed, data=args.data, room_hint=args.room_hint,
                             hint_drop=args.hint_drop, hop=args.hop, hybrid_rooms=args.hybrid_rooms,
                             hybrid_share=args.hybrid_share, aux_weight=args.aux_weight,
-                            rel_weight=args.rel_weight)
+                            rel_weight=args.rel_weight, average_last=args.average_last)
     return args, config
 
 
 def main(argv=None):
     args, config = parse_args(argv)
-    keras.utils.set_random_seed(config.seed)
+    keras.utils.set_random_seed(config.seed if config.train_seed is None else config.train_seed)
     if args.evaluate:
         bundle = load_bundle(args.evaluate)
         model, fe = bundle.model, bundle.frontend
@@ -107,14 +108,7 @@ def main(argv=None):
           f"held-out, {len(banks.shifted)} shifted, {len(banks.hybrid)} hybrid; dry sources: "
           f"{len(sources.train_speech)}+{len(sources.train_clips)} train, "
           f"{len(sources.eval_speech)}+{len(sources.eval_clips)} eval", file=sys.stderr)
-    train_median = float(np.median(train_bank.distance))
-
-    # the classical baseline is fitted on simulated training examples
-    fit_x = make_examples(train_bank.subset(np.arange(min(len(train_bank), 1200))), sources.train_speech,
-                          sources.train_clips, TRAIN, n=fe.window_samples, sr=sr, seed=config.seed + 7,
-                          speech_share=config.speech_share)
-    ridge = RidgeBaseline().fit(classical_features(logmel_of(fe, fit_x)), np.log(train_bank.distance[:len(fit_x)]))
-    del fit_x
+    base = Baselines.fit(train_bank, sources, fe, seed=config.seed, speech_share=config.speech_share)
 
     history, train_seconds = {}, 0.0
     if not args.evaluate:
@@ -136,17 +130,21 @@ def main(argv=None):
         parts, shares = [(train_bank, TRAIN)], [1.0]
         if banks.hybrid_train is not None:
             parts, shares = parts + [(banks.hybrid_train, HYBRID)], [1 - config.hybrid_share, config.hybrid_share]
+        averager = AverageLast(config.average_last, config.epochs)
         hist = trainer.fit(make_batches(parts, sources, fe, config, shares), epochs=config.epochs,
                          verbose=args.verbose,
-                         callbacks=[keras.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True)])
+                         callbacks=[keras.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True), averager])
         train_seconds, history = time.time() - t0, hist.history
         print(f"trained in {train_seconds:.0f} s", file=sys.stderr)
+        if config.average_last and averager.apply():  # the checkpoint keeps the last epoch's weights
+            print(f"saving the average of the last {averager.count} epochs' weights", file=sys.stderr)
 
     out = args.out or args.evaluate
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
-    results = evaluate(model, fe, eval_sets(banks, sources, config.seed), train_median,
-                       speech_share=config.speech_share, ridge=ridge, oracle=RirOracle(sr).fit(train_bank), figs=figs)
+    results = evaluate(model, fe, eval_sets(banks, sources, config.seed), base.train_median,
+                       speech_share=config.speech_share, ridge=base.ridge, oracle=base.oracle, figs=figs,
+                       shrink=point_shrink(bundle.meta) if args.evaluate else 0.0)
     print(table(results), spread_table(results), rt60_table(results), sep="\n\n")
     if args.evaluate:
         if args.update_card:
@@ -160,12 +158,13 @@ def main(argv=None):
         return results
 
     training = {"rooms": config.rooms, "rirs": len(train_bank), "settings": TRAIN.name, "epochs": config.epochs,
-                "steps_per_epoch": config.steps, "batch_size": config.batch_size, "train_median_m": train_median,
+                "steps_per_epoch": config.steps, "batch_size": config.batch_size, "train_median_m": base.train_median,
                 "params": int(model.count_params()), "train_seconds": round(train_seconds, 1),
                 "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
                 "hybrid_rirs": len(banks.hybrid_train or []), "hybrid_share": config.hybrid_share,
                 "front_end": {"hop_length": fe.hop_length, "win_length": fe.win_length},
                 "aux_weight": config.aux_weight, "rel_weight": config.rel_weight,
+                "average_last": config.average_last,
                 "dry_sources": {"espeak-ng speech": len(sources.train_speech),
                                 "starter clips": len(sources.train_clips)},
                 "command": "python -m train.distance " + " ".join(sys.argv[1:] if argv is None else argv)}

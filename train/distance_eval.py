@@ -30,7 +30,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 
 from soundpred import audio
 from soundpred.data import read_fsdkaggle2018
-from soundpred.distance import COVERAGE, clip_log_sigma, interval, z_value
+from soundpred.distance import COVERAGE, clip_log_sigma, interval, point_estimate, z_value
 from soundpred.features import LogMel
 from soundpred.metrics import distance_summary
 from soundpred.models import gaussian_nll, takes_room_hint
@@ -43,8 +43,8 @@ from train.dry_sources import make_speech
 
 __all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "room_banks", "dry_sources", "make_examples", "make_batches",
            "ACOUSTIC_TARGETS", "acoustic_targets", "distance_loss", "with_acoustics_head",
-           "eval_sets", "classical_features", "RidgeBaseline", "rir_parameters", "RirOracle", "logmel_of",
-           "predict_model", "evaluate", "table", "rt60_table", "write_card"]
+           "eval_sets", "validation_sets", "Baselines", "classical_features", "RidgeBaseline", "rir_parameters", "RirOracle", "logmel_of",
+           "predict_model", "evaluate", "table", "rt60_table", "write_card", "write_ensemble_card"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,10 @@ class DistanceConfig:
     width: int = 24
     speech: int = 240  # espeak-ng utterances
     speech_share: float = 0.7  # share of examples with speech as the source
-    seed: int = 0
+    seed: int = 0  # rooms, sources and evaluation examples
+    #: the network's initialisation and the training batches' draws (None: ``seed``); another
+    #: value trains another member of an ensemble on the same data
+    train_seed: int | None = None
     data: Path = STARTER  # FSDKaggle2018-layout clips used as extra dry sources
     room_hint: bool = False  # the model takes the room kind (auto / small / medium / large)
     hint_drop: float = 0.3  # share of training examples whose hint is "auto"
@@ -72,6 +75,8 @@ class DistanceConfig:
     aux_weight: float = 0.0
     #: weight of the relative-error term |d_hat / d - 1| added to the Gaussian NLL
     rel_weight: float = 0.0
+    #: average the weights of the last this many epochs into the saved model (0: the last epoch's)
+    average_last: int = 0
 
     def to_json(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
@@ -192,7 +197,8 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
             return config.steps
 
         def __getitem__(self, step):
-            rng = np.random.default_rng([config.seed + 1, next(self.draws)])
+            seed = config.seed if config.train_seed is None else config.train_seed
+            rng = np.random.default_rng([seed + 1, next(self.draws)])
             part = rng.choice(len(parts), config.batch_size, p=shares)
             idx = np.array([rng.integers(len(parts[k][0])) for k in part])
             xs = []
@@ -247,6 +253,37 @@ def eval_sets(banks: Banks, sources: DrySources, seed: int) -> list[EvalSet]:
             EvalSet("hybrid simulation", banks.hybrid, HYBRID, seed + 15, sources.eval_speech, sources.eval_clips),
             EvalSet("training rooms", train_bank.subset(np.arange(min(len(train_bank), n))), TRAIN,
                     seed + 13, sources.train_speech, sources.train_clips)]
+
+
+def validation_sets(sources: DrySources, sr: int, *, rooms: int = 100, seed: int = 0) -> list[EvalSet]:
+    """Rooms that neither training nor any evaluation set uses (``TRAIN`` and ``HYBRID``
+    settings, other seeds), with the training dry sources: where ``train.ensemble`` calibrates
+    an ensemble's interval and chooses its point estimate, so that the evaluation sets stay
+    untouched by every choice."""
+    return [EvalSet("validation (training settings)", make_bank(TRAIN, rooms, seed=seed + 700, sr=sr), TRAIN,
+                    seed + 17, sources.train_speech, sources.train_clips),
+            EvalSet("validation (hybrid simulation)", make_bank(HYBRID, rooms, seed=seed + 800, sr=sr), HYBRID, seed + 18,
+                    sources.train_speech, sources.train_clips)]
+
+
+@dataclass
+class Baselines:
+    """What every distance evaluation compares a model with: the training bank's median,
+    ridge regression on classical features (fitted on simulated training examples) and the
+    not-blind oracle on the true responses."""
+
+    train_median: float
+    ridge: "RidgeBaseline"
+    oracle: "RirOracle"
+
+    @classmethod
+    def fit(cls, train_bank: RirBank, sources: DrySources, fe, *, seed: int, speech_share: float) -> "Baselines":
+        sr = fe.sample_rate
+        fit_x = make_examples(train_bank.subset(np.arange(min(len(train_bank), 1200))), sources.train_speech,
+                              sources.train_clips, TRAIN, n=fe.window_samples, sr=sr, seed=seed + 7,
+                              speech_share=speech_share)
+        ridge = RidgeBaseline().fit(classical_features(logmel_of(fe, fit_x)), np.log(train_bank.distance[:len(fit_x)]))
+        return cls(float(np.median(train_bank.distance)), ridge, RirOracle(sr).fit(train_bank))
 
 
 def classical_features(logmel: np.ndarray) -> np.ndarray:
@@ -328,8 +365,11 @@ def predict_model(model, x: np.ndarray, kinds=None, batch: int = 32) -> tuple[np
 
 
 def evaluate(model, fe, sets: list[EvalSet], train_median: float, *, speech_share: float,
-             ridge: RidgeBaseline | None = None, oracle: RirOracle | None = None, figs: Path | None = None) -> dict:
-    """Score the model and the baselines on every evaluation set; returns the metrics dict."""
+             ridge: RidgeBaseline | None = None, oracle: RirOracle | None = None, figs: Path | None = None,
+             shrink: float = 0.0) -> dict:
+    """Score the model and the baselines on every evaluation set; returns the metrics dict.
+    The model's estimate is :func:`soundpred.distance.point_estimate` with ``shrink`` (the
+    bundle's ``point_shrink``), as the Predictor reports it."""
     results = {}
     for s in sets:
         bank, d = s.bank, s.bank.distance
@@ -338,7 +378,8 @@ def evaluate(model, fe, sets: list[EvalSet], train_median: float, *, speech_shar
         mu, log_sigma = predict_model(model, x)
         sigma = np.exp(log_sigma)
         lo, hi = interval(mu, sigma)
-        model_summary = distance_summary(np.exp(mu), d, lo=lo, hi=hi, rt60=bank.rt60, room=bank.room)
+        estimate = point_estimate(mu, sigma, shrink)
+        model_summary = distance_summary(estimate, d, lo=lo, hi=hi, rt60=bank.rt60, room=bank.room)
         z = (np.log(d) - mu) / sigma  # Gaussian NLL without its constant, and how well mu follows log d
         model_summary["nll"] = round(float(np.mean(0.5 * z * z + log_sigma)), 3)
         model_summary["corr_log"] = round(float(np.corrcoef(mu, np.log(d))[0, 1]), 3)
@@ -355,11 +396,11 @@ def evaluate(model, fe, sets: list[EvalSet], train_median: float, *, speech_shar
         if takes_room_hint(model):  # the same examples with the true room kind given
             mu_k, ls_k = predict_model(model, x, bank.kind)
             k_lo, k_hi = interval(mu_k, np.exp(ls_k))
-            res["model_with_room_kind"] = distance_summary(np.exp(mu_k), d, lo=k_lo, hi=k_hi, rt60=bank.rt60,
+            res["model_with_room_kind"] = distance_summary(point_estimate(mu_k, np.exp(ls_k), shrink), d, lo=k_lo, hi=k_hi, rt60=bank.rt60,
                                                            room=bank.room)
         results[s.name] = res
         if figs is not None:
-            distance_figure(d, np.exp(mu), lo, hi,
+            distance_figure(d, estimate, lo, hi,
                             title=f"{s.name}: MAE {res['model']['mae_m']:.2f} m, "
                                   f"rel. {res['model']['rel_error']:.2f}").savefig(figs / f"distance_{s.name.replace(' ', '_')}.png")
     return results
@@ -452,33 +493,8 @@ def _recipe(training: dict) -> str:
     return ("; ".join(parts) + ".") if parts else ""
 
 
-def write_card(training: dict, results: dict) -> str:
-    h = results["held-out rooms"]["model"]
-    z = z_value(COVERAGE)
-    return f"""---
-library_name: keras
-license: mit
-tags: [audio, distance-estimation, room-acoustics, soundpred, simulation]
-metrics:
-- name: mae_m_heldout_rooms
-  value: {h["mae_m"]}
-- name: rel_error_heldout_rooms
-  value: {h["rel_error"]}
----
-# soundpred distance model
-
-Waveform in (16 kHz mono, 4 s windows), the natural log of the source–microphone distance in
-metres out, as a Gaussian mean and log standard deviation; the app reports exp(mean) and the
-{COVERAGE * 100:g} % interval exp(mean ± {z:.3f} sd).
-
-## Training data
-Simulated only (pyroomacoustics, randomised image sources, air absorption): {training["rirs"]} RIRs in
-{training["rooms"]} shoebox rooms {ROOM_LENGTH_M[0]:g}–{ROOM_LENGTH_M[1]:g} m long, {_simulation(TRAIN)} (median distance of the bank
-{training["train_median_m"]:.2f} m).{_hybrid_training(training)} Convolved on the fly with espeak-ng speech and FSDKaggle2018
-starter clips (research-use and Creative Commons recordings), with random level and onset: the
-direct sound's arrival time and the level carry no distance.
-
-## Evaluation (rooms and dry sources never used in training)
+def _evaluation(results: dict) -> str:
+    return f"""## Evaluation (rooms and dry sources never used in training)
 - *held-out rooms*: the training settings, other rooms;
 - *shifted simulation*: {_simulation(SHIFTED)};
 - *broad distances*: {_simulation(BROAD)};
@@ -493,9 +509,100 @@ Estimates per true distance (10th–90th percentile):
 {rt60_table(results)}
 
 Simulation only: real rooms, microphones and browsers' audio processing will do worse; treat
-the interval as a rough guide.
+the interval as a rough guide."""
+
+
+def _front_matter(results: dict, extra_tags: str = "") -> str:
+    h = results["held-out rooms"]["model"]
+    return f"""---
+library_name: keras
+license: mit
+tags: [audio, distance-estimation, room-acoustics, soundpred, simulation{extra_tags}]
+metrics:
+- name: mae_m_heldout_rooms
+  value: {h["mae_m"]}
+- name: rel_error_heldout_rooms
+  value: {h["rel_error"]}
+---"""
+
+
+def write_card(training: dict, results: dict) -> str:
+    """The model card of a distance bundle (an ensemble's when ``training`` has ``members``)."""
+    if training.get("members"):
+        return write_ensemble_card(training, results)
+    z = z_value(COVERAGE)
+    return f"""{_front_matter(results)}
+# soundpred distance model
+
+Waveform in (16 kHz mono, 4 s windows), the natural log of the source–microphone distance in
+metres out, as a Gaussian mean and log standard deviation; the app reports exp(mean) and the
+{COVERAGE * 100:g} % interval exp(mean ± {z:.3f} sd).
+
+## Training data
+Simulated only (pyroomacoustics, randomised image sources, air absorption): {training["rirs"]} RIRs in
+{training["rooms"]} shoebox rooms {ROOM_LENGTH_M[0]:g}–{ROOM_LENGTH_M[1]:g} m long, {_simulation(TRAIN)} (median distance of the bank
+{training["train_median_m"]:.2f} m).{_hybrid_training(training)} Convolved on the fly with espeak-ng speech and FSDKaggle2018
+starter clips (research-use and Creative Commons recordings), with random level and onset: the
+direct sound's arrival time and the level carry no distance.
+
+{_evaluation(results)}
 
 ## Training
 `{training["command"]}` — {training["epochs"]} × {training["steps_per_epoch"]} batches of
 {training["batch_size"]}, {training["train_seconds"]:.0f} s on {training["machine"]}. {_recipe(training)}
+"""
+
+
+def write_ensemble_card(training: dict, results: dict) -> str:
+    z = z_value(COVERAGE)
+    members = "\n".join(
+        f"{i + 1}. `{m['name']}` ({'takes the room kind' if m['room_hint'] else 'no room kind'}; "
+        f"{m['hybrid_share'] * 100:g} % of its training examples from the hybrid simulation"
+        + (f", {m['train_seconds']:.0f} s of training" if m.get("train_seconds") else "") + f"): `{m['command']}`"
+        for i, m in enumerate(training["members"]))
+    errors = training["validation"]["errors_by_shrink"]
+    point = f"exp(mean − {training['point_shrink']:g} · sd²)" if training["point_shrink"] else "exp(mean)"
+    compared = ""
+    for name, res in training.get("compared", {}).items():
+        rows = "\n".join(f"| {s} | {r['mae_m']} | {results[s]['model']['mae_m']} | {r['rel_error']} | "
+                          f"{results[s]['model']['rel_error']} | {r['spearman']} | {results[s]['model']['spearman']} |"
+                          for s, r in res.items())
+        compared += f"""
+Against `{name}` on the same examples (MAE m, relative error, rank correlation; that model, then this one):
+
+| set | MAE | MAE here | rel. | rel. here | rank | rank here |
+|---|---|---|---|---|---|---|
+{rows}
+"""
+    return f"""{_front_matter(results, ", ensemble")}
+# soundpred distance model (ensemble)
+
+Waveform in (16 kHz mono, 4 s windows; optionally the room kind: auto, small, medium, large),
+the natural log of the source–microphone distance in metres out, as a Gaussian mean and log
+standard deviation. It is an ensemble of {len(training["members"])} distance models sharing one log-mel front
+end; their Gaussian beliefs are pooled into the one with the mean and variance of their mixture,
+its standard deviation times {training["sigma_scale"]:g}. The app reports
+{point} and the {COVERAGE * 100:g} % interval exp(mean ± {z:.3f} sd).
+
+## Members
+{members}
+
+All were trained on simulation only (pyroomacoustics; {_simulation(TRAIN)}; and the
+{_simulation(HYBRID)}), convolved on the fly with espeak-ng speech and FSDKaggle2018 starter
+clips (research-use and Creative Commons recordings), with random level and onset: the direct
+sound's arrival time and the level carry no distance.
+
+## Calibration, on validation rooms
+{training["validation"]["rooms_per_set"]} rooms (4 source–microphone pairs each) in each of {" and ".join(training["validation"]["sets"])}:
+other seeds than every training and evaluation bank, training dry sources. The standard
+deviation factor {training["sigma_scale"]:g} makes the {COVERAGE * 100:g} % interval cover {COVERAGE * 100:g} % there. The point
+estimate exp(mean − c · sd²) runs from the belief's median (c = 0: least expected absolute error)
+to its value of least expected relative error (c = 1); c = {training["point_shrink"]:g} has the least relative error
+among the values whose MAE there is no worse than at c = 0 (MAE and relative error over the median
+guess's: {errors["0.0"][0]:.3f} / {errors["0.0"][1]:.3f} at c = 0, {errors[str(training["point_shrink"])][0]:.3f} / {errors[str(training["point_shrink"])][1]:.3f} at c = {training["point_shrink"]:g}, {errors["1.0"][0]:.3f} / {errors["1.0"][1]:.3f} at c = 1).
+
+{_evaluation(results)}
+{compared}
+## Made by
+`{training["command"]}` ({training["seconds"]:.0f} s).
 """

@@ -1,0 +1,175 @@
+"""Combine distance bundles into one ensemble bundle, calibrate it on validation rooms, evaluate it.
+
+    python -m train.ensemble models/distance models/distance-rooms runs/m2 --out runs/ensemble \\
+        --compare models/distance              # is it better than the current default?
+    python -m train.distance --evaluate runs/ensemble     # evaluation only, later
+
+The members (distance bundles of one front end) become one Keras model: a shared log-mel layer,
+each member's network, and the moment-matched Gaussian of their beliefs
+(``soundpred.models.GaussianPool``). Two numbers are then fitted on validation rooms that no
+member trained on and no evaluation set uses (``train.distance_eval.validation_sets``: the
+training and the hybrid simulation, other seeds):
+
+1. ``sigma_scale``, the factor on the pooled standard deviation that makes the 90 % interval
+   cover 90 % of the validation distances (an ensemble's disagreement tends to widen it);
+2. ``point_shrink`` (``soundpred.distance.point_estimate``): the estimate is
+   ``exp(mu - shrink * sigma**2)``, between the median of the belief (least expected absolute
+   error) and the value with the least expected relative error. Of 0, 0.05, ..., 1, the one with
+   the least relative error among those whose MAE is no worse than the median's (each error
+   relative to always answering the training median, averaged over the validation sets):
+   relative error bought without giving up absolute error.
+
+Then the ensemble is scored on the evaluation sets of ``train.distance`` (held-out rooms,
+shifted, broad and hybrid simulation), beside the ``--compare`` bundles on the same examples.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from soundpred.bundle import load_bundle, save_bundle
+from soundpred.distance import COVERAGE, point_estimate, point_shrink, z_value
+from soundpred.models import build_distance_ensemble
+from train.common import HubPush, add_hub_args, finish_bundle
+from train.distance_eval import (
+    Baselines,
+    DistanceConfig,
+    dry_sources,
+    eval_sets,
+    evaluate,
+    make_examples,
+    predict_model,
+    room_banks,
+    rt60_table,
+    spread_table,
+    table,
+    validation_sets,
+    write_card,
+)
+
+SHRINK_GRID = np.round(np.arange(0.0, 1.0001, 0.05), 2)
+#: the sets and measures on which a new default must beat the current one (issue 12, item 5)
+DECISION_SETS = ("held-out rooms", "shifted simulation")
+
+
+def fit_sigma_scale(mu, sigma, log_d, coverage: float = COVERAGE) -> float:
+    """The factor on ``sigma`` whose ``coverage`` interval covers that share of ``log_d``."""
+    return float(np.quantile(np.abs(log_d - mu) / sigma, coverage) / z_value(coverage))
+
+
+def shrink_errors(mu, sigma, d, median: float) -> dict[float, tuple[float, float]]:
+    """``(MAE / MAE_median, rel / rel_median)`` of :func:`point_estimate` for each shrink of the grid."""
+    mae0, rel0 = np.abs(median - d).mean(), (np.abs(median - d) / d).mean()
+    out = {}
+    for c in SHRINK_GRID:
+        e = point_estimate(mu, sigma, c)
+        out[float(c)] = (float(np.abs(e - d).mean() / mae0), float((np.abs(e - d) / d).mean() / rel0))
+    return out
+
+
+def choose_shrink(errors: list[dict[float, tuple[float, float]]]) -> float:
+    """The shrink with the least relative error, averaged over the sets' ``errors``, among those
+    whose MAE is no worse than that of the belief's median (shrink 0): relative error bought
+    without giving up absolute error."""
+    mean = {c: np.mean([e[c] for e in errors], axis=0) for c in errors[0]}
+    feasible = [c for c in mean if mean[c][0] <= mean[0.0][0]]
+    return min(feasible, key=lambda c: mean[c][1])
+
+
+def beats(new: dict, old: dict, sets=DECISION_SETS) -> dict[str, dict[str, bool]]:
+    """Per set, whether ``new`` has a lower MAE and relative error and a higher rank correlation."""
+    return {s: {"mae_m": new[s]["model"]["mae_m"] < old[s]["model"]["mae_m"],
+                "rel_error": new[s]["model"]["rel_error"] < old[s]["model"]["rel_error"],
+                "spearman": new[s]["model"]["spearman"] > old[s]["model"]["spearman"]} for s in sets}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("members", nargs="+", type=Path, help="distance bundle folders")
+    p.add_argument("--out", type=Path, required=True, help="ensemble bundle folder to write")
+    p.add_argument("--compare", nargs="*", type=Path, default=[], help="bundles to score on the same examples")
+    d = DistanceConfig()
+    p.add_argument("--validation-rooms", type=int, default=100, help="rooms per validation set (4 pairs each)")
+    p.add_argument("--rooms", type=int, default=d.rooms, help="training rooms of the baselines (as in train.distance)")
+    p.add_argument("--eval-rooms", type=int, default=d.eval_rooms, help="rooms per evaluation set")
+    p.add_argument("--speech", type=int, default=d.speech, help="espeak-ng utterances")
+    add_hub_args(p)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    t0 = time.time()
+    config = DistanceConfig(rooms=args.rooms, eval_rooms=args.eval_rooms, speech=args.speech)
+    keras.utils.set_random_seed(config.seed)
+    members = [load_bundle(m) for m in args.members]
+    if any(b.task != "distance" for b in members):
+        raise SystemExit("every member must be a distance bundle")
+    fe = members[0].frontend
+    sr = fe.sample_rate
+    sources = dry_sources(sr, n_speech=config.speech, data=config.data)
+    banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed)
+    base = Baselines.fit(banks.train, sources, fe, seed=config.seed, speech_share=config.speech_share)
+
+    raw = build_distance_ensemble([b.model for b in members])
+    val = []
+    for s in validation_sets(sources, sr, rooms=args.validation_rooms, seed=config.seed):
+        x = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=sr, seed=s.seed,
+                          speech_share=config.speech_share)
+        mu, log_sigma = predict_model(raw, x)
+        val.append((s.name, mu, np.exp(log_sigma), s.bank.distance))
+    scale = fit_sigma_scale(np.concatenate([v[1] for v in val]), np.concatenate([v[2] for v in val]),
+                            np.log(np.concatenate([v[3] for v in val])))
+    errors = [shrink_errors(mu, scale * sigma, d, base.train_median) for _, mu, sigma, d in val]
+    shrink = choose_shrink(errors)
+    mean_errors = {c: [round(float(v), 4) for v in np.mean([e[c] for e in errors], axis=0)] for c in errors[0]}
+    print(f"validation: sigma_scale {scale:.3f}, point_shrink {shrink:g}; MAE and relative error over the "
+          f"median guess's by shrink: " + ", ".join(f"{c:g}: {v[0]:.3f}/{v[1]:.3f}" for c, v in mean_errors.items()),
+          file=sys.stderr)
+
+    model = build_distance_ensemble([b.model for b in members], sigma_scale=scale)
+    out = args.out
+    figs = out / "figures"
+    figs.mkdir(parents=True, exist_ok=True)
+    sets = eval_sets(banks, sources, config.seed)
+    results = evaluate(model, fe, sets, base.train_median, speech_share=config.speech_share, ridge=base.ridge,
+                       oracle=base.oracle, figs=figs, shrink=shrink)
+    print(table(results), spread_table(results), rt60_table(results), sep="\n\n")
+
+    compared = {}
+    for c in args.compare:
+        b = load_bundle(c)
+        compared[str(c)] = evaluate(b.model, b.frontend, sets, base.train_median, speech_share=config.speech_share,
+                                    shrink=point_shrink(b.meta))
+        verdict = beats(results, compared[str(c)])
+        print(f"\nagainst {c}: " + "; ".join(f"{s}: " + ", ".join(f"{k} {'better' if v else 'NOT better'}"
+                                                                  for k, v in w.items()) for s, w in verdict.items()))
+    training = {
+        "members": [{"folder": str(p), "name": b.name, "command": b.meta.get("training", {}).get("command"),
+                     "train_seconds": b.meta.get("training", {}).get("train_seconds"),
+                     "hybrid_share": b.meta.get("training", {}).get("hybrid_share", 0.0),
+                     "room_hint": len(b.model.inputs) == 2}
+                    for p, b in zip(args.members, members)],
+        "sigma_scale": round(scale, 4), "point_shrink": shrink, "train_median_m": base.train_median,
+        "validation": {"rooms_per_set": args.validation_rooms, "sets": [v[0] for v in val],
+                       "errors_by_shrink": {str(c): v for c, v in mean_errors.items()}},
+        "compared": {str(c): {s: {k: r[s]["model"][k] for k in ("mae_m", "rel_error", "spearman", "coverage")}
+                              for s in r} for c, r in compared.items()},
+        "seconds": round(time.time() - t0, 1),
+        "command": "python -m train.ensemble " + " ".join(sys.argv[1:] if argv is None else argv),
+    }
+    save_bundle(model, out, frontend=fe, task="distance", metrics=results, training=training,
+                card=write_card(training, results), name="soundpred-distance-ensemble",
+                extra_meta={"point_shrink": shrink})
+    finish_bundle(out, {"members": [str(m) for m in args.members], "validation_rooms": args.validation_rooms},
+                  [], task="distance", push=HubPush.from_args(args))
+    return results, compared
+
+
+if __name__ == "__main__":
+    main()
