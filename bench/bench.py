@@ -79,10 +79,14 @@ def feature_throughput(n_clips: int):
           f"files can beat the seed by more than {seed / decode:.1f}x here")
 
 
-def model_latency(runs: int):
+def model_latency(runs: int, others: list[Path] = ()):
+    """Classifier + distance latency of the embedded defaults, and the distance model alone for
+    the default and each of ``others`` (distance bundles), in the same run (ratios hold)."""
+    from soundpred.bundle import load_bundle
     from soundpred.predict import Predictor
 
     p = Predictor.from_specs()
+    extra = {str(o): Predictor(p.classifier, load_bundle(o)) for o in others}
     rng = np.random.default_rng(0)
     for secs in (1, 5, 30):
         y = (0.1 * rng.standard_normal(16000 * secs)).astype(np.float32)
@@ -94,8 +98,15 @@ def model_latency(runs: int):
         both()  # warm up (tracing)
         times = timings_ms(both, runs)
         cls = timings_ms(lambda y=y: p.scores_for_waveform(y), runs)
+        dist = timings_ms(lambda y=y: p.distance_for_waveform(y), runs)
         print(f"2. model only (classifier + distance), {secs:2d} s clip: p50 {pct(times, 50):.0f} ms, "
-              f"p95 {pct(times, 95):.0f} ms; classifier alone p50 {pct(cls, 50):.0f} ms")
+              f"p95 {pct(times, 95):.0f} ms; classifier alone p50 {pct(cls, 50):.0f} ms, "
+              f"distance alone p50 {pct(dist, 50):.1f} ms")
+        for name, q in extra.items():
+            q.distance_for_waveform(y)
+            t = timings_ms(lambda y=y, q=q: q.distance_for_waveform(y), runs)
+            print(f"   distance {name} alone, {secs:2d} s clip: p50 {pct(t, 50):.1f} ms "
+                  f"({pct(t, 50) / pct(dist, 50):.2f}x the default)")
         if secs == 5:
             tflite_reference(y, runs)
 
@@ -207,11 +218,13 @@ def main(argv=None):
     ap.add_argument("--train-steps", type=int, default=10)
     parts = ("features", "models", "app", "training")
     ap.add_argument("--only", nargs="+", choices=parts, default=parts, help="run only these parts")
+    ap.add_argument("--distance", nargs="*", type=Path, default=[],
+                    help="distance bundles to time beside the embedded default (part 2)")
     args = ap.parse_args(argv)
     if "features" in args.only:
         feature_throughput(args.clips)
     if "models" in args.only:
-        model_latency(args.runs)
+        model_latency(args.runs, args.distance)
     if "app" in args.only:
         app_figures(args.runs)
     if "training" in args.only:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import spearmanr
 
-__all__ = ["map_at_k", "top1_accuracy", "per_class_recall", "confusion_matrix", "summarize"]
+__all__ = ["paired_bootstrap", "map_at_k", "top1_accuracy", "per_class_recall", "confusion_matrix", "summarize"]
 
 
 def _check(scores, y_true):
@@ -106,4 +106,33 @@ def distance_summary(pred, true, *, lo=None, hi=None, rt60=None, room=None) -> d
     out["by_distance"] = by(true, DISTANCE_BINS)
     if rt60 is not None:
         out["by_rt60"] = by(np.asarray(rt60, float), RT60_BINS)
+    return out
+
+
+def paired_bootstrap(new, old, true, room, *, n: int = 2000, seed: int = 0, coverage: float = 0.9) -> dict:
+    """How sure is it that estimates ``new`` beat ``old`` of the same examples? Rooms are drawn
+    with replacement (examples of one room move together, since they share its acoustics), ``n``
+    times. For MAE, relative error and Spearman correlation: the difference new − old on all
+    examples, its ``coverage`` interval over the draws, and the share of draws in which new is
+    better (lower error, higher correlation)."""
+    new, old, true, room = (np.asarray(v) for v in (new, old, true, room))
+    groups = [np.flatnonzero(room == r) for r in np.unique(room)]
+    rng = np.random.default_rng(seed)
+
+    def measures(idx):
+        d, a, b = true[idx], new[idx], old[idx]
+        return (np.abs(a - d).mean() - np.abs(b - d).mean(),
+                (np.abs(a - d) / d).mean() - (np.abs(b - d) / d).mean(),
+                spearmanr(a, d).statistic - spearmanr(b, d).statistic)
+
+    draws = np.array([measures(np.concatenate([groups[i] for i in rng.integers(len(groups), size=len(groups))]))
+                      for _ in range(n)])
+    point = measures(np.arange(len(true)))
+    q = [(1 - coverage) / 2 * 100, (1 + coverage) / 2 * 100]
+    out = {}
+    for k, name in enumerate(("mae_m", "rel_error", "spearman")):
+        lo, hi = np.percentile(draws[:, k], q)
+        better = draws[:, k] > 0 if name == "spearman" else draws[:, k] < 0
+        out[name] = {"difference": round(float(point[k]), 4), "interval": [round(float(lo), 4), round(float(hi), 4)],
+                     "share_better": round(float(better.mean()), 3)}
     return out

@@ -123,9 +123,10 @@ def test_predict_takes_only_uploaded_files(app_url, client, tmp_path):
     ok = tmp_path / "ok.wav"
     sf.write(ok, tone(16000, 1.0), 16000)
     assert len(client.predict(handle_file(str(ok)), api_name="/predict")["top"]) == 5
-    # the room kind: used by a distance model that takes it, else ignored with a warning
+    # the room kind reaches the default distance model, which takes it (and changes its answer)
     res = client.predict(handle_file(str(ok)), "small", api_name="/predict")
-    assert res["room"] == "small" or any("takes no room kind" in w for w in res["warnings"])
+    auto = client.predict(handle_file(str(ok)), api_name="/predict")
+    assert res["room"] == "small" and auto["room"] == "auto" and res["distance_m"] != auto["distance_m"]
 
 
 @pytest.mark.slow

@@ -64,3 +64,18 @@ def test_distance_rank_correlation_within_rooms():
     assert s["spearman_within_room"] == -1.0
     assert s["spearman"] == pytest.approx(1 - 6 * 16 / (6 * 35), abs=1e-3)  # rank differences 2,0,-2,2,0,-2
     assert s["by_distance"]["4-8"]["estimate_p10_p90"] == [4.1, 4.9]
+
+
+def test_paired_bootstrap_tells_a_real_gain_from_none():
+    from soundpred.metrics import paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    true = np.exp(rng.uniform(np.log(0.5), np.log(10), 200))
+    room = np.repeat(np.arange(50), 4)
+    noisy = true * np.exp(rng.normal(0, 0.5, 200))
+    better = true * np.exp(rng.normal(0, 0.1, 200))
+    gain = paired_bootstrap(better, noisy, true, room, n=300)
+    assert gain["mae_m"]["difference"] < 0 and gain["mae_m"]["interval"][1] < 0
+    assert gain["mae_m"]["share_better"] == 1.0 and gain["spearman"]["share_better"] == 1.0
+    same = paired_bootstrap(noisy, noisy, true, room, n=300)
+    assert same["rel_error"] == {"difference": 0.0, "interval": [0.0, 0.0], "share_better": 0.0}

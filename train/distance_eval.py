@@ -561,7 +561,11 @@ def write_ensemble_card(training: dict, results: dict) -> str:
         + (f", {m['train_seconds']:.0f} s of training" if m.get("train_seconds") else "") + f"): `{m['command']}`"
         for i, m in enumerate(training["members"]))
     errors = training["validation"]["errors_by_shrink"]
-    point = f"exp(mean − {training['point_shrink']:g} · sd²)" if training["point_shrink"] else "exp(mean)"
+    c = training["point_shrink"]
+    point = f"exp(mean − {c:g} · sd²)" if c else "exp(mean)"
+    shrink_words = (f"c = {c:g} has the least relative error among the values whose MAE there is no worse than "
+                    f"at c = 0 ({errors[str(c)][0]:.3f} / {errors[str(c)][1]:.3f})." if c else
+                    "Every c > 0 raises the MAE there, so the estimate is the median, c = 0.")
     compared = ""
     for name, res in training.get("compared", {}).items():
         rows = "\n".join(f"| {s} | {r['mae_m']} | {results[s]['model']['mae_m']} | {r['rel_error']} | "
@@ -597,9 +601,8 @@ sound's arrival time and the level carry no distance.
 other seeds than every training and evaluation bank, training dry sources. The standard
 deviation factor {training["sigma_scale"]:g} makes the {COVERAGE * 100:g} % interval cover {COVERAGE * 100:g} % there. The point
 estimate exp(mean − c · sd²) runs from the belief's median (c = 0: least expected absolute error)
-to its value of least expected relative error (c = 1); c = {training["point_shrink"]:g} has the least relative error
-among the values whose MAE there is no worse than at c = 0 (MAE and relative error over the median
-guess's: {errors["0.0"][0]:.3f} / {errors["0.0"][1]:.3f} at c = 0, {errors[str(training["point_shrink"])][0]:.3f} / {errors[str(training["point_shrink"])][1]:.3f} at c = {training["point_shrink"]:g}, {errors["1.0"][0]:.3f} / {errors["1.0"][1]:.3f} at c = 1).
+to its value of least expected relative error (c = 1). {shrink_words} (MAE and relative error over
+the median guess's there: {errors["0.0"][0]:.3f} / {errors["0.0"][1]:.3f} at c = 0, {errors["0.05"][0]:.3f} / {errors["0.05"][1]:.3f} at c = 0.05, {errors["1.0"][0]:.3f} / {errors["1.0"][1]:.3f} at c = 1.)
 
 {_evaluation(results)}
 {compared}
