@@ -84,8 +84,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
         p.error("give --out (train) or --evaluate BUNDLE")
     config = DistanceConfig(rooms=args.rooms, eval_rooms=args.eval_rooms, epochs=args.epochs, steps=args.steps,
                             batch_size=args.batch_size, lr=args.lr, width=args.width, speech=args.speech,
-                            speech_share=args.speech_share, seed=args.seed, train_seed=args.train_seed, data=args.data, room_hint=args.room_hint,
-                            hint_drop=args.hint_drop, hop=args.hop, hybrid_rooms=args.hybrid_rooms,
+                            speech_share=args.speech_share, seed=args.seed, train_seed=args.train_seed,
+                            data=args.data, room_hint=args.room_hint, hint_drop=args.hint_drop, hop=args.hop, hybrid_rooms=args.hybrid_rooms,
                             hybrid_share=args.hybrid_share, aux_weight=args.aux_weight,
                             rel_weight=args.rel_weight, average_last=args.average_last)
     return args, config
@@ -124,7 +124,8 @@ def main(argv=None):
         loss = distance_loss(config.rel_weight)
         if config.aux_weight:
             loss = {"log_distance": loss, "acoustics": "mse"}
-        trainer.compile(optimizer=adamw_cosine(config.lr, config.epochs * config.steps, 2 * config.steps), loss=loss,
+        steps = max(1, config.epochs * config.steps)  # --epochs 0: evaluate the --init weights only
+        trainer.compile(optimizer=adamw_cosine(config.lr, steps, 2 * config.steps), loss=loss,
                         loss_weights={"log_distance": 1.0, "acoustics": config.aux_weight} if config.aux_weight else None)
         t0 = time.time()
         parts, shares = [(train_bank, TRAIN)], [1.0]
