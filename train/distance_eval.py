@@ -43,7 +43,8 @@ from train.dry_sources import make_speech
 
 __all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "room_banks", "dry_sources", "make_examples", "make_batches",
            "ACOUSTIC_TARGETS", "acoustic_targets", "distance_loss", "with_acoustics_head",
-           "eval_sets", "validation_sets", "Baselines", "classical_features", "RidgeBaseline", "rir_parameters", "RirOracle", "logmel_of",
+           "eval_sets", "validation_sets", "Baselines", "classical_features", "RidgeBaseline", "rir_parameters",
+           "RirOracle", "logmel_of",
            "predict_model", "evaluate", "table", "rt60_table", "write_card", "write_ensemble_card"]
 
 
@@ -262,8 +263,8 @@ def validation_sets(sources: DrySources, sr: int, *, rooms: int = 100, seed: int
     untouched by every choice."""
     return [EvalSet("validation (training settings)", make_bank(TRAIN, rooms, seed=seed + 700, sr=sr), TRAIN,
                     seed + 17, sources.train_speech, sources.train_clips),
-            EvalSet("validation (hybrid simulation)", make_bank(HYBRID, rooms, seed=seed + 800, sr=sr), HYBRID, seed + 18,
-                    sources.train_speech, sources.train_clips)]
+            EvalSet("validation (hybrid simulation)", make_bank(HYBRID, rooms, seed=seed + 800, sr=sr), HYBRID,
+                    seed + 18, sources.train_speech, sources.train_clips)]
 
 
 @dataclass
@@ -396,7 +397,8 @@ def evaluate(model, fe, sets: list[EvalSet], train_median: float, *, speech_shar
         if takes_room_hint(model):  # the same examples with the true room kind given
             mu_k, ls_k = predict_model(model, x, bank.kind)
             k_lo, k_hi = interval(mu_k, np.exp(ls_k))
-            res["model_with_room_kind"] = distance_summary(point_estimate(mu_k, np.exp(ls_k), shrink), d, lo=k_lo, hi=k_hi, rt60=bank.rt60,
+            res["model_with_room_kind"] = distance_summary(point_estimate(mu_k, np.exp(ls_k), shrink), d,
+                                                           lo=k_lo, hi=k_hi, rt60=bank.rt60,
                                                            room=bank.room)
         results[s.name] = res
         if figs is not None:
