@@ -85,7 +85,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     config = DistanceConfig(rooms=args.rooms, eval_rooms=args.eval_rooms, epochs=args.epochs, steps=args.steps,
                             batch_size=args.batch_size, lr=args.lr, width=args.width, speech=args.speech,
                             speech_share=args.speech_share, seed=args.seed, train_seed=args.train_seed,
-                            data=args.data, room_hint=args.room_hint, hint_drop=args.hint_drop, hop=args.hop, hybrid_rooms=args.hybrid_rooms,
+                            data=args.data, room_hint=args.room_hint, hint_drop=args.hint_drop, hop=args.hop,
+                            hybrid_rooms=args.hybrid_rooms,
                             hybrid_share=args.hybrid_share, aux_weight=args.aux_weight,
                             rel_weight=args.rel_weight, average_last=args.average_last)
     return args, config
@@ -93,7 +94,7 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
 
 def main(argv=None):
     args, config = parse_args(argv)
-    keras.utils.set_random_seed(config.seed if config.train_seed is None else config.train_seed)
+    keras.utils.set_random_seed(config.init_seed)
     if args.evaluate:
         bundle = load_bundle(args.evaluate)
         model, fe = bundle.model, bundle.frontend

@@ -44,8 +44,7 @@ from train.dry_sources import make_speech
 __all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "room_banks", "dry_sources", "make_examples", "make_batches",
            "ACOUSTIC_TARGETS", "acoustic_targets", "distance_loss", "with_acoustics_head",
            "eval_sets", "validation_sets", "Baselines", "classical_features", "RidgeBaseline", "rir_parameters",
-           "RirOracle", "logmel_of",
-           "predict_model", "evaluate", "table", "rt60_table", "write_card", "write_ensemble_card"]
+           "RirOracle", "logmel_of", "predict_model", "evaluate", "table", "rt60_table", "write_card", "write_ensemble_card"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +77,11 @@ class DistanceConfig:
     rel_weight: float = 0.0
     #: average the weights of the last this many epochs into the saved model (0: the last epoch's)
     average_last: int = 0
+
+    @property
+    def init_seed(self) -> int:
+        """The seed of the initialisation and the batch draws: ``train_seed``, else ``seed``."""
+        return self.seed if self.train_seed is None else self.train_seed
 
     def to_json(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
@@ -198,8 +202,7 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
             return config.steps
 
         def __getitem__(self, step):
-            seed = config.seed if config.train_seed is None else config.train_seed
-            rng = np.random.default_rng([seed + 1, next(self.draws)])
+            rng = np.random.default_rng([config.init_seed + 1, next(self.draws)])
             part = rng.choice(len(parts), config.batch_size, p=shares)
             idx = np.array([rng.integers(len(parts[k][0])) for k in part])
             xs = []

@@ -34,7 +34,7 @@ import numpy as np
 
 from soundpred.bundle import load_bundle, save_bundle
 from soundpred.distance import COVERAGE, point_estimate, point_shrink, z_value
-from soundpred.models import build_distance_ensemble
+from soundpred.models import build_distance_ensemble, takes_room_hint
 from train.common import HubPush, add_hub_args, finish_bundle
 from train.distance_eval import (
     Baselines,
@@ -153,7 +153,7 @@ def main(argv=None):
         "members": [{"folder": str(p), "name": b.name, "command": b.meta.get("training", {}).get("command"),
                      "train_seconds": b.meta.get("training", {}).get("train_seconds"),
                      "hybrid_share": b.meta.get("training", {}).get("hybrid_share", 0.0),
-                     "room_hint": len(b.model.inputs) == 2}
+                     "room_hint": takes_room_hint(b.model)}
                     for p, b in zip(args.members, members)],
         "sigma_scale": round(scale, 4), "point_shrink": shrink, "train_median_m": base.train_median,
         "validation": {"rooms_per_set": args.validation_rooms, "sets": [v[0] for v in val],
