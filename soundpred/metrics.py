@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import spearmanr
 
-__all__ = ["paired_bootstrap", "map_at_k", "top1_accuracy", "per_class_recall", "confusion_matrix", "summarize"]
+__all__ = ["paired_bootstrap", "slope_within_rooms", "spearman_within_rooms", "distance_summary", "map_at_k", "top1_accuracy", "per_class_recall", "confusion_matrix", "summarize"]
 
 
 def _check(scores, y_true):
@@ -75,13 +75,28 @@ def spearman_within_rooms(a, b, room) -> float | None:
     return round(float(np.mean(within)), 3) if within else None
 
 
+def slope_within_rooms(pred, true, room) -> float | None:
+    """How far the estimate moves when the source moves inside a room: the slope of
+    log(``pred``) on log(``true``) after removing each room's mean (pooled over rooms with two or
+    more examples). 1: a source twice as far gets twice the estimate; 0: the estimate stays put,
+    whatever the ordering. None if no room has two different distances."""
+    lp, lt, room = np.log(np.asarray(pred, float)), np.log(np.asarray(true, float)), np.asarray(room)
+    num = den = 0.0
+    for r in np.unique(room):
+        m = room == r
+        if m.sum() >= 2:
+            dt, dp = lt[m] - lt[m].mean(), lp[m] - lp[m].mean()
+            num, den = num + float(dt @ dp), den + float(dt @ dt)
+    return round(num / den, 3) if den > 0 else None
+
+
 def distance_summary(pred, true, *, lo=None, hi=None, rt60=None, room=None) -> dict:
     """Distance errors in metres: MAE, median absolute error, mean relative error
     ``|d̂ - d| / d`` (DCASE 2024 task 3), per distance bin (with the 10th–90th percentile of the
     estimates there: how far they spread) and per RT60 bin if given, the share of true distances
     inside ``[lo, hi]`` if given, and the Spearman rank correlation of estimate and truth: over
     all examples and, with ``room`` ids, the mean within rooms (does a source farther away in
-    the same room get a larger estimate?)."""
+    the same room get a larger estimate?) and :func:`slope_within_rooms` (how much larger?)."""
     pred, true = np.asarray(pred, float), np.asarray(true, float)
     err = np.abs(pred - true)
     out = {"n": int(len(true)), "mae_m": round(float(err.mean()), 3),
@@ -90,6 +105,7 @@ def distance_summary(pred, true, *, lo=None, hi=None, rt60=None, room=None) -> d
            "spearman": _spearman(pred, true)}
     if room is not None:
         out["spearman_within_room"] = spearman_within_rooms(pred, true, room)
+        out["slope_within_room"] = slope_within_rooms(pred, true, room)
     if lo is not None and hi is not None:
         out["coverage"] = round(float(np.mean((np.asarray(lo) <= true) & (true <= np.asarray(hi)))), 3)
 

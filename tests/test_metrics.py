@@ -66,6 +66,21 @@ def test_distance_rank_correlation_within_rooms():
     assert s["by_distance"]["4-8"]["estimate_p10_p90"] == [4.1, 4.9]
 
 
+def test_slope_within_rooms_measures_how_far_the_estimate_moves():
+    """Perfect ordering is not enough: estimates that move half as far (in log) as the truth
+    inside each room have slope 0.5, whatever each room's offset; following the truth gives 1."""
+    from soundpred.metrics import distance_summary, slope_within_rooms
+
+    true = np.array([1.0, 2.0, 4.0, 3.0, 12.0])
+    room = np.array([0, 0, 0, 1, 1])
+    half = np.exp(0.5 * np.log(true) + np.array([0.3, 0.3, 0.3, -1.0, -1.0]))  # room offsets
+    assert slope_within_rooms(half, true, room) == pytest.approx(0.5, abs=1e-3)
+    assert slope_within_rooms(true * 3, true, room) == pytest.approx(1.0, abs=1e-3)
+    s = distance_summary(half, true, room=room)
+    assert s["spearman_within_room"] == 1.0 and s["slope_within_room"] == pytest.approx(0.5, abs=1e-3)
+    assert slope_within_rooms(true[[0, 3]], true[[0, 3]], room[[0, 3]]) is None  # one example per room
+
+
 def test_paired_bootstrap_tells_a_real_gain_from_none():
     from soundpred.metrics import paired_bootstrap
 

@@ -87,11 +87,12 @@ def test_distance_training_smoke(tmp_path, monkeypatch):
     out = tmp_path / "dist"
     results = distance.main(["--out", str(out), "--rooms", "4", "--eval-rooms", "2", "--epochs", "1", "--steps", "2",
                              "--batch-size", "4", "--width", "4", "--speech", "12", "--verbose", "0", "--room-hint",
-                             "--hybrid-rooms", "2", "--aux-weight", "0.5", "--rel-weight", "0.3", "--hop", "80"])
+                             "--hybrid-rooms", "2", "--aux-weight", "0.5", "--rel-weight", "0.3", "--hop", "80",
+                             "--pair-weight", "0.5"])
     for name in ("held-out rooms", "shifted simulation", "hybrid simulation"):
         assert set(results[name]) == {"model", "median_guess", "classical_features", "rir_oracle_not_blind",
                                       "model_with_room_kind"}
-        assert "spearman_within_room" in results[name]["model"]
+        assert "spearman_within_room" in results[name]["model"] and "slope_within_room" in results[name]["model"]
         assert "rir_oracle_not_blind" not in results["training rooms"]  # fitted on those RIRs
         assert 0 <= results[name]["model"]["coverage"] <= 1
         assert (out / "figures" / f"distance_{name.replace(' ', '_')}.png").is_file()
@@ -101,7 +102,7 @@ def test_distance_training_smoke(tmp_path, monkeypatch):
     assert len(bundle.model.outputs) == 1  # the acoustics head trained alongside is not in the bundle
     assert bundle.frontend.hop_length == 80 and bundle.meta["training"]["hybrid_rirs"] == 8
     card = (out / "README.md").read_text()
-    assert "predicting the true RIR's DRR" in card and "ray-traced tail" in card
+    assert "predicting the true RIR's DRR" in card and "ray-traced tail" in card and "within-room pairs" in card
     assert (tmp_path / "dist.checkpoint.weights.h5").is_file()  # what --init resumes from
     assert (out / "README.md").read_text().startswith("---\nlibrary_name: keras")
 
@@ -115,6 +116,50 @@ def test_distance_loss_adds_relative_error():
     nll = 0.5 * np.log(2.0) ** 2
     np.testing.assert_allclose(np.asarray(distance_loss(0.0)(y, pred)), [nll, nll], rtol=1e-5)
     np.testing.assert_allclose(np.asarray(distance_loss(0.3)(y, pred)), [nll + 0.3 * 1.0, nll + 0.3 * 0.5], rtol=1e-5)
+
+
+def test_distance_loss_pair_term_penalises_a_wrong_difference_within_a_room():
+    """The pair term: a pair whose estimates are both off by the same factor (the room's scale
+    misjudged, the ordering right) costs nothing extra; a compressed pair costs the squared error
+    of the log-distance difference, given to both of its examples."""
+    from train.distance_eval import distance_loss
+
+    y = np.log([[1.0], [4.0], [1.0], [4.0]]).astype(np.float32)
+    pred = np.array([[np.log(2.0), 0.0], [np.log(8.0), 0.0],  # both twice too far: difference right
+                     [np.log(2.0), 0.0], [np.log(2.0), 0.0]], np.float32)  # compressed to one value
+    base = np.asarray(distance_loss(0.0)(y, pred))
+    extra = np.asarray(distance_loss(0.0, pair_weight=2.0)(y, pred)) - base
+    np.testing.assert_allclose(extra, [0.0, 0.0, 2.0 * np.log(4.0) ** 2, 2.0 * np.log(4.0) ** 2], rtol=1e-5, atol=1e-6)
+
+
+def test_pair_batches_take_two_distances_of_one_room_and_one_source():
+    """With ``pair_weight`` every batch is pairs (2j, 2j + 1) of two different source–microphone
+    pairs of one room, convolved with the same dry source."""
+    from soundpred.models import DISTANCE_FRONTEND
+    from soundpred.rooms import TRAIN, RirBank
+    from train.distance_eval import DistanceConfig, DrySources, make_batches
+
+    rng = np.random.default_rng(0)
+    n_rooms, per_room = 6, 3
+    distances = np.arange(1, n_rooms * per_room + 1) * 0.5  # each distance names its RIR
+    rirs = [np.r_[np.zeros(20), 1.0, 0.3 * rng.standard_normal(400) * np.exp(-np.arange(400) / 80)].astype(np.float32)
+            for _ in distances]
+    bank = RirBank(rirs, distances, np.full(len(rirs), 0.5), np.repeat(np.arange(n_rooms), per_room), TRAIN,
+                   np.full(len(rirs), 100.0))
+    t = np.arange(16000 * 5) / 16000
+    speech = [np.sin(2 * np.pi * f * t).astype(np.float32) for f in 250.0 * np.arange(1, 9)]  # a tone each
+    config = DistanceConfig(steps=2, batch_size=12, pair_weight=1.0, speech_share=1.0)
+    x, y = make_batches([(bank, TRAIN)], DrySources(speech, [], speech, []), DISTANCE_FRONTEND, config)[0]
+    rir = np.rint(np.exp(y[:, 0]) / 0.5).astype(int) - 1
+    room = bank.room[rir].reshape(-1, 2)
+    np.testing.assert_array_equal(room[:, 0], room[:, 1])  # one room per pair
+    assert np.all(rir[0::2] != rir[1::2])  # two of its positions
+    tone_of = np.abs(np.fft.rfft(x, axis=1)).argmax(1)  # which dry tone each example carries
+    np.testing.assert_array_equal(tone_of[0::2], tone_of[1::2])
+    assert len(set(tone_of[0::2])) > 1  # and pairs do not all share one
+    with pytest.raises(ValueError, match="even"):
+        make_batches([(bank, TRAIN)], DrySources(speech, [], speech, []), DISTANCE_FRONTEND,
+                     DistanceConfig(batch_size=5, pair_weight=1.0))
 
 
 def test_acoustics_head_trains_the_trunk_and_stays_out_of_the_bundle(tmp_path):

@@ -73,6 +73,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                    help="weight of the training-only head that predicts the true RIR's acoustics (0: none)")
     p.add_argument("--rel-weight", type=float, default=d.rel_weight,
                    help="weight of the relative-error term added to the Gaussian NLL")
+    p.add_argument("--pair-weight", type=float, default=d.pair_weight,
+                   help="weight of the within-room pair term: batches of pairs from one room, the error of "
+                        "their log-distance difference added to the loss (0: none)")
     p.add_argument("--average-last", type=int, default=d.average_last, metavar="K",
                    help="save the average of the last K epochs' weights (checkpoint averaging; 0: the last epoch's)")
     p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, or the "
@@ -88,7 +91,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                             data=args.data, room_hint=args.room_hint, hint_drop=args.hint_drop, hop=args.hop,
                             hybrid_rooms=args.hybrid_rooms,
                             hybrid_share=args.hybrid_share, aux_weight=args.aux_weight,
-                            rel_weight=args.rel_weight, average_last=args.average_last)
+                            rel_weight=args.rel_weight, average_last=args.average_last,
+                            pair_weight=args.pair_weight)
     return args, config
 
 
@@ -122,7 +126,7 @@ def main(argv=None):
         # weights after every epoch, beside the bundle (not in it): --init resumes from them
         checkpoint = args.out.parent / f"{args.out.name}.checkpoint.weights.h5"
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        loss = distance_loss(config.rel_weight)
+        loss = distance_loss(config.rel_weight, config.pair_weight)
         if config.aux_weight:
             loss = {"log_distance": loss, "acoustics": "mse"}
         steps = max(1, config.epochs * config.steps)  # --epochs 0: evaluate the --init weights only
@@ -165,7 +169,7 @@ def main(argv=None):
                 "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
                 "hybrid_rirs": len(banks.hybrid_train or []), "hybrid_share": config.hybrid_share,
                 "front_end": {"hop_length": fe.hop_length, "win_length": fe.win_length},
-                "aux_weight": config.aux_weight, "rel_weight": config.rel_weight,
+                "aux_weight": config.aux_weight, "rel_weight": config.rel_weight, "pair_weight": config.pair_weight,
                 "average_last": config.average_last,
                 "dry_sources": {"espeak-ng speech": len(sources.train_speech),
                                 "starter clips": len(sources.train_clips)},

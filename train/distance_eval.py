@@ -77,6 +77,11 @@ class DistanceConfig:
     rel_weight: float = 0.0
     #: average the weights of the last this many epochs into the saved model (0: the last epoch's)
     average_last: int = 0
+    #: weight of the within-room pair term: batches hold pairs of examples from one room (the same
+    #: dry source, two source–microphone distances) and the loss adds the squared error of the
+    #: predicted log-distance *difference* in each pair, so that what changes inside a room (the
+    #: direct-to-reverberant ratio, early reflections) moves the estimate as far as the truth moves
+    pair_weight: float = 0.0
 
     @property
     def init_seed(self) -> int:
@@ -177,13 +182,25 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
     with probability ``shares`` (default: by bank size).
 
     Targets: the log-distance ``(batch, 1)``; with ``config.aux_weight`` a dict that also has the
-    :func:`acoustic_targets` (standardised over all parts) under ``"acoustics"``."""
+    :func:`acoustic_targets` (standardised over all parts) under ``"acoustics"``.
+
+    With ``config.pair_weight`` the batch is ``batch_size // 2`` pairs, examples ``2j`` and
+    ``2j + 1``: one room, two of its source–microphone pairs, one dry source (each example its
+    own crop, onset, noise and colouration), as when a person walks away from the microphone."""
     n, sr = fe.window_samples, fe.sample_rate
     speech, clips = sources.train_speech, sources.train_clips
     shares = np.asarray(shares if shares is not None else [len(b) for b, _ in parts], float)
     shares = shares / shares.sum()
     distance = [np.log(b.distance).astype(np.float32) for b, _ in parts]
     kinds = [b.kind if config.room_hint else None for b, _ in parts]
+    pairs = config.pair_weight > 0
+    if pairs and config.batch_size % 2:
+        raise ValueError("pair_weight needs an even batch_size")
+    # per part: the RIR indices of every room that has at least two source-microphone pairs
+    rooms = [[np.flatnonzero(b.room == r) for r in np.unique(b.room)] for b, _ in parts]
+    rooms = [[r for r in rs if len(r) >= 2] for rs in rooms]
+    if pairs and not all(rooms):
+        raise ValueError("pair_weight needs rooms with at least two source-microphone pairs")
     aux = None
     if config.aux_weight:
         raw = [acoustic_targets(b, sr) for b, _ in parts]
@@ -203,13 +220,20 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
 
         def __getitem__(self, step):
             rng = np.random.default_rng([config.init_seed + 1, next(self.draws)])
-            part = rng.choice(len(parts), config.batch_size, p=shares)
-            idx = np.array([rng.integers(len(parts[k][0])) for k in part])
+            if pairs:
+                part = np.repeat(rng.choice(len(parts), config.batch_size // 2, p=shares), 2)
+                idx = np.concatenate([rng.choice(rs[int(rng.integers(len(rs)))], 2, replace=False)
+                                      for rs in (rooms[k] for k in part[::2])])
+            else:
+                part = rng.choice(len(parts), config.batch_size, p=shares)
+                idx = np.array([rng.integers(len(parts[k][0])) for k in part])
             xs = []
-            for k, i in zip(part, idx):
-                pool = speech if (rng.random() < config.speech_share or not clips) else clips
+            for j, (k, i) in enumerate(zip(part, idx)):
+                if not pairs or j % 2 == 0:  # a pair shares its dry source
+                    pool = speech if (rng.random() < config.speech_share or not clips) else clips
+                    dry = pool[int(rng.integers(len(pool)))]
                 bank, settings = parts[k]
-                x, _ = synthesize(pool[int(rng.integers(len(pool)))], bank.rirs[i], settings, n=n, sr=sr, rng=rng)
+                x, _ = synthesize(dry, bank.rirs[i], settings, n=n, sr=sr, rng=rng)
                 if rng.random() < 0.15:  # short input, zero-padded as the Predictor pads it
                     x[int(rng.integers(sr, n)):] = 0.0
                 xs.append(x)
@@ -225,16 +249,23 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
     return Batches()
 
 
-def distance_loss(rel_weight: float = 0.0):
+def distance_loss(rel_weight: float = 0.0, pair_weight: float = 0.0):
     """Gaussian NLL of log-distance plus ``rel_weight`` times the relative error of exp(mean)
-    (|d_hat / d - 1|, the DCASE metric; the log ratio is clipped to ±3 to bound its gradient)."""
+    (|d_hat / d - 1|, the DCASE metric; the log ratio is clipped to ±3 to bound its gradient),
+    plus ``pair_weight`` times the squared error of the log-distance difference within each pair
+    of consecutive examples (``2j``, ``2j + 1``: one room, see :func:`make_batches`), given to
+    both examples of the pair."""
 
     def loss(y_true, y_pred):
-        nll = gaussian_nll(y_true, y_pred)
-        if not rel_weight:
-            return nll
-        ratio = keras.ops.exp(keras.ops.clip(y_pred[:, 0] - y_true[:, 0], -3.0, 3.0))
-        return nll + rel_weight * keras.ops.abs(ratio - 1.0)
+        out = gaussian_nll(y_true, y_pred)
+        err = y_pred[:, 0] - y_true[:, 0]
+        if rel_weight:
+            out = out + rel_weight * keras.ops.abs(keras.ops.exp(keras.ops.clip(err, -3.0, 3.0)) - 1.0)
+        if pair_weight:
+            pair = keras.ops.reshape(err, (-1, 2))
+            gap = keras.ops.square(pair[:, 0] - pair[:, 1])
+            out = out + pair_weight * keras.ops.repeat(gap, 2)
+        return out
 
     return loss
 
@@ -421,13 +452,14 @@ def _cell(v) -> str:
 def table(results: dict) -> str:
     """Errors, calibration and ordering per set and method."""
     rows = ["| set | method | MAE m | median AE m | rel. error | 90 % coverage | NLL | rank corr. | "
-            "rank corr. within rooms | " + " | ".join(f"MAE {b} m" for b in _BINS) + " |", "|---" * 14 + "|"]
+            "rank corr. within rooms | slope within rooms | " + " | ".join(f"MAE {b} m" for b in _BINS) + " |",
+            "|---" * 15 + "|"]
     for name, res in results.items():
         for method, s in res.items():
             bins = " | ".join(_cell(s["by_distance"].get(b, {}).get("mae_m")) for b in _BINS)
             rows.append(f"| {name} | {method} | {s['mae_m']} | {s['median_ae_m']} | {s['rel_error']} | "
                         f"{_cell(s.get('coverage'))} | {_cell(s.get('nll'))} | {_cell(s.get('spearman'))} | "
-                        f"{_cell(s.get('spearman_within_room'))} | {bins} |")
+                        f"{_cell(s.get('spearman_within_room'))} | {_cell(s.get('slope_within_room'))} | {bins} |")
     return "\n".join(rows)
 
 
@@ -495,6 +527,9 @@ def _recipe(training: dict) -> str:
                      f"(loss weight {training['aux_weight']:g})")
     if training.get("rel_weight"):
         parts.append(f"relative error added to the Gaussian NLL (weight {training['rel_weight']:g})")
+    if training.get("pair_weight"):
+        parts.append(f"batches of within-room pairs (one dry source, two distances), the squared error of "
+                     f"their log-distance difference added (weight {training['pair_weight']:g})")
     return ("; ".join(parts) + ".") if parts else ""
 
 
