@@ -10,7 +10,7 @@ from .distance import LOG_SIGMA_RANGE
 from .params import FrontEnd
 
 __all__ = ["build_classifier", "build_student", "build_distance", "build_distance_ensemble", "GaussianPool",
-           "takes_room_hint", "STUDENT_FRONTEND", "DISTANCE_FRONTEND"]
+           "hinted_weights", "takes_room_hint", "STUDENT_FRONTEND", "DISTANCE_FRONTEND"]
 
 #: Keras' default (0.99) lets the moving statistics lag far behind on a few hundred
 #: steps per run, and the model then predicts one class in inference; 0.9 tracks them.
@@ -104,38 +104,72 @@ def build_distance(fe: FrontEnd, *, width: int = 24, dropout: float = 0.2, room_
 @keras.saving.register_keras_serializable(package="soundpred")
 class GaussianPool(layers.Layer):
     """Several ``(batch, 2)`` beliefs ``(mu, log_sigma)`` over log-distance -> one: the Gaussian
-    with the mean and variance of their equal mixture (the members' spread plus their
-    disagreement), its standard deviation times ``sigma_scale`` (a calibration fitted on
-    validation rooms; 1: none)."""
+    with the mean and variance of their mixture (the members' spread plus their disagreement),
+    its standard deviation times ``sigma_scale`` (a calibration fitted on validation rooms; 1: none).
 
-    def __init__(self, sigma_scale: float = 1.0, **kwargs):
+    The mixture is equal, unless ``hinted_weights`` (one per belief, summing to 1) is given: then
+    the last input is the ``(batch, 4)`` room hint, and an example whose room kind is given (not
+    "auto") mixes the beliefs with those weights, so that the members that can use the kind count
+    for more when there is one."""
+
+    def __init__(self, sigma_scale: float = 1.0, hinted_weights: list[float] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.sigma_scale = float(sigma_scale)
+        self.hinted_weights = None if hinted_weights is None else [float(w) for w in hinted_weights]
+        if self.hinted_weights is not None and (min(self.hinted_weights) < 0
+                                                or abs(sum(self.hinted_weights) - 1.0) > 1e-6):
+            raise ValueError(f"hinted_weights must be >= 0 and sum to 1, not {self.hinted_weights}")
 
-    def call(self, beliefs):
-        mus = ops.stack([b[:, 0] for b in beliefs], axis=0)
+    def call(self, inputs):
+        beliefs = inputs if self.hinted_weights is None else inputs[:-1]
+        mus = ops.stack([b[:, 0] for b in beliefs], axis=0)  # (members, batch)
         variances = ops.stack([ops.exp(2.0 * ops.clip(b[:, 1], *LOG_SIGMA_RANGE)) for b in beliefs], axis=0)
-        mu = ops.mean(mus, axis=0)
-        variance = ops.maximum(ops.mean(variances + mus * mus, axis=0) - mu * mu, 1e-8)
+        if self.hinted_weights is None:
+            weights = 1.0 / len(beliefs)
+        else:
+            auto = ops.expand_dims(inputs[-1][:, 0], 0)  # 1 where the hint is "auto"
+            hinted = ops.convert_to_tensor(np.array(self.hinted_weights, np.float32)[:, None], dtype=mus.dtype)
+            weights = auto / len(beliefs) + (1.0 - auto) * hinted
+        mu = ops.sum(weights * mus, axis=0)
+        variance = ops.maximum(ops.sum(weights * (variances + mus * mus), axis=0) - mu * mu, 1e-8)
         return ops.stack([mu, 0.5 * ops.log(variance) + float(np.log(self.sigma_scale))], axis=1)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], 2)
 
     def get_config(self):
-        return {**super().get_config(), "sigma_scale": self.sigma_scale}
+        return {**super().get_config(), "sigma_scale": self.sigma_scale, "hinted_weights": self.hinted_weights}
 
 
-def build_distance_ensemble(members: list[keras.Model], *, sigma_scale: float = 1.0) -> keras.Model:
+def hinted_weights(takes_hint: list[bool], hint_share: float) -> list[float]:
+    """Mixture weights for examples with a room kind: the members that take the hint share
+    ``hint_share`` equally, the others the rest (all of it goes to the hint members if every
+    member takes it)."""
+    k = sum(takes_hint)
+    if not k:
+        raise ValueError("no member takes the room hint")
+    if not 0.0 <= hint_share <= 1.0:
+        raise ValueError(f"hint_share must be within [0, 1], not {hint_share}")
+    if k == len(takes_hint):
+        return [1.0 / k] * k
+    rest = (1.0 - hint_share) / (len(takes_hint) - k)
+    return [hint_share / k if t else rest for t in takes_hint]
+
+
+def build_distance_ensemble(members: list[keras.Model], *, sigma_scale: float = 1.0,
+                            hint_share: float | None = None) -> keras.Model:
     """One model from several distance models of the same front end: one shared ``logmel``
     layer, each member's network after it, and a :class:`GaussianPool` of their beliefs.
-    If any member takes the room hint, so does the ensemble (members without it ignore it)."""
+    If any member takes the room hint, so does the ensemble (members without it ignore it).
+    ``hint_share``: the total weight of the hint-taking members when a room kind is given
+    (None: every member counts the same, as with "auto")."""
     fes = [m.get_layer("logmel").fe for m in members]
     if any(fe != fes[0] for fe in fes):
         raise ValueError("ensemble members must share one front end")
     wave = keras.Input(shape=(None,), name="waveform")
     features = LogMel(fes[0].to_dict(), name="logmel")(wave)
-    hint = keras.Input(shape=(4,), name="room_hint") if any(takes_room_hint(m) for m in members) else None
+    takes_hint = [takes_room_hint(m) for m in members]
+    hint = keras.Input(shape=(4,), name="room_hint") if any(takes_hint) else None
     beliefs = []
     for i, m in enumerate(members):
         inner = m.get_layer("logmel").output
@@ -144,7 +178,10 @@ def build_distance_ensemble(members: list[keras.Model], *, sigma_scale: float = 
             beliefs.append(net([features, hint]))
         else:
             beliefs.append(keras.Model(inner, m.output, name=f"member{i}")(features))
-    out = GaussianPool(sigma_scale, name="log_distance")(beliefs)
+    if hint_share is None:
+        out = GaussianPool(sigma_scale, name="log_distance")(beliefs)
+    else:
+        out = GaussianPool(sigma_scale, hinted_weights(takes_hint, hint_share), name="log_distance")([*beliefs, hint])
     return keras.Model(wave if hint is None else [wave, hint], out, name="soundpred_distance_ensemble")
 
 

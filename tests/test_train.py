@@ -279,8 +279,12 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     x = np.random.default_rng(0).standard_normal((3, DISTANCE_FRONTEND.window_samples)).astype(np.float32)
     hint = np.eye(4, dtype=np.float32)[[0, 1, 3]]
     p0, p1 = np.asarray(members[0].predict_on_batch(x)), np.asarray(members[1].predict_on_batch([x, hint]))
-    mu = (p0[:, 0] + p1[:, 0]) / 2
-    var = (np.exp(2 * p0[:, 1]) + p0[:, 0] ** 2 + np.exp(2 * p1[:, 1]) + p1[:, 0] ** 2) / 2 - mu ** 2
+    share = b.meta["training"]["hint_share"]  # chosen on validation rooms: the hint member's weight with a kind
+    assert share is None or 0.0 <= share <= 1.0
+    assert set(b.meta["training"]["validation"]["errors_by_hint_share"]) >= {"equal", "0.0", "1.0"}
+    w1 = np.array([0.5, 0.5 if share is None else share, 0.5 if share is None else share])  # rows: auto, kinds
+    mu = (1 - w1) * p0[:, 0] + w1 * p1[:, 0]
+    var = (1 - w1) * (np.exp(2 * p0[:, 1]) + p0[:, 0] ** 2) + w1 * (np.exp(2 * p1[:, 1]) + p1[:, 0] ** 2) - mu ** 2
     got = np.asarray(b.model.predict_on_batch([x, hint]))
     np.testing.assert_allclose(got[:, 0], mu, rtol=1e-5)
     np.testing.assert_allclose(np.exp(got[:, 1]), scale * np.sqrt(var), rtol=1e-4)
@@ -292,6 +296,31 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     assert lo == pytest.approx(float(np.exp(mu0 - 1.645 * sigma0)), rel=1e-3)
     card = (out / "README.md").read_text()
     assert "ensemble of 2 distance models" in card and "`member 1`" in card and f"Against `{folders[0]}`" in card
+
+
+def test_hint_share_weighs_the_members_that_take_the_kind_only_when_it_is_given(tmp_path):
+    """GaussianPool's hinted weights: with hint_share 1 an example with a kind gets the hint
+    member's belief alone, an "auto" example the equal mixture; the weights survive a save."""
+    import keras
+
+    from soundpred.models import DISTANCE_FRONTEND, build_distance, build_distance_ensemble, hinted_weights
+
+    keras.utils.set_random_seed(0)
+    plain, hinted = build_distance(DISTANCE_FRONTEND, width=4), build_distance(DISTANCE_FRONTEND, width=4, room_hint=True)
+    hinted.get_layer("log_distance").set_weights([hinted.get_layer("log_distance").get_weights()[0],
+                                                  np.array([2.0, -1.0], np.float32)])  # disagrees with plain
+    ens = build_distance_ensemble([plain, hinted], hint_share=1.0)
+    x = np.random.default_rng(1).standard_normal((2, DISTANCE_FRONTEND.window_samples)).astype(np.float32)
+    hint = np.eye(4, dtype=np.float32)[[0, 2]]  # auto, medium
+    got = np.asarray(ens.predict_on_batch([x, hint]))
+    p0, p1 = np.asarray(plain.predict_on_batch(x)), np.asarray(hinted.predict_on_batch([x, hint]))
+    np.testing.assert_allclose(got[1], p1[1], rtol=1e-4)  # the kind given: the hint member only
+    assert got[0, 0] == pytest.approx((p0[0, 0] + p1[0, 0]) / 2, rel=1e-5)  # auto: both
+    loaded = load_bundle(save_bundle(ens, tmp_path / "e", frontend=DISTANCE_FRONTEND, task="distance")).model
+    np.testing.assert_allclose(np.asarray(loaded.predict_on_batch([x, hint])), got, rtol=1e-5)
+    assert hinted_weights([False, True, True], 0.8) == pytest.approx([0.2, 0.4, 0.4])
+    with pytest.raises(ValueError, match="no member"):
+        hinted_weights([False, False], 0.5)
 
 
 def test_point_shrink_outside_its_range_is_refused(tmp_path):

@@ -17,7 +17,12 @@ training and the hybrid simulation, other seeds):
    error) and the value with the least expected relative error. Of 0, 0.05, ..., 1, the one with
    the least relative error among those whose MAE is no worse than the median's (each error
    relative to always answering the training median, averaged over the validation sets):
-   relative error bought without giving up absolute error.
+   relative error bought without giving up absolute error;
+3. ``hint_share``, if some members take the room kind and others do not: the total weight of the
+   members that take it in examples whose kind is given (``GaussianPool``'s ``hinted_weights``;
+   with "auto" every member counts the same). Of their equal share and 0, 0.1, ..., 1, the one
+   with the least mean of MAE and relative error (each over the median guess's) on the
+   validation rooms with their true kinds.
 
 Then the ensemble is scored on the evaluation sets of ``train.distance`` (held-out rooms,
 shifted, broad and hybrid simulation), beside the ``--compare`` bundles on the same examples.
@@ -34,7 +39,7 @@ import numpy as np
 
 from soundpred.bundle import load_bundle, save_bundle
 from soundpred.distance import COVERAGE, point_estimate, point_shrink, z_value
-from soundpred.models import build_distance_ensemble, takes_room_hint
+from soundpred.models import build_distance_ensemble, hinted_weights, takes_room_hint
 from train.common import HubPush, add_hub_args, finish_bundle
 from train.distance_eval import (
     Baselines,
@@ -81,6 +86,35 @@ def choose_shrink(errors: list[dict[float, tuple[float, float]]]) -> float:
     return min(feasible, key=lambda c: mean[c][1])
 
 
+def mixture(mus, sigmas, weights) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of the mixture of Gaussian beliefs ``(members, n)`` with
+    ``weights`` (one per member), as ``GaussianPool`` computes them."""
+    mus, sigmas = np.asarray(mus, float), np.asarray(sigmas, float)
+    w = np.asarray(weights, float)[:, None]
+    mu = (w * mus).sum(0)
+    return mu, np.sqrt(np.maximum((w * (sigmas ** 2 + mus ** 2)).sum(0) - mu ** 2, 1e-8))
+
+
+def choose_hint_share(takes_hint: list[bool], beliefs: list[tuple], median: float, shrink: float,
+                      scale: float) -> tuple[float | None, dict]:
+    """The ``hint_share`` (None: the members' equal share) with the least mean of MAE and relative
+    error over the median guess's, averaged over validation sets. ``beliefs``: per set,
+    ``(mus, sigmas, d)`` of every member with the true room kind given, ``(members, n)``."""
+    grid = [None] + [float(c) for c in np.round(np.arange(0.0, 1.0001, 0.1), 1)]
+    scores = {}
+    for share in grid:
+        w = [1.0 / len(takes_hint)] * len(takes_hint) if share is None else hinted_weights(takes_hint, share)
+        errs = []
+        for mus, sigmas, d in beliefs:
+            mu, sigma = mixture(mus, sigmas, w)
+            e = point_estimate(mu, scale * sigma, shrink)
+            errs.append((np.abs(e - d).mean() / np.abs(median - d).mean()
+                         + (np.abs(e - d) / d).mean() / (np.abs(median - d) / d).mean()) / 2)
+        scores[share] = float(np.mean(errs))
+    best = min(grid, key=lambda c: (scores[c], c is not None))  # a tie keeps the equal share
+    return best, {"equal" if c is None else str(c): round(v, 4) for c, v in scores.items()}
+
+
 def beats(new: dict, old: dict, sets=DECISION_SETS) -> dict[str, dict[str, bool]]:
     """Per set, whether ``new`` has a lower MAE and relative error and a higher rank correlation."""
     return {s: {"mae_m": new[s]["model"]["mae_m"] < old[s]["model"]["mae_m"],
@@ -116,13 +150,17 @@ def main(argv=None):
     banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed)
     base = Baselines.fit(banks.train, sources, fe, seed=config.seed, speech_share=config.speech_share)
 
-    raw = build_distance_ensemble([b.model for b in members])
-    val = []
+    takes_hint = [takes_room_hint(b.model) for b in members]
+    val, val_kind = [], []
     for s in validation_sets(sources, sr, rooms=args.validation_rooms, seed=config.seed):
         x = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=sr, seed=s.seed,
                           speech_share=config.speech_share)
-        mu, log_sigma = predict_model(raw, x)
-        val.append((s.name, mu, np.exp(log_sigma), s.bank.distance))
+        auto = [predict_model(b.model, x) for b in members]
+        mu, sigma = mixture([a[0] for a in auto], [np.exp(a[1]) for a in auto], [1.0 / len(members)] * len(members))
+        val.append((s.name, mu, sigma, s.bank.distance))
+        if any(takes_hint) and not all(takes_hint):
+            kind = [predict_model(b.model, x, s.bank.kind) if t else a for b, t, a in zip(members, takes_hint, auto)]
+            val_kind.append(([k[0] for k in kind], [np.exp(k[1]) for k in kind], s.bank.distance))
     scale = fit_sigma_scale(np.concatenate([v[1] for v in val]), np.concatenate([v[2] for v in val]),
                             np.log(np.concatenate([v[3] for v in val])))
     errors = [shrink_errors(mu, scale * sigma, d, base.train_median) for _, mu, sigma, d in val]
@@ -131,8 +169,13 @@ def main(argv=None):
     print(f"validation: sigma_scale {scale:.3f}, point_shrink {shrink:g}; MAE and relative error over the "
           f"median guess's by shrink: " + ", ".join(f"{c:g}: {v[0]:.3f}/{v[1]:.3f}" for c, v in mean_errors.items()),
           file=sys.stderr)
+    hint_share, hint_scores = None, {}
+    if val_kind:
+        hint_share, hint_scores = choose_hint_share(takes_hint, val_kind, base.train_median, shrink, scale)
+        print(f"validation with the room kind: hint_share {hint_share} (mean error over the median guess's: "
+              + ", ".join(f"{c}: {v:.3f}" for c, v in hint_scores.items()) + ")", file=sys.stderr)
 
-    model = build_distance_ensemble([b.model for b in members], sigma_scale=scale)
+    model = build_distance_ensemble([b.model for b in members], sigma_scale=scale, hint_share=hint_share)
     out = args.out
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
@@ -155,9 +198,11 @@ def main(argv=None):
                      "hybrid_share": b.meta.get("training", {}).get("hybrid_share", 0.0),
                      "room_hint": takes_room_hint(b.model)}
                     for p, b in zip(args.members, members)],
-        "sigma_scale": round(scale, 4), "point_shrink": shrink, "train_median_m": base.train_median,
+        "sigma_scale": round(scale, 4), "point_shrink": shrink, "hint_share": hint_share,
+        "train_median_m": base.train_median,
         "validation": {"rooms_per_set": args.validation_rooms, "sets": [v[0] for v in val],
-                       "errors_by_shrink": {str(c): v for c, v in mean_errors.items()}},
+                       "errors_by_shrink": {str(c): v for c, v in mean_errors.items()},
+                       "errors_by_hint_share": hint_scores},
         "compared": {str(c): {s: {k: r[s]["model"][k] for k in ("mae_m", "rel_error", "spearman", "coverage")}
                               for s in r} for c, r in compared.items()},
         "seconds": round(time.time() - t0, 1),
