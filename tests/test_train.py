@@ -242,8 +242,8 @@ def test_average_last_averages_the_final_epochs():
 @pytest.mark.slow
 def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeypatch, classifier_bundle):
     """train.ensemble on two tiny members (one takes the room kind): one bundle whose output is
-    the moment-matched Gaussian of the members' beliefs, with a sigma scale and point shrink
-    fitted on validation rooms; the Predictor reports exp(mu - shrink * sigma^2); the card
+    the moment-matched Gaussian of the members' beliefs, with a sigma scale, point shrink and
+    (``--hint-share fit``) the hint member's weight when a kind is given fitted on validation rooms; the Predictor reports exp(mu - shrink * sigma^2); the card
     names the members and the comparison."""
     import shutil
 
@@ -269,7 +269,7 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     out = tmp_path / "ens"
     results, compared = ensemble.main([*map(str, folders), "--out", str(out), "--compare", str(folders[0]),
                                        "--rooms", "4", "--eval-rooms", "2", "--validation-rooms", "2",
-                                       "--speech", "12"])
+                                       "--speech", "12", "--hint-share", "fit"])
     b = load_bundle(out)
     shrink, scale = b.meta["point_shrink"], b.meta["training"]["sigma_scale"]
     assert 0.0 <= shrink <= 1.0 and scale > 0 and len(b.model.inputs) == 2
@@ -280,7 +280,7 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     hint = np.eye(4, dtype=np.float32)[[0, 1, 3]]
     p0, p1 = np.asarray(members[0].predict_on_batch(x)), np.asarray(members[1].predict_on_batch([x, hint]))
     share = b.meta["training"]["hint_share"]  # chosen on validation rooms: the hint member's weight with a kind
-    assert share is None or 0.0 <= share <= 1.0
+    assert share == b.meta["training"]["hint_share_fitted"] and (share is None or 0.0 <= share <= 1.0)
     assert set(b.meta["training"]["validation"]["errors_by_hint_share"]) >= {"equal", "0.0", "1.0"}
     w1 = np.array([0.5, 0.5 if share is None else share, 0.5 if share is None else share])  # rows: auto, kinds
     mu = (1 - w1) * p0[:, 0] + w1 * p1[:, 0]

@@ -594,15 +594,16 @@ direct sound's arrival time and the level carry no distance.
 
 
 def _hint_share_words(training: dict) -> str:
-    share = training.get("hint_share")
+    share, fitted = training.get("hint_share"), training.get("hint_share_fitted")
     scores = training["validation"].get("errors_by_hint_share")
     if not scores:
         return ""
     words = ("every member counts the same, as with auto" if share is None else
              f"the members that take the kind carry {share:g} of the weight, the others the rest")
-    return (f"\nWith a room kind given (not auto), {words}: of their equal share and 0, 0.1, ..., 1, that share has "
-            f"the least mean of MAE and relative error over the median guess's on the validation rooms with their "
-            f"true kinds ({scores['equal' if share is None else str(share)]:.3f}, against {scores['equal']:.3f} for "
+    fit = "the equal share" if fitted is None else f"a share of {fitted:g} for the members that take it"
+    return (f"\nWith a room kind given (not auto), {words}. On the validation rooms with their true kinds, {fit} "
+            f"has the least mean of MAE and relative error over the median guess's of the equal share and 0, 0.1, "
+            f"..., 1 ({scores['equal' if fitted is None else str(fitted)]:.3f}, against {scores['equal']:.3f} for "
             f"the equal share).\n")
 
 
