@@ -1,10 +1,11 @@
-"""Classification metrics for single-label clips (DCASE2018 task 2 conventions)."""
+"""Classification metrics for single-label clips (DCASE2018 task 2 conventions) and distance metrics."""
 from __future__ import annotations
 
 import numpy as np
 from scipy.stats import spearmanr
 
-__all__ = ["paired_bootstrap", "slope_within_rooms", "spearman_within_rooms", "distance_summary", "map_at_k", "top1_accuracy", "per_class_recall", "confusion_matrix", "summarize"]
+__all__ = ["paired_bootstrap", "slope_within_rooms", "spearman_within_rooms", "distance_summary", "map_at_k",
+           "top1_accuracy", "per_class_recall", "confusion_matrix", "summarize"]
 
 
 def _check(scores, y_true):
