@@ -197,8 +197,8 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
     if pairs and config.batch_size % 2:
         raise ValueError("pair_weight needs an even batch_size")
     # per part: the RIR indices of every room that has at least two source-microphone pairs
-    rooms = [[np.flatnonzero(b.room == r) for r in np.unique(b.room)] for b, _ in parts]
-    rooms = [[r for r in rs if len(r) >= 2] for rs in rooms]
+    rooms = [[r for r in (np.flatnonzero(b.room == u) for u in np.unique(b.room)) if len(r) >= 2]
+             for b, _ in parts] if pairs else None
     if pairs and not all(rooms):
         raise ValueError("pair_weight needs rooms with at least two source-microphone pairs")
     aux = None

@@ -70,14 +70,16 @@ def fit_sigma_scale(mu, sigma, log_d, coverage: float = COVERAGE) -> float:
     return float(np.quantile(np.abs(log_d - mu) / sigma, coverage) / z_value(coverage))
 
 
-def shrink_errors(mu, sigma, d, median: float) -> dict[float, tuple[float, float]]:
-    """``(MAE / MAE_median, rel / rel_median)`` of :func:`point_estimate` for each shrink of the grid."""
+def error_ratios(estimate, d, median: float) -> tuple[float, float]:
+    """``(MAE / MAE_median, rel / rel_median)``: the errors of ``estimate`` over those of always
+    answering the training ``median``."""
     mae0, rel0 = np.abs(median - d).mean(), (np.abs(median - d) / d).mean()
-    out = {}
-    for c in SHRINK_GRID:
-        e = point_estimate(mu, sigma, c)
-        out[float(c)] = (float(np.abs(e - d).mean() / mae0), float((np.abs(e - d) / d).mean() / rel0))
-    return out
+    return float(np.abs(estimate - d).mean() / mae0), float((np.abs(estimate - d) / d).mean() / rel0)
+
+
+def shrink_errors(mu, sigma, d, median: float) -> dict[float, tuple[float, float]]:
+    """:func:`error_ratios` of :func:`point_estimate` for each shrink of the grid."""
+    return {float(c): error_ratios(point_estimate(mu, sigma, c), d, median) for c in SHRINK_GRID}
 
 
 def choose_shrink(errors: list[dict[float, tuple[float, float]]]) -> float:
@@ -89,11 +91,11 @@ def choose_shrink(errors: list[dict[float, tuple[float, float]]]) -> float:
     return min(feasible, key=lambda c: mean[c][1])
 
 
-def mixture(mus, sigmas, weights) -> tuple[np.ndarray, np.ndarray]:
+def mixture(mus, sigmas, weights=None) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of the mixture of Gaussian beliefs ``(members, n)`` with
-    ``weights`` (one per member), as ``GaussianPool`` computes them."""
+    ``weights`` (one per member; None: equal), as ``GaussianPool`` computes them."""
     mus, sigmas = np.asarray(mus, float), np.asarray(sigmas, float)
-    w = np.asarray(weights, float)[:, None]
+    w = np.full((len(mus), 1), 1.0 / len(mus)) if weights is None else np.asarray(weights, float)[:, None]
     mu = (w * mus).sum(0)
     return mu, np.sqrt(np.maximum((w * (sigmas ** 2 + mus ** 2)).sum(0) - mu ** 2, 1e-8))
 
@@ -106,13 +108,11 @@ def choose_hint_share(takes_hint: list[bool], beliefs: list[tuple], median: floa
     grid = [None] + [float(c) for c in np.round(np.arange(0.0, 1.0001, 0.1), 1)]
     scores = {}
     for share in grid:
-        w = [1.0 / len(takes_hint)] * len(takes_hint) if share is None else hinted_weights(takes_hint, share)
+        w = None if share is None else hinted_weights(takes_hint, share)
         errs = []
         for mus, sigmas, d in beliefs:
             mu, sigma = mixture(mus, sigmas, w)
-            e = point_estimate(mu, scale * sigma, shrink)
-            errs.append((np.abs(e - d).mean() / np.abs(median - d).mean()
-                         + (np.abs(e - d) / d).mean() / (np.abs(median - d) / d).mean()) / 2)
+            errs.append(np.mean(error_ratios(point_estimate(mu, scale * sigma, shrink), d, median)))
         scores[share] = float(np.mean(errs))
     best = min(grid, key=lambda c: (scores[c], c is not None))  # a tie keeps the equal share
     return best, {"equal" if c is None else str(c): round(v, 4) for c, v in scores.items()}
@@ -174,7 +174,7 @@ def main(argv=None):
         x = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=sr, seed=s.seed,
                           speech_share=config.speech_share)
         auto = [predict_model(b.model, x) for b in members]
-        mu, sigma = mixture([a[0] for a in auto], [np.exp(a[1]) for a in auto], [1.0 / len(members)] * len(members))
+        mu, sigma = mixture([a[0] for a in auto], [np.exp(a[1]) for a in auto])
         val.append((s.name, mu, sigma, s.bank.distance))
         if any(takes_hint) and not all(takes_hint):
             kind = [predict_model(b.model, x, s.bank.kind) if t else a for b, t, a in zip(members, takes_hint, auto)]
