@@ -8,6 +8,7 @@ come from the environment once (:class:`soundpred.settings.Settings`, table in t
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 import uuid
@@ -16,6 +17,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 from gradio.data_classes import FileData
+from gradio.route_utils import delete_files_created_by_app
 from PIL import Image
 
 from soundpred import audio
@@ -227,15 +229,33 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
     return demo
 
 
+def stop_on_sigterm() -> None:
+    """End the app on SIGTERM (how ``docker stop``, systemd and ``kill`` stop it) as on Ctrl-C:
+    Gradio then shuts its server down, and that shutdown deletes every upload and figure this
+    run still keeps (``delete_cache``; :func:`main` makes sure). Python's default for SIGTERM ends the process at once,
+    leaving people's recordings on the disk for good."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main() -> None:
+    stop_on_sigterm()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = Settings.from_env()
     if limit_malloc_arenas(settings.malloc_arenas):
         log.info("glibc malloc arenas capped at %d (SOUNDPRED_MALLOC_ARENAS)", settings.malloc_arenas)
     demo = build_app(load_predictor(settings), settings)
-    demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size).launch(
-        server_name=settings.server_name, max_file_size=settings.max_file_size, css=CSS)
+    try:
+        demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size).launch(
+            server_name=settings.server_name, max_file_size=settings.max_file_size, css=CSS)
+    finally:
+        # Gradio's own shutdown deletes these too, but only once every connection has closed,
+        # and it gives up after 5 s: an open browser tab keeps one open. The same function, now.
+        delete_files_created_by_app(demo, age=None)
+        log.info("deleted the uploads and figures of this run")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Benchmarks: prints figures (medians and ratios), asserts nothing.
 
-    python -m bench.bench [--clips 60] [--runs 20] [--only features models app training]
+    python -m bench.bench [--clips 60] [--runs 20] [--only features models app training soak]
 
 1. feature throughput, x real time: the seed pipeline (librosa.load at 44.1 kHz + 40 MFCC) vs
    soundpred (decode + resample to 16 kHz + the model's LogMel layer), same starter clips, and
@@ -11,7 +11,11 @@
 4. cold start: launching `python app.py` to its first /analyze answer, and that first answer's
    time beside the second's (the app warms its models and figures before serving);
 5. peak resident memory of the app process (VmHWM) after all of the above;
-6. training throughput of both trainers (examples/s), measured and from the last full runs.
+6. training throughput of both trainers (examples/s), measured and from the last full runs;
+7. soak (``--only soak``, not in the default run: about 7 minutes): ``--soak`` /analyze requests,
+   two at a time, after 100 of warm-up; the app's resident memory after every 100, and its
+   least-squares growth per 100 requests over the second half (a leak keeps growing; caches
+   and the allocator settle).
 """
 from __future__ import annotations
 
@@ -211,13 +215,53 @@ def training_throughput(steps: int):
               f"({tr['machine']})")
 
 
+def soak(n_requests: int, block: int = 100):
+    """Resident memory of ``python app.py`` while it answers ``n_requests`` /analyze requests
+    (all three figures each) two at a time, the app's concurrency limit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import soundfile as sf
+    from gradio_client import Client, handle_file
+
+    from tests.conftest import running_app, tone
+
+    low = Path("/tmp/soundpred-bench-low.wav")
+    sf.write(low, tone(16000, 1.0, freq=200), 16000)
+    clips = [low, ROOT / "examples" / "speech_8m_meeting_room.wav"]
+    with running_app(Path("/tmp/soundpred-bench-soak.log")) as app:
+        clients = [Client(app.url, verbose=False, download_files=False) for _ in range(2)]
+
+        def run(n, i):
+            for k in range(n):
+                out = clients[i].predict(handle_file(str(clips[(i + k) % 2])), api_name="/analyze")
+                assert out[1]["path"].endswith(".png")
+
+        counts, rss = [], []
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(run, [block // 2] * 2, [0, 1]))  # warm-up
+            t = time.perf_counter()
+            for done in range(0, n_requests + 1, block):
+                if done:
+                    list(pool.map(run, [block // 2] * 2, [0, 1]))
+                counts.append(done)
+                rss.append(app.rss_mb())
+        seconds = time.perf_counter() - t
+    half = len(counts) // 2
+    slope = np.polyfit(counts[half:], rss[half:], 1)[0] * block if len(counts) - half >= 2 else float("nan")
+    print(f"7. soak: {n_requests} /analyze requests after {block} of warm-up in {seconds:.0f} s; resident memory "
+          f"(MB) every {block}: {', '.join(f'{r:.0f}' for r in rss)}; {rss[-1] - rss[0]:+.0f} MB in all, "
+          f"{slope:+.1f} MB per {block} requests over the second half")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clips", type=int, default=60)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--train-steps", type=int, default=10)
-    parts = ("features", "models", "app", "training")
-    ap.add_argument("--only", nargs="+", choices=parts, default=parts, help="run only these parts")
+    ap.add_argument("--soak", type=int, default=1000, help="requests of the soak (part 7)")
+    parts = ("features", "models", "app", "training", "soak")
+    ap.add_argument("--only", nargs="+", choices=parts, default=parts[:-1],
+                    help="run only these parts (soak only when named)")
     ap.add_argument("--distance", nargs="*", type=Path, default=[],
                     help="distance bundles to time beside the embedded default (part 2)")
     args = ap.parse_args(argv)
@@ -229,6 +273,8 @@ def main(argv=None):
         app_figures(args.runs)
     if "training" in args.only:
         training_throughput(args.train_steps)
+    if "soak" in args.only:
+        soak(args.soak)
 
 
 if __name__ == "__main__":

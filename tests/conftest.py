@@ -53,6 +53,14 @@ def artifacts() -> Path:
 
 
 @pytest.fixture(scope="session")
+def data_cache(tmp_path_factory) -> Path:
+    """One ``SOUNDPRED_CACHE`` (decoded clips, dry speech, room banks) for the training smoke
+    tests, so each tiny bank and subset is made once per run, not once per test; a test that
+    is about the cache itself uses its own folder."""
+    return tmp_path_factory.mktemp("soundpred-cache")
+
+
+@pytest.fixture(scope="session")
 def classifier_bundle():
     from soundpred.hub import resolve
 

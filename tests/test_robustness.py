@@ -107,6 +107,24 @@ def test_corpus_through_the_app(strict_app, corpus, tmp_path):
     assert _files(d / "gradio") == []
 
 
+def test_stopping_the_app_deletes_what_it_kept(tmp_path):
+    """SIGTERM (docker stop, systemd, kill) stops the app within seconds and takes the uploads
+    and figures it kept with it: people's recordings do not stay on the disk after the app."""
+    from gradio_client import Client, handle_file
+
+    cache = tmp_path / "gradio"
+    cache.mkdir()
+    with running_app(tmp_path / "app.log", GRADIO_TEMP_DIR=str(cache)) as app:
+        Client(app.url, verbose=False).predict(handle_file(str(ROOT / "examples" / "speech_1m_meeting_room.wav")),
+                                               api_name="/analyze")
+        kept = {p.suffix for p in _files(cache)}
+        assert {".wav", ".png"} <= kept, kept  # the upload and the figures
+        t0 = time.time()
+    assert time.time() - t0 < 20  # stopped without being killed
+    assert _files(cache) == []
+    assert "deleted the uploads and figures of this run" in (tmp_path / "app.log").read_text()
+
+
 def _clips(tmp_path):
     a = tmp_path / "low.wav"
     sf.write(a, tone(16000, 1.0, freq=200), 16000)
@@ -162,8 +180,10 @@ def test_full_queue_says_busy_and_recovers(strict_app, tmp_path):
 
 
 def test_soak_memory(app_process, tmp_path):
-    """500 /analyze requests (all three figures each): the app's resident memory grows by
-    less than 50 MB after a warm-up of 100 (font caches, first traces)."""
+    """200 /analyze requests (all three figures each), two at a time: the app's resident memory
+    grows by less than 25 MB after a warm-up of 100 (font caches, first traces). A leak of a
+    figure or an upload per request would grow it by far more; the slow trend is measured by
+    the benchmark's longer soak (``python -m bench.bench --only soak``)."""
     from gradio_client import Client, handle_file
 
     clips = _clips(tmp_path)
@@ -179,10 +199,10 @@ def test_soak_memory(app_process, tmp_path):
         list(pool.map(run, [50, 50], [0, 1]))
     before = app_process.rss_mb()
     with ThreadPoolExecutor(2) as pool:
-        list(pool.map(run, [250, 250], [0, 1]))
+        list(pool.map(run, [100, 100], [0, 1]))
     after = app_process.rss_mb()
-    print(f"soak: RSS {before:.0f} MB after warm-up, {after:.0f} MB after 500 requests")
-    assert after - before < 50, (before, after)
+    print(f"soak: RSS {before:.0f} MB after warm-up, {after:.0f} MB after 200 requests")
+    assert after - before < 25, (before, after)
 
 
 def _live_stream(url: str, wav) -> tuple[float, str]:

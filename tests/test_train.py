@@ -15,11 +15,11 @@ from .conftest import STARTER, needs_starter, tone
 @pytest.mark.slow
 @needs_starter
 @pytest.mark.parametrize("arch", ["yamnet", "cnn", "student"])
-def test_training_smoke(tmp_path, monkeypatch, arch):
+def test_training_smoke(tmp_path, monkeypatch, data_cache, arch):
     """The documented FSDKaggle2018 training command on a tiny subset (YAMNet: the default)."""
     from train import classifier
 
-    monkeypatch.setenv("SOUNDPRED_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SOUNDPRED_CACHE", str(data_cache))
     out = tmp_path / "bundle"
     extra = ["--steps", "2", "--head-epochs", "1", "--no-open-set"] if arch == "yamnet" else ["--width", "8"]
     metrics = classifier.main(["--data", str(STARTER), "--out", str(out), "--limit", "48", "--epochs", "1",
@@ -75,7 +75,7 @@ def test_augmentations():
 
 @pytest.mark.slow
 @needs_starter
-def test_distance_training_smoke(tmp_path, monkeypatch):
+def test_distance_training_smoke(tmp_path, monkeypatch, data_cache):
     """Tiny room bank, one short epoch: evaluation tables, figures and a loadable bundle."""
     import shutil
 
@@ -83,7 +83,7 @@ def test_distance_training_smoke(tmp_path, monkeypatch):
         pytest.fail("espeak-ng is required (apt-get install espeak-ng)")
     from train import distance
 
-    monkeypatch.setenv("SOUNDPRED_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SOUNDPRED_CACHE", str(data_cache))
     out = tmp_path / "dist"
     results = distance.main(["--out", str(out), "--rooms", "4", "--eval-rooms", "2", "--epochs", "1", "--steps", "2",
                              "--batch-size", "4", "--width", "4", "--speech", "12", "--verbose", "0", "--room-hint",
@@ -240,7 +240,7 @@ def test_average_last_averages_the_final_epochs():
 
 
 @pytest.mark.slow
-def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeypatch, classifier_bundle):
+def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeypatch, data_cache, classifier_bundle):
     """train.ensemble on two tiny members (one takes the room kind): one bundle whose output is
     the moment-matched Gaussian of the members' beliefs, with a sigma scale, point shrink and
     (``--hint-share fit``) the hint member's weight when a kind is given fitted on validation rooms; the Predictor reports exp(mu - shrink * sigma^2); the card
@@ -256,7 +256,7 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
 
     if shutil.which("espeak-ng") is None:
         pytest.fail("espeak-ng is required (apt-get install espeak-ng)")
-    monkeypatch.setenv("SOUNDPRED_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SOUNDPRED_CACHE", str(data_cache))
     keras.utils.set_random_seed(0)
     folders = []
     for i, hint in enumerate((False, True)):
