@@ -231,9 +231,9 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
 
 def stop_on_sigterm() -> None:
     """End the app on SIGTERM (how ``docker stop``, systemd and ``kill`` stop it) as on Ctrl-C:
-    Gradio then shuts its server down, and that shutdown deletes every upload and figure this
-    run still keeps (``delete_cache``; :func:`main` makes sure). Python's default for SIGTERM ends the process at once,
-    leaving people's recordings on the disk for good."""
+    Gradio shuts its server down and :func:`main` deletes every upload and figure this run
+    still keeps. Python's default for SIGTERM ends the process at once, leaving people's
+    recordings on the disk for good."""
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 

@@ -12,7 +12,7 @@
    time beside the second's (the app warms its models and figures before serving);
 5. peak resident memory of the app process (VmHWM) after all of the above;
 6. training throughput of both trainers (examples/s), measured and from the last full runs;
-7. soak (``--only soak``, not in the default run: about 7 minutes): ``--soak`` /analyze requests,
+7. soak (``--only soak``, not in the default run: about 10 minutes): ``--soak`` /analyze requests,
    two at a time, after 100 of warm-up; the app's resident memory after every 100, and its
    least-squares growth per 100 requests over the second half (a leak keeps growing; caches
    and the allocator settle).
@@ -233,8 +233,7 @@ def soak(n_requests: int, block: int = 100):
 
         def run(n, i):
             for k in range(n):
-                out = clients[i].predict(handle_file(str(clips[(i + k) % 2])), api_name="/analyze")
-                assert out[1]["path"].endswith(".png")
+                clients[i].predict(handle_file(str(clips[(i + k) % 2])), api_name="/analyze")
 
         counts, rss = [], []
         with ThreadPoolExecutor(2) as pool:
