@@ -243,8 +243,9 @@ def test_average_last_averages_the_final_epochs():
 def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeypatch, data_cache, classifier_bundle):
     """train.ensemble on two tiny members (one takes the room kind): one bundle whose output is
     the moment-matched Gaussian of the members' beliefs, with a sigma scale, point shrink and
-    (``--hint-share fit``) the hint member's weight when a kind is given fitted on validation rooms; the Predictor reports exp(mu - shrink * sigma^2); the card
-    names the members and the comparison."""
+    (``--hint-share fit``) the hint member's weight when a kind is given, all fitted on
+    validation rooms; the Predictor reports exp(mu - shrink * sigma^2); the card names the
+    members and the comparison."""
     import shutil
 
     import keras
