@@ -220,14 +220,13 @@ def soak(n_requests: int, block: int = 100):
     (all three figures each) two at a time, the app's concurrency limit."""
     from concurrent.futures import ThreadPoolExecutor
 
-    import soundfile as sf
+    import tempfile
+
     from gradio_client import Client, handle_file
 
-    from tests.conftest import running_app, tone
+    from tests.conftest import running_app, two_clips  # the soak test's launcher and clips
 
-    low = Path("/tmp/soundpred-bench-low.wav")
-    sf.write(low, tone(16000, 1.0, freq=200), 16000)
-    clips = [low, ROOT / "examples" / "speech_8m_meeting_room.wav"]
+    clips = two_clips(Path(tempfile.mkdtemp(prefix="soundpred-bench-")))
     with running_app(Path("/tmp/soundpred-bench-soak.log")) as app:
         clients = [Client(app.url, verbose=False, download_files=False) for _ in range(2)]
 

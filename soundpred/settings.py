@@ -64,7 +64,7 @@ def limit_malloc_arenas(n: int) -> bool:
     glibc gives each thread an arena of its own (up to 8 per core) and Gradio serves requests on
     a pool of threads: freed memory stays spread over the arenas, and the app's resident memory
     crept up by about 60 MB over 800 requests; with two arenas it stays flat
-    (``tests/test_robustness.py::test_soak_memory``). Call it before the server starts threads.
+    (``tests/test_memory.py::test_soak_memory``). Call it before the server starts threads.
     """
     if n <= 0:
         return False

@@ -42,8 +42,27 @@ def write_ffmpeg(path: Path, y: np.ndarray, sr: int, *codec_args: str) -> Path:
     return path
 
 
+def two_clips(folder: Path) -> list[Path]:
+    """Two clips with different answers, for load tests: a 1 s, 200 Hz tone (written into
+    ``folder``) and the 8 m speech example."""
+    low = Path(folder) / "low.wav"
+    sf.write(low, tone(16000, 1.0, freq=200), 16000)
+    return [low, ROOT / "examples" / "speech_8m_meeting_room.wav"]
+
+
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 needs_starter = pytest.mark.skipif(not STARTER.is_dir(), reason=f"needs {STARTER}")
+
+
+#: Test files that take minutes, slowest first. They are collected first, so that with two
+#: workers (``-n 2``; ``--dist loadfile`` in pyproject.toml) the two longest start at once
+#: and the short files fill in after them; every other file keeps its place.
+SLOW_FIRST = ("test_memory.py", "test_robustness.py", "test_train.py", "test_hub.py", "test_browser.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,19 @@ def _silent_flac(path: Path, seconds: int, sr: int, channels: int, n_seconds_wri
         f.write(block[: sr * (seconds % 10)])
 
 
+def memory_bomb(path: Path) -> Path:
+    """A silent FLAC of 600 s, 8 channels at 192 kHz (under 1 MB; 7 GB as float32 if decoded whole)."""
+    _silent_flac(path, 600, 192000, 8)
+    return path
+
+
+def unknown_length_flac(path: Path, seconds: int) -> Path:
+    """A FLAC written to a pipe, so its header has no length: only decoding tells it."""
+    subprocess.run(f"ffmpeg -v error -y -f lavfi -i sine=frequency=220:sample_rate=8000 -t {seconds} -f flac pipe:1 "
+                   f"> {path}", shell=True, check=True)
+    return path
+
+
 def make_corpus(folder: Path, *, one_hour: bool = True) -> list[Case]:
     """Write the corpus into ``folder``; return its cases. ``one_hour`` adds a one-hour
     8 kHz 8-bit WAV (29 MB) that must be refused from its header (limit 600 s)."""
@@ -98,12 +111,11 @@ def make_corpus(folder: Path, *, one_hour: bool = True) -> list[Case]:
         # a FLAC written to a pipe has no length in its header: measured while decoding
         subprocess.run(f"ffmpeg -v error -y -i {folder / 'pcm24.wav'} -f flac pipe:1 > {add('unknown_length.flac', True)}",
                        shell=True, check=True)
-        subprocess.run(f"ffmpeg -v error -y -f lavfi -i sine=frequency=220:sample_rate=8000 -t 660 -f flac pipe:1 "
-                       f"> {add('unknown_length_11_minutes.flac', False, 'the limit is 600 s')}", shell=True, check=True)
+        unknown_length_flac(add("unknown_length_11_minutes.flac", False, "the limit is 600 s"), 660)
         opposite = np.stack([y, -y], axis=1)
         write_ffmpeg(add("opposite_phase.m4a", True, "cancel each other"), opposite, 16000, "-c:a", "aac", "-b:a", "128k")
     # memory bombs: tiny files that decode to gigabytes if decoded whole (8 channels at 192 kHz)
-    _silent_flac(add("bomb_600s_8ch_192kHz.flac", False, "No sound detected"), 600, 192000, 8)
+    memory_bomb(add("bomb_600s_8ch_192kHz.flac", False, "No sound detected"))
     _silent_flac(add("bomb_601s_8ch_96kHz.flac", False, "the limit is 600 s"), 601, 96000, 8)
     _silent_flac(add("bomb_header_only_2ch_192kHz.wav", False, "no samples"), 600, 192000, 2, n_seconds_written=0)
     # playlists and lists of files: ffmpeg would read the files they name (here, one of the corpus)

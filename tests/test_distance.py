@@ -104,6 +104,7 @@ def sweep(predictor, speech, settings, room_kind_given=False):
     return float(np.exp(np.mean(np.log(near)))), float(np.exp(np.mean(np.log(far))))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("settings", [TRAIN, SHIFTED, HYBRID])
 def test_sweep_far_sources_get_larger_estimates(distance_predictor, speech, settings):
     """Speech at 0.7 m and at 8 m in random rooms: on average the far sources are estimated
@@ -122,6 +123,7 @@ def rooms_predictor(classifier_bundle):
     return Predictor(classifier_bundle, load_bundle(MODELS / "distance-rooms"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("settings", [TRAIN, SHIFTED, HYBRID])
 def test_rooms_model_spreads_its_estimates(rooms_predictor, speech, settings):
     """The opt-in models/distance-rooms (hybrid simulation, acoustics head, room kinds; the

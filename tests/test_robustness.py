@@ -1,5 +1,5 @@
 """Never falls over: the bad-input corpus through the CLI and the running app, concurrent
-clients, a queue bound, and a soak that watches the app's memory.
+clients, a queue bound, live clients that vanish (memory: ``test_memory.py``).
 
 Everything runs for real: `python -m soundpred` and `python app.py` as subprocesses, driven
 with gradio_client over HTTP.
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from .conftest import ROOT, needs_ffmpeg, running_app, tone
+from .conftest import ROOT, needs_ffmpeg, running_app, tone, two_clips
 from .corpus import make_corpus
 
 pytestmark = [pytest.mark.slow, needs_ffmpeg]
@@ -125,19 +125,12 @@ def test_stopping_the_app_deletes_what_it_kept(tmp_path):
     assert "deleted the uploads and figures of this run" in (tmp_path / "app.log").read_text()
 
 
-def _clips(tmp_path):
-    a = tmp_path / "low.wav"
-    sf.write(a, tone(16000, 1.0, freq=200), 16000)
-    b = ROOT / "examples" / "speech_8m_meeting_room.wav"
-    return [a, b]
-
-
 def test_twenty_concurrent_clients(app_url, tmp_path):
     """20 gradio_client clients x 10 requests at once (the default queue of 64 holds them):
     all answered, each with its own clip's answer (no cross-talk between requests)."""
     from gradio_client import Client, handle_file
 
-    clips = _clips(tmp_path)
+    clips = two_clips(tmp_path)
     reference = [Client(app_url, verbose=False).predict(handle_file(str(c)), api_name="/predict") for c in clips]
     assert reference[0]["top"] != reference[1]["top"]
 
@@ -161,7 +154,7 @@ def test_full_queue_says_busy_and_recovers(strict_app, tmp_path):
     from gradio_client import Client, handle_file
 
     app, _ = strict_app
-    clip = _clips(tmp_path)[1]
+    clip = two_clips(tmp_path)[1]
     # a client of its own for every request: a gradio_client Client shared by threads is not
     # what browsers do, and once (under CI load) one failed with an empty error that way
     clients = [Client(app.url, verbose=False) for _ in range(60)]
@@ -177,32 +170,6 @@ def test_full_queue_says_busy_and_recovers(strict_app, tmp_path):
     assert set(outcomes) <= {"answered", "busy"}, outcomes
     assert outcomes.count("answered") >= 8 and outcomes.count("busy") >= 1, outcomes
     assert len(clients[0].predict(handle_file(str(clip)), api_name="/predict")["top"]) == 5
-
-
-def test_soak_memory(app_process, tmp_path):
-    """200 /analyze requests (all three figures each), two at a time: the app's resident memory
-    grows by less than 25 MB after a warm-up of 100 (font caches, first traces). A leak of a
-    figure or an upload per request would grow it by far more; the slow trend is measured by
-    the benchmark's longer soak (``python -m bench.bench --only soak``)."""
-    from gradio_client import Client, handle_file
-
-    clips = _clips(tmp_path)
-
-    def run(n, offset):
-        # the server renders and stores every figure; the client need not download them each time
-        client = Client(app_process.url, verbose=False, download_files=False)
-        for k in range(n):
-            out = client.predict(handle_file(str(clips[(offset + k) % 2])), api_name="/analyze")
-            assert out[1]["path"].endswith(".png")
-
-    with ThreadPoolExecutor(2) as pool:  # two at a time: the app's concurrency limit
-        list(pool.map(run, [50, 50], [0, 1]))
-    before = app_process.rss_mb()
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(run, [100, 100], [0, 1]))
-    after = app_process.rss_mb()
-    print(f"soak: RSS {before:.0f} MB after warm-up, {after:.0f} MB after 200 requests")
-    assert after - before < 25, (before, after)
 
 
 def _live_stream(url: str, wav) -> tuple[float, str]:
@@ -257,72 +224,3 @@ def test_live_chunk_over_the_length_limit_is_refused(strict_app, tmp_path):
     sf.write(long, (np.sin(np.arange(8000 * 601) * 0.3) * 8000).astype(np.int16), 8000)
     _, answer = _live_stream(app.url, long)
     assert "the limit is 600 s" in answer, answer[:300]
-
-
-def _cli_peak_mb(path) -> float:
-    """Peak resident memory (MB) of ``python -m soundpred predict PATH``, from the process itself."""
-    code = ("import resource, runpy, sys\n"
-            "sys.argv = ['soundpred', 'predict', '--json', sys.argv[1]]\n"
-            "try:\n    runpy.run_module('soundpred', run_name='__main__')\n"
-            "except SystemExit:\n    pass\n"
-            "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    r = subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, env=env, capture_output=True,
-                       text=True, timeout=300)
-    line = [x for x in r.stderr.splitlines() if x.startswith("PEAK")][-1]
-    return int(line.split()[1]) / 1024
-
-
-#: The bound stated in the README: one request adds at most this much to the process's peak
-#: resident memory, whatever the file.
-REQUEST_BOUND_MB = 300
-
-
-@pytest.fixture(scope="module")
-def worst_files(corpus, tmp_path_factory):
-    """The corpus's worst memory bomb and longest unknown-length file (ffmpeg's path), plus the
-    longest file that is analysed in full (600 s, 8 kHz 8-bit, 4.8 MB)."""
-    d = tmp_path_factory.mktemp("worst")
-    full = d / "ten_minutes.wav"
-    sf.write(full, tone(8000, 600.0, freq=300, amp=0.3), 8000, subtype="PCM_U8")
-    names = ("bomb_600s_8ch_192kHz.flac", "unknown_length_11_minutes.flac")
-    return [full] + [c.path for c in corpus if c.name in names]
-
-
-def test_cli_memory_bound(worst_files, tmp_path):
-    """Peak resident memory of the CLI on each worst file stays within REQUEST_BOUND_MB of its
-    peak on a one-second clip (before block decoding, the same bomb at 48 kHz took the app from 1.0
-    to 3.9 GB)."""
-    small = tmp_path / "one_second.wav"
-    sf.write(small, tone(16000, 1.0), 16000)
-    base = _cli_peak_mb(small)
-    peaks = {p.name: _cli_peak_mb(p) - base for p in worst_files}
-    print(f"CLI peak RSS {base:.0f} MB on a 1 s clip; over it: " +
-          ", ".join(f"{k} +{v:.0f} MB" for k, v in peaks.items()))
-    assert max(peaks.values()) < REQUEST_BOUND_MB, peaks
-
-
-def test_app_memory_bound(app_process, worst_files):
-    """The worst files sent to /predict and /analyze at once, twice over: the app's peak
-    resident memory grows by less than REQUEST_BOUND_MB per analysis it runs at once (2)."""
-    from gradio_client import Client, handle_file
-
-    warm = Client(app_process.url, verbose=False)
-    warm.predict(handle_file(str(ROOT / "examples" / "speech_1m_meeting_room.wav")), api_name="/analyze")
-    before = app_process.peak_rss_mb()
-
-    def send(job):
-        path, api = job
-        try:
-            Client(app_process.url, verbose=False).predict(handle_file(str(path)), api_name=api)
-        except Exception as e:  # refused files are expected to be refused
-            return str(e)
-        return "answered"
-
-    jobs = [(p, api) for p in worst_files for api in ("/predict", "/analyze")]
-    with ThreadPoolExecutor(4) as pool:
-        outcomes = list(pool.map(send, jobs))
-    grown = app_process.peak_rss_mb() - before
-    print(f"app peak RSS {before:.0f} MB after warm-up, +{grown:.0f} MB after the worst files; {outcomes}")
-    assert outcomes[0] == "answered" and outcomes[1] == "answered"
-    assert grown < 2 * REQUEST_BOUND_MB, grown

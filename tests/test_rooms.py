@@ -49,6 +49,7 @@ def test_aligned_rirs_carry_no_time_of_flight(settings):
             assert abs(first_arrival(h) - DIRECT_INDEX) <= 1
 
 
+@pytest.mark.slow
 def test_onset_randomisation_removes_time_of_flight():
     """Onsets measured in the synthesized audio do not follow distance. Control: the same rooms
     with unaligned RIRs and no random lead, where the onset is the time of flight."""
@@ -165,6 +166,7 @@ def test_direct_to_reverberant_ratio_falls_with_distance_within_a_room():
     assert np.all(np.diff(drr) < 0) and drr[0] - drr[-1] > 12  # about 6 dB per doubling
 
 
+@pytest.mark.slow
 def test_parallel_bank_equals_serial(tmp_path):
     """A bank big enough to be simulated in worker processes holds the same RIRs as one
     simulated RIR by RIR: every RIR has its own seed."""

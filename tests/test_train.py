@@ -162,6 +162,7 @@ def test_pair_batches_take_two_distances_of_one_room_and_one_source():
                      DistanceConfig(batch_size=5, pair_weight=1.0))
 
 
+@pytest.mark.slow
 def test_acoustics_head_trains_the_trunk_and_stays_out_of_the_bundle(tmp_path):
     """The auxiliary head shares the distance model's layers (training it moves the model's
     output) and saving the distance model leaves it out."""
