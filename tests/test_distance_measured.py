@@ -50,12 +50,17 @@ def test_alignment_matches_the_simulations_own(d):
     assert np.corrcoef(a, b)[0, 1] > 0.999
 
 
-def test_alignment_takes_the_first_of_near_equal_peaks():
+def test_alignment_takes_the_first_arrival_not_the_strongest():
     """A reflection stronger than the direct sound (a source facing away) does not become the
-    direct sound: the first peak that reaches half the strongest does, if it is within 20 ms."""
+    direct sound: the first arrival within 20 dB of the strongest does, however early; one
+    weaker than that is taken for noise."""
     h = np.zeros(8000)
-    h[1000], h[1100], h[5000] = 0.6, 1.0, 0.9  # direct, a stronger early reflection, a late one
+    h[1000], h[1500], h[5000] = 0.3, 1.0, 0.9  # direct, a reflection 31 ms later and stronger, a late one
+    got = align_rir(h, SR)
+    assert np.flatnonzero(got)[0] == DIRECT_INDEX and got[DIRECT_INDEX + 500] == 1.0
+    h[1000] = 0.05  # 26 dB below the strongest
     assert np.flatnonzero(align_rir(h, SR))[0] == DIRECT_INDEX
+    assert align_rir(h, SR)[DIRECT_INDEX] == 1.0  # the reflection is taken for the direct sound
     with pytest.raises(ValueError, match="silent"):
         align_rir(np.zeros(100), SR)
 
@@ -117,7 +122,7 @@ def test_bad_manifest_rows_are_named(measured, tmp_path, row, message):
 
 @pytest.mark.slow
 @needs_starter
-def test_the_default_bundle_is_scored_against_the_targets(measured, tmp_path, monkeypatch, data_cache):
+def test_the_default_bundle_is_scored_against_the_targets(measured, tmp_path, monkeypatch, data_cache, capsys):
     """The embedded default on the manifest: its figures with `auto` and with the true kind
     (it takes the kind), the median of the truth beside them, every target of issue 12 checked."""
     if shutil.which("espeak-ng") is None:
@@ -136,3 +141,6 @@ def test_the_default_bundle_is_scored_against_the_targets(measured, tmp_path, mo
     lines = check(res)
     assert len(lines) == 8 and all(("met" in x) for x in lines)
     assert json.loads(out.read_text()) == json.loads(json.dumps(results))
+    printed = capsys.readouterr().out
+    assert "| true 0.3-1 m | true 1-2 m | true 4-8 m |" in printed  # where the estimates fall per bin
+    assert printed.count("(≤ 1.2)") == 1 and "against issue 12's targets" in printed

@@ -14,10 +14,9 @@ the model's); ``room`` names the room, so that the ordering within each room is 
 with the true kind too; ``rt60_s`` is estimated from the response (T20) when absent; ``channel``
 picks one channel of a multichannel file (default 0).
 
-Each response is aligned as the simulated ones are: its direct sound (the first peak within
-20 ms before the strongest that reaches half its height) is moved to
-:data:`soundpred.rooms.DIRECT_INDEX`, so no time of flight reaches the model; the tail is cut
-at ``--max-seconds``. The dry sources are the held-out ones of the simulated evaluation
+Each response is aligned as the simulated ones are: its direct sound (the first arrival within
+20 dB of the strongest) is moved to :data:`soundpred.rooms.DIRECT_INDEX`, so no time of flight
+reaches the model; the tail is cut at ``--max-seconds``. The dry sources are the held-out ones of the simulated evaluation
 (espeak-ng speech and starter clips never used in training), ``--per-rir`` examples for each
 response, with the noise and colouration of the chosen simulation's settings (``--noise``).
 The figures are those of ``train.distance --evaluate`` (MAE, relative error, rank correlation
@@ -55,20 +54,18 @@ class ManifestError(ValueError):
     """A manifest row that cannot be used; the message names the row."""
 
 
-def align_rir(h: np.ndarray, sr: int, *, max_seconds: float = 3.0) -> np.ndarray:
-    """A measured response with its direct sound moved to :data:`DIRECT_INDEX`: the first peak
-    within 20 ms before the strongest that reaches half its height (a reflection can be
-    stronger than the direct sound, the direct sound comes first), refined to its local
-    maximum; what came before it is dropped and the last samples faded in, as
-    :func:`soundpred.rooms.simulate_rir` does; cut at ``max_seconds`` after the direct sound."""
+def align_rir(h: np.ndarray, sr: int, *, max_seconds: float = 3.0, threshold: float = 0.1) -> np.ndarray:
+    """A measured response with its direct sound moved to :data:`DIRECT_INDEX`: the first
+    sample that reaches ``threshold`` of the strongest peak (-20 dB: an early reflection can be
+    stronger than the direct sound, but the direct sound comes first), refined to the largest
+    sample in the millisecond after it; what came before is dropped and the last samples faded
+    in, as :func:`soundpred.rooms.simulate_rir` does; cut at ``max_seconds`` after the direct sound."""
     h = np.asarray(h, np.float64)
     a = np.abs(h)
     if not np.isfinite(h).all() or a.max() == 0:
         raise ValueError("the response is silent or not finite")
-    peak = int(np.argmax(a))
-    lo = max(0, peak - int(0.02 * sr))
-    first = lo + int(np.flatnonzero(a[lo:peak + 1] >= 0.5 * a[peak])[0])
-    direct = first + int(np.argmax(a[first:first + 5]))
+    first = int(np.argmax(a >= threshold * a.max()))
+    direct = first + int(np.argmax(a[first:first + max(1, sr // 1000)]))
     if direct < DIRECT_INDEX:
         h = np.concatenate([np.zeros(DIRECT_INDEX - direct), h])
     else:
@@ -180,6 +177,20 @@ def table(results: dict) -> str:
     return "\n".join(rows)
 
 
+def spread(results: dict) -> str:
+    """Where the estimates fall for the sources of each true-distance bin (10th–90th percentile)."""
+    bins = sorted({b for res in results.values() for b in res["auto"]["by_distance"]}, key=lambda b: float(b.split("-")[0]))
+    rows = ["| bundle | run | " + " | ".join(f"true {b} m" for b in bins) + " |", "|---" * (len(bins) + 2) + "|"]
+    for bundle, res in results.items():
+        for run, s in res.items():
+            if run == "median of the true distances":
+                continue
+            by = s["by_distance"]
+            rows.append(f"| {bundle} | {run} | " + " | ".join(
+                "–" if b not in by else "{:g}–{:g} m".format(*by[b]["estimate_p10_p90"]) for b in bins) + " |")
+    return "\n".join(rows)
+
+
 def main(argv=None):
     d = DistanceConfig()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -207,7 +218,7 @@ def main(argv=None):
     sources = dry_sources(sr, n_speech=args.speech, data=args.data)
     results = {name: score(b, bank, kinds, sources, per_rir=args.per_rir, noise=args.noise, seed=args.seed,
                            speech_share=d.speech_share) for name, b in bundles.items()}
-    print(table(results))
+    print(table(results), spread(results), sep="\n\n")
     for name, res in results.items():
         print(f"\n{name} against issue 12's targets:\n" + "\n".join(check(res)))
     if args.json:

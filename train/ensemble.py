@@ -19,7 +19,8 @@ training and the hybrid simulation, other seeds):
    relative to always answering the training median, averaged over the validation sets):
    relative error bought without giving up absolute error;
 3. with ``--hint-share fit`` (or a number), if some members take the room kind and others do
-   not: the total weight of the members that take it in examples whose kind is given
+   not (an ensemble bundle given as a member brings its members, so ``python -m train.ensemble
+   models/distance --out runs/hintfit --hint-share fit`` pools the default's three again): the total weight of the members that take it in examples whose kind is given
    (``GaussianPool``'s ``hinted_weights``; with "auto" every member counts the same). ``fit``
    takes, of their equal share and 0, 0.1, ..., 1, the one with the least mean of MAE and
    relative error (each over the median guess's) on the validation rooms with their true kinds.
@@ -35,14 +36,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from soundpred.bundle import load_bundle, save_bundle
+from soundpred.bundle import Bundle, load_bundle, save_bundle
 from soundpred.distance import COVERAGE, point_estimate, point_shrink, z_value
-from soundpred.models import build_distance_ensemble, hinted_weights, takes_room_hint
+from soundpred.features import LogMel
+from soundpred.models import GaussianPool, build_distance_ensemble, hinted_weights, takes_room_hint
 from train.common import HubPush, add_hub_args, finish_bundle
 from train.distance_eval import (
     Baselines,
@@ -118,6 +121,30 @@ def choose_hint_share(takes_hint: list[bool], beliefs: list[tuple], median: floa
     return best, {"equal" if c is None else str(c): round(v, 4) for c, v in scores.items()}
 
 
+def unpack(bundle: Bundle) -> list[Bundle]:
+    """The members of an ensemble bundle, each a distance model of its own (its network after a
+    log-mel layer of the ensemble's front end), with what the ensemble's card records of its
+    training; any other bundle as it is. So an ensemble can be pooled again, with another room
+    kind share, without the member folders it was built from."""
+    if not any(isinstance(layer, GaussianPool) for layer in bundle.model.layers):
+        return [bundle]
+    nets = [layer for layer in bundle.model.layers if isinstance(layer, keras.Model)]
+    info = bundle.meta.get("training", {}).get("members") or [{} for _ in nets]
+    members = []
+    for net, about in zip(nets, info):
+        wave = keras.Input(shape=(None,), name="waveform")
+        features = LogMel(bundle.frontend.to_dict(), name="logmel")(wave)
+        if len(net.inputs) == 2:
+            hint = keras.Input(shape=(4,), name="room_hint")
+            model = keras.Model([wave, hint], net([features, hint]), name=net.name)
+        else:
+            model = keras.Model(wave, net(features), name=net.name)
+        meta = {"name": about.get("name", net.name), "training": {k: about.get(k) for k in
+                                                                  ("command", "train_seconds", "hybrid_share")}}
+        members.append(replace(bundle, model=model, meta=meta, source=f"{bundle.source}:{net.name}"))
+    return members
+
+
 def beats(new: dict, old: dict, sets=DECISION_SETS) -> dict[str, dict[str, bool]]:
     """Per set, whether ``new`` has a lower MAE and relative error and a higher rank correlation."""
     return {s: {"mae_m": new[s]["model"]["mae_m"] < old[s]["model"]["mae_m"],
@@ -159,9 +186,13 @@ def main(argv=None):
     t0 = time.time()
     config = DistanceConfig(rooms=args.rooms, eval_rooms=args.eval_rooms, speech=args.speech)
     keras.utils.set_random_seed(config.seed)
-    members = [load_bundle(m) for m in args.members]
-    if any(b.task != "distance" for b in members):
+    loaded = [load_bundle(m) for m in args.members]
+    if any(b.task != "distance" for b in loaded):
         raise SystemExit("every member must be a distance bundle")
+    # an ensemble given as a member contributes its members (pooled again, e.g. with --hint-share)
+    unpacked = [(p, unpack(b)) for p, b in zip(args.members, loaded)]
+    members = [m for _, ms in unpacked for m in ms]
+    folders = [str(p) if len(ms) == 1 else f"{p}:{m.model.name}" for p, ms in unpacked for m in ms]
     fe = members[0].frontend
     sr = fe.sample_rate
     sources = dry_sources(sr, n_speech=config.speech, data=config.data)
@@ -213,11 +244,11 @@ def main(argv=None):
         print(f"\nagainst {c}: " + "; ".join(f"{s}: " + ", ".join(f"{k} {'better' if v else 'NOT better'}"
                                                                   for k, v in w.items()) for s, w in verdict.items()))
     training = {
-        "members": [{"folder": str(p), "name": b.name, "command": b.meta.get("training", {}).get("command"),
+        "members": [{"folder": p, "name": b.name, "command": b.meta.get("training", {}).get("command"),
                      "train_seconds": b.meta.get("training", {}).get("train_seconds"),
                      "hybrid_share": b.meta.get("training", {}).get("hybrid_share", 0.0),
                      "room_hint": takes_room_hint(b.model)}
-                    for p, b in zip(args.members, members)],
+                    for p, b in zip(folders, members)],
         "sigma_scale": round(scale, 4), "point_shrink": shrink, "hint_share": hint_share,
         "hint_share_fitted": fitted,
         "train_median_m": base.train_median,
