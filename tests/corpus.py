@@ -46,7 +46,7 @@ def _silent_flac(path: Path, seconds: int, sr: int, channels: int, n_seconds_wri
 
 
 def memory_bomb(path: Path) -> Path:
-    """A silent FLAC of 600 s, 8 channels at 192 kHz (under 1 MB; 7 GB as float32 if decoded whole)."""
+    """A silent FLAC of 600 s, 8 channels at 192 kHz (under 1 MB; 3.7 GB as float32 if decoded whole)."""
     _silent_flac(path, 600, 192000, 8)
     return path
 

@@ -299,6 +299,18 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     card = (out / "README.md").read_text()
     assert "ensemble of 2 distance models" in card and "`member 1`" in card and f"Against `{folders[0]}`" in card
 
+    # the ensemble given as a member brings its two members: pooled again, all weight to the hint member
+    again = tmp_path / "again"
+    ensemble.main([str(out), "--out", str(again), "--rooms", "4", "--eval-rooms", "2", "--validation-rooms", "2",
+                   "--speech", "12", "--hint-share", "1.0"])
+    b2 = load_bundle(again)
+    got2 = np.asarray(b2.model.predict_on_batch([x, hint]))
+    np.testing.assert_allclose(got2[1:, 0], p1[1:, 0], rtol=1e-5)  # a kind given: member 1 alone
+    np.testing.assert_allclose(got2[0, 0], (p0[0, 0] + p1[0, 0]) / 2, rtol=1e-5)  # auto: both
+    card2 = (again / "README.md").read_text()
+    assert "ensemble of 2 distance models" in card2 and "`member 1`" in card2
+    assert b2.meta["training"]["members"][1]["folder"] == f"{out}, member1 (from {folders[1]})"
+
 
 def test_hint_share_weighs_the_members_that_take_the_kind_only_when_it_is_given(tmp_path):
     """GaussianPool's hinted weights: with hint_share 1 an example with a kind gets the hint

@@ -19,14 +19,17 @@ training and the hybrid simulation, other seeds):
    relative to always answering the training median, averaged over the validation sets):
    relative error bought without giving up absolute error;
 3. with ``--hint-share fit`` (or a number), if some members take the room kind and others do
-   not (an ensemble bundle given as a member brings its members, so ``python -m train.ensemble
-   models/distance --out runs/hintfit --hint-share fit`` pools the default's three again): the total weight of the members that take it in examples whose kind is given
+   not: the total weight of the members that take it in examples whose kind is given
    (``GaussianPool``'s ``hinted_weights``; with "auto" every member counts the same). ``fit``
    takes, of their equal share and 0, 0.1, ..., 1, the one with the least mean of MAE and
    relative error (each over the median guess's) on the validation rooms with their true kinds.
    The default, ``equal``, keeps every member's weight the same (the scores of every share are
    still printed and stored). Measured (docs/distance.md): the fitted share helps the hybrid and
    broad sets and hurts the held-out and shifted ones, so the embedded default keeps ``equal``.
+
+An ensemble bundle given as a member brings its members (:func:`unpack`): ``python -m
+train.ensemble models/distance --out runs/hintfit --hint-share fit`` pools the default's three
+again, with the fitted share, without their folders.
 
 Then the ensemble is scored on the evaluation sets of ``train.distance`` (held-out rooms,
 shifted, broad and hybrid simulation), beside the ``--compare`` bundles on the same examples.
@@ -139,8 +142,9 @@ def unpack(bundle: Bundle) -> list[Bundle]:
             model = keras.Model([wave, hint], net([features, hint]), name=net.name)
         else:
             model = keras.Model(wave, net(features), name=net.name)
-        meta = {"name": about.get("name", net.name), "training": {k: about.get(k) for k in
-                                                                  ("command", "train_seconds", "hybrid_share")}}
+        meta = {"name": about.get("name", net.name),
+                "training": {k: about[k] for k in ("folder", "command", "train_seconds", "hybrid_share")
+                             if about.get(k) is not None}}
         members.append(replace(bundle, model=model, meta=meta, source=f"{bundle.source}:{net.name}"))
     return members
 
@@ -192,7 +196,8 @@ def main(argv=None):
     # an ensemble given as a member contributes its members (pooled again, e.g. with --hint-share)
     unpacked = [(p, unpack(b)) for p, b in zip(args.members, loaded)]
     members = [m for _, ms in unpacked for m in ms]
-    folders = [str(p) if len(ms) == 1 else f"{p}:{m.model.name}" for p, ms in unpacked for m in ms]
+    folders = [str(p) if len(ms) == 1 else f"{p}, {m.model.name} (from {m.meta['training'].get('folder')})"
+               for p, ms in unpacked for m in ms]
     fe = members[0].frontend
     sr = fe.sample_rate
     sources = dry_sources(sr, n_speech=config.speech, data=config.data)
