@@ -7,6 +7,7 @@ come from the environment once (:class:`soundpred.settings.Settings`, table in t
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import signal
 import threading
@@ -25,13 +26,15 @@ from soundpred.audio import AudioError
 from soundpred.plots import GaugePainter, SpectrogramPainter, TimelinePainter
 from soundpred.predict import Prediction, Predictor
 from soundpred.rooms import ROOM_KINDS
-from soundpred.settings import Settings, limit_malloc_arenas
+from soundpred.settings import Settings, limit_malloc_arenas, trim_malloc
 
 log = logging.getLogger("soundpred.app")
 
 #: Live mode: seconds between updates, the most recent audio analysed each time, and how long
 #: one live session may last.
 LIVE_EVERY, LIVE_SECONDS, LIVE_LIMIT = 1.0, 4.0, 300
+#: every this many analyses, glibc's free heap memory goes back to the system (soundpred.settings.trim_malloc)
+TRIM_EVERY = 10
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 MIC_NOTE = ("Browsers process microphone audio (automatic gain, echo and noise suppression); that "
             "changes the reverberation cues the distance model listens to. Uploads of plain "
@@ -98,6 +101,11 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
     # id, but live streams must not hold a slot while they wait for the browser's next chunk (a
     # dropped client would keep it until LIVE_LIMIT): they take this semaphore only to compute.
     slots = threading.BoundedSemaphore(settings.concurrency)
+    analyses = itertools.count(1)
+
+    def analysed():
+        if next(analyses) % TRIM_EVERY == 0:
+            trim_malloc()  # what the last analyses freed, or the app's memory creeps up
 
     def run(source, spectrogram: bool, room: str = "auto"):
         if source is None or source == "":
@@ -111,6 +119,8 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
             log.exception("analysis failed")
             raise gr.Error(f"Something went wrong analysing this sound ({type(e).__name__}). "
                            "Please try another file.") from None
+        finally:
+            analysed()  # refused files count too: decoding them can take as much memory
         pred.warnings[:0] = predictor.warnings  # e.g. a Hub model replaced by the embedded default
         return pred
 
@@ -144,6 +154,7 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
                 return gr.update(), gr.update(), (y, last)
             with slots:
                 pred = predictor.predict((fe.sample_rate, y), spectrogram=False)
+            analysed()
         except AudioError as e:
             return {}, f"*{e}* · updated {stamp}", (y, time.monotonic())
         known = _known_md(pred).split("\n")[0].lstrip("# ")
