@@ -28,8 +28,8 @@ def test_soak_memory(app_process, tmp_path):
     per 25 requests (100 kB a request). A leaked figure, upload or decoded clip per request (a
     few hundred kB to MBs) grows every block by more; a step of tens of MB that the heap takes
     once (seen at any point under CI load) moves one block, not the median. The slow trend
-    (about 20 kB a request) is measured by the benchmark's longer soak (``python -m bench.bench
-    --only soak``)."""
+    (about 20 kB a request before the app trimmed glibc's heap, none since) is measured by the
+    benchmark's longer soak (``python -m bench.bench --only soak``)."""
     from gradio_client import Client, handle_file
 
     clips = two_clips(tmp_path)
