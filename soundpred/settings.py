@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 from dataclasses import dataclass, fields
 
@@ -58,8 +59,9 @@ class Settings:
         return cls(**values)
 
 
+@functools.cache
 def _glibc():
-    """The C library if it is glibc (it has ``mallopt`` and ``malloc_trim``), else None."""
+    """The C library if it is glibc (it has ``mallopt`` and ``malloc_trim``), else None; looked up once."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.mallopt, libc.malloc_trim  # noqa: B018  (AttributeError where they are missing)

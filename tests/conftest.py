@@ -122,14 +122,15 @@ class RunningApp:
 
     def rss_mb(self) -> float:
         """Resident memory of the app process now (VmRSS), MB."""
-        return _proc_status_mb(self.pid, "VmRSS")
+        return proc_status_mb(self.pid, "VmRSS")
 
     def peak_rss_mb(self) -> float:
         """Peak resident memory of the app process so far (VmHWM), MB."""
-        return _proc_status_mb(self.pid, "VmHWM")
+        return proc_status_mb(self.pid, "VmHWM")
 
 
-def _proc_status_mb(pid: int, key: str) -> float:
+def proc_status_mb(pid: int, key: str) -> float:
+    """A memory figure of a process from /proc/PID/status (``VmRSS``: resident now, ``VmHWM``: peak), MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(key + ":"):
             return int(line.split()[1]) / 1024

@@ -1,13 +1,13 @@
 """Settings read once from the environment, and the README's table of them."""
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 import pytest
 
 from soundpred.settings import VARIABLES, Settings, limit_malloc_arenas, trim_malloc
 
-from .conftest import ROOT
+from .conftest import ROOT, proc_status_mb
 
 
 def test_defaults_and_overrides():
@@ -36,11 +36,6 @@ def test_malloc_arenas_cap():
     assert capped is (platform.libc_ver()[0] == "glibc")
 
 
-def _rss_mb() -> float:
-    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmRSS:"))
-    return int(line.split()[1]) / 1024
-
-
 def test_trim_malloc_hands_freed_heap_memory_back():
     """Memory freed below a block still in use stays resident until ``trim_malloc`` (glibc): of
     150 MB in 64 kB arrays (under the size glibc maps on its own), freed while a later one
@@ -55,8 +50,8 @@ def test_trim_malloc_hands_freed_heap_memory_back():
     blocks = [np.ones(8192) for _ in range(2400)]  # 8192 float64: 64 kB each
     later = np.ones(8192)  # allocated after them, so the heap's top stays in use
     del blocks
-    before = _rss_mb()
+    before = proc_status_mb(os.getpid(), "VmRSS")
     assert trim_malloc() is True
-    after = _rss_mb()
+    after = proc_status_mb(os.getpid(), "VmRSS")
     assert before - after > 100, (before, after)
     del later

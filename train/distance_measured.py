@@ -41,7 +41,7 @@ from soundpred.distance import interval, point_estimate, point_shrink
 from soundpred.metrics import distance_summary
 from soundpred.models import takes_room_hint
 from soundpred.rooms import DIRECT_INDEX, HYBRID, ROOM_KINDS, SHIFTED, TRAIN, RirBank, room_kind
-from train.distance_eval import DistanceConfig, dry_sources, make_examples, predict_model, rir_parameters
+from train.distance_eval import DistanceConfig, dry_sources, make_examples, predict_model, rir_parameters, table
 
 #: Issue 12's "done means" on measured rooms: (metric, with the room kind given?, bound, "max"/"min").
 TARGETS = (("mae_m", False, 1.2, "max"), ("rel_error", False, 0.40, "max"), ("spearman", False, 0.80, "min"),
@@ -160,21 +160,6 @@ def check(results: dict) -> list[str]:
         met = v <= bound if side == "max" else v >= bound
         lines.append(f"{run:9s} {metric} {v} ({'≤' if side == 'max' else '≥'} {bound}): {'met' if met else 'NOT met'}")
     return lines
-
-
-def _cell(v) -> str:
-    return "–" if v is None else str(v)
-
-
-def table(results: dict) -> str:
-    rows = ["| bundle | run | n | MAE m | rel. error | rank corr. | within rooms | slope within rooms | 90 % coverage |",
-            "|---|---|---|---|---|---|---|---|---|"]
-    for bundle, res in results.items():
-        for run, s in res.items():
-            cells = [_cell(s.get(k)) for k in ("spearman_within_room", "slope_within_room", "coverage")]
-            rows.append(f"| {bundle} | {run} | {s['n']} | {s['mae_m']} | {s['rel_error']} | {_cell(s['spearman'])} | "
-                        + " | ".join(cells) + " |")
-    return "\n".join(rows)
 
 
 def spread(results: dict) -> str:
