@@ -23,16 +23,21 @@ pytestmark = [pytest.mark.slow, needs_ffmpeg]
 
 
 def test_soak_memory(app_process, tmp_path):
-    """/analyze requests (all three figures each), two at a time: after a warm-up of 50, the
-    app's resident memory, read every 25 requests over 200, grows by a median of under 2.5 MB
-    per 25 requests (100 kB a request). A leaked figure, upload or decoded clip per request (a
-    few hundred kB to MBs) grows every block by more; a step of tens of MB that the heap takes
-    once (seen at any point under CI load) moves one block, not the median. The slow trend
-    (about 20 kB a request before the app trimmed glibc's heap, none since) is measured by the
-    benchmark's longer soak (``python -m bench.bench --only soak``)."""
+    """/analyze requests (all three figures each), two at a time: after a warm-up of 100, the
+    app's resident memory, read every 20 requests over 200, grows by a median of under 2 MB per
+    20 requests (100 kB a request). A leaked figure, upload or decoded clip per request (a few
+    hundred kB to MBs) grows every block by more; a step of tens of MB that the heap takes once
+    (seen at any point under CI load) moves one block, not the median. Blocks are a multiple of
+    ``app.TRIM_EVERY``, so every reading comes at the same point of the app's heap trims
+    (between two trims its memory grows by MBs and falls again). The slow trend (about 20 kB a request
+    before the app trimmed glibc's heap, none since) is measured by the benchmark's longer soak
+    (``python -m bench.bench --only soak``)."""
     from gradio_client import Client, handle_file
 
+    from app import TRIM_EVERY
+
     clips = two_clips(tmp_path)
+    per_block = 2 * TRIM_EVERY
 
     def run(n, offset):
         # the server renders and stores every figure; the client need not download them each time
@@ -46,11 +51,11 @@ def test_soak_memory(app_process, tmp_path):
             list(pool.map(run, [n // 2, n // 2], [0, 1]))
         return app_process.rss_mb()
 
-    block(50)  # warm-up: font caches, first traces
-    rss = [app_process.rss_mb()] + [block(25) for _ in range(8)]
+    block(100)  # warm-up: font caches, first traces
+    rss = [app_process.rss_mb()] + [block(per_block) for _ in range(200 // per_block)]
     steps = np.diff(rss)
-    print(f"soak: RSS every 25 requests {[round(r) for r in rss]} MB; median step {np.median(steps):+.2f} MB")
-    assert np.median(steps) < 2.5, rss
+    print(f"soak: RSS every {per_block} requests {[round(r) for r in rss]} MB; median step {np.median(steps):+.2f} MB")
+    assert np.median(steps) < 0.1 * per_block, rss  # 100 kB a request
 
 
 def _cli_peak_mb(path) -> float:
