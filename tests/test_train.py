@@ -107,6 +107,73 @@ def test_distance_training_smoke(tmp_path, monkeypatch, data_cache):
     assert (out / "README.md").read_text().startswith("---\nlibrary_name: keras")
 
 
+@pytest.mark.slow
+@needs_starter
+def test_distance_training_stops_and_resumes_where_it_left_off(tmp_path, monkeypatch, data_cache):
+    """``--stop-after`` ends a run after N epochs with its whole state saved; ``--resume`` goes on
+    from it: the optimizer's step count (so the learning-rate schedule) and the checkpoint
+    average carry over, the history covers every epoch, and other options are refused."""
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng is required (apt-get install espeak-ng)")
+    from train import distance
+    from train.common import TrainingState
+
+    monkeypatch.setenv("SOUNDPRED_CACHE", str(data_cache))
+    out = tmp_path / "dist"
+    args = ["--out", str(out), "--rooms", "4", "--eval-rooms", "2", "--epochs", "3", "--steps", "2",
+            "--batch-size", "4", "--width", "4", "--speech", "12", "--verbose", "0", "--average-last", "2"]
+    assert distance.main(args + ["--stop-after", "1"]) is None
+    state = TrainingState.read(tmp_path / "dist.state")
+    assert state["epochs_done"] == 1 and state["average_count"] == 0 and len(state["history"]["loss"]) == 1
+    assert not (out / "soundpred.json").exists()  # no bundle until the last epoch
+    with np.load(tmp_path / "dist.state" / "optimizer.npz") as opt:
+        assert int(opt["arr_0"]) == 2  # the optimizer's step count: 1 epoch of 2 batches
+        first_moments = opt["arr_2"].copy()
+
+    with pytest.raises(SystemExit, match="lr"):
+        distance.main([a if a != "--average-last" else "--lr" for a in args[:-1]] + ["0.1", "--resume"])
+    assert distance.main(args + ["--resume", "--stop-after", "1"]) is None
+    state = TrainingState.read(tmp_path / "dist.state")
+    assert state["epochs_done"] == 2 and state["average_count"] == 1 and len(state["history"]["loss"]) == 2
+    with np.load(tmp_path / "dist.state" / "optimizer.npz") as opt:
+        assert int(opt["arr_0"]) == 4  # went on counting: the schedule did not start again
+        assert not np.allclose(opt["arr_2"], first_moments)
+
+    results = distance.main(args + ["--resume"])
+    assert "held-out rooms" in results
+    state = TrainingState.read(tmp_path / "dist.state")
+    assert state["epochs_done"] == 3 and state["average_count"] == 2
+    log = json.loads((out / "training_log.json").read_text())
+    assert len(log["loss"]) == 3 and log["loss"][:2] == state["history"]["loss"][:2]
+    meta = load_bundle(out).meta["training"]
+    assert meta["train_seconds"] == pytest.approx(state["train_seconds"], abs=0.1) and meta["epochs"] == 3
+
+
+def test_batches_from_a_first_draw_are_the_batches_a_fresh_run_draws_later():
+    """A resumed run starts its batch draws at ``first_draw``; draw k is always the same batch."""
+    from soundpred.models import DISTANCE_FRONTEND
+    from soundpred.rooms import TRAIN, RirBank
+    from train.distance_eval import DistanceConfig, DrySources, make_batches
+
+    rng = np.random.default_rng(0)
+    distances = np.arange(1, 13) * 0.5
+    rirs = [np.r_[np.zeros(20), 1.0, 0.3 * rng.standard_normal(400) * np.exp(-np.arange(400) / 80)].astype(np.float32)
+            for _ in distances]
+    bank = RirBank(rirs, distances, np.full(12, 0.5), np.repeat(np.arange(4), 3), TRAIN, np.full(12, 100.0))
+    t = np.arange(16000 * 5) / 16000
+    speech = [np.sin(2 * np.pi * f * t).astype(np.float32) for f in 250.0 * np.arange(1, 5)]
+    config = DistanceConfig(steps=2, batch_size=6, speech_share=1.0)
+    sources = DrySources(speech, [], speech, [])
+    fresh = make_batches([(bank, TRAIN)], sources, DISTANCE_FRONTEND, config)
+    drawn = [fresh[0] for _ in range(4)]  # draws 0, 1, 2, 3
+    later = make_batches([(bank, TRAIN)], sources, DISTANCE_FRONTEND, config, first_draw=3)[0]
+    np.testing.assert_array_equal(later[0], drawn[3][0])
+    np.testing.assert_array_equal(later[1], drawn[3][1])
+    assert not np.array_equal(drawn[0][1], drawn[3][1])
+
+
 def test_distance_loss_adds_relative_error():
     """The training loss: Gaussian NLL of log-distance plus the weighted |d_hat / d - 1|."""
     from train.distance_eval import distance_loss

@@ -159,3 +159,23 @@ def test_frozen_rows_put_back_only_the_named_labels(classifier_bundle):
     np.testing.assert_array_equal(w[:, others], before[0][:, others])
     assert not np.array_equal(before[0][:, j], w[:, j])  # fine-tuning had moved it
     np.testing.assert_array_equal(b.model.get_layer("label_logits").get_weights()[0], before[0])
+
+
+@needs_yamnet
+def test_distance_probe_reads_yamnet_embedding_without_the_level():
+    """``train.probe_yamnet_distance`` gives YAMNet's own embedding (its AudioSet head on it
+    gives YAMNet's scores) and the middle layer's statistics, the same at any input level."""
+    from train.import_yamnet import DEFAULT_TFLITE, build_audioset_model
+    from train.probe_yamnet_distance import yamnet_features
+
+    x = _clips()[:3]
+    emb, mid = yamnet_features(x)
+    assert emb.shape == (3, 1024) and mid.shape == (3, 512) and np.all(mid[:, 256:] >= 0)
+    emb_loud, mid_loud = yamnet_features(20 * x)
+    np.testing.assert_allclose(emb_loud, emb, rtol=1e-3, atol=2e-4)  # float32 rounding only
+    np.testing.assert_allclose(mid_loud, mid, rtol=1e-3, atol=2e-4)
+    model = build_audioset_model(DEFAULT_TFLITE)
+    head = model.get_layer("audioset")
+    rms = np.sqrt(np.mean(x.astype(np.float64) ** 2, axis=1, keepdims=True))
+    np.testing.assert_allclose(np.asarray(head(emb)), np.asarray(model(0.05 * x / rms)), atol=1e-5)
+    assert not np.allclose(emb[0], emb[1])

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from soundpred.hub import ENV_VARS, push_bundle
 from soundpred.plots import curves_figure
@@ -40,6 +43,85 @@ class AverageLast(keras.callbacks.Callback):
         if self.count:
             self.model.set_weights([a / self.count for a in self.sum])
         return self.count
+
+
+class TrainingState(keras.callbacks.Callback):
+    """Everything an interrupted training needs to go on where it stopped, saved after every
+    epoch in the folder ``path``: the trainer's weights, the optimizer's variables (its step
+    count, so the learning-rate schedule goes on, and Adam's moments), the running sum of
+    :class:`AverageLast`, the history so far, the seconds trained and the run's config.
+
+    A new state is written beside the old one and then swapped in, so a run killed while it
+    saves leaves the previous epoch's state whole. :meth:`restore` puts a saved state into a
+    compiled trainer and returns the number of epochs already done (0 when there is none)."""
+
+    def __init__(self, path: Path, config: dict, averager: "AverageLast | None" = None):
+        super().__init__()
+        self.path, self.config, self.averager = Path(path), config, averager
+        self.history: dict[str, list[float]] = {}
+        self.seconds, self._t0 = 0.0, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t0 = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds += time.time() - (self._t0 or time.time())
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(float(v))
+        self.save(epoch + 1)
+
+    def save(self, epochs_done: int) -> None:
+        new, old = self.path.with_name(self.path.name + ".new"), self.path.with_name(self.path.name + ".old")
+        shutil.rmtree(new, ignore_errors=True)
+        new.mkdir(parents=True)
+        self.model.save_weights(new / "trainer.weights.h5")
+        np.savez(new / "optimizer.npz", *[np.asarray(v) for v in self.model.optimizer.variables])
+        average = self.averager.sum if self.averager is not None and self.averager.sum is not None else []
+        np.savez(new / "average.npz", *average)
+        (new / "state.json").write_text(json.dumps(
+            {"epochs_done": epochs_done, "config": self.config, "history": self.history,
+             "train_seconds": round(self.seconds, 1),
+             "average_count": self.averager.count if self.averager is not None else 0}, indent=1) + "\n")
+        shutil.rmtree(old, ignore_errors=True)
+        if self.path.exists():
+            self.path.rename(old)
+        new.rename(self.path)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def read(cls, path: Path) -> dict | None:
+        """The saved ``state.json`` (the previous one if a save was cut short), or None."""
+        for p in (Path(path), Path(path).with_name(Path(path).name + ".old")):
+            if (p / "state.json").is_file():
+                return {**json.loads((p / "state.json").read_text()), "folder": p}
+        return None
+
+    def restore(self) -> int:
+        state = self.read(self.path)
+        if state is None:
+            return 0
+        changed = sorted(k for k in set(state["config"]) | set(self.config)
+                         if state["config"].get(k) != self.config.get(k))
+        if changed:
+            raise SystemExit(f"{state['folder']} was saved by a run with other settings ({', '.join(changed)}); "
+                             "resume with the same options, or remove it to start again")
+        folder = state["folder"]
+        optimizer = self.model.optimizer
+        optimizer.build(self.model.trainable_variables)  # before the weights, so that none are skipped
+        self.model.load_weights(folder / "trainer.weights.h5")
+        with np.load(folder / "optimizer.npz") as saved:
+            values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        if len(values) != len(optimizer.variables):
+            raise SystemExit(f"{folder}: {len(values)} optimizer variables saved, the optimizer has "
+                             f"{len(optimizer.variables)}")
+        for var, value in zip(optimizer.variables, values):
+            var.assign(value)
+        if self.averager is not None and state["average_count"]:
+            with np.load(folder / "average.npz") as saved:
+                self.averager.sum = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+            self.averager.count = state["average_count"]
+        self.history, self.seconds = state["history"], state["train_seconds"]
+        return int(state["epochs_done"])
 
 
 def write_history(out: Path, history: dict) -> None:

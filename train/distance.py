@@ -24,7 +24,8 @@ from soundpred.bundle import load_bundle, save_bundle
 from soundpred.distance import point_shrink
 from soundpred.models import DISTANCE_FRONTEND, build_distance
 from soundpred.rooms import HYBRID, TRAIN
-from train.common import AverageLast, HubPush, adamw_cosine, add_hub_args, finish_bundle, write_history
+from train.common import (AverageLast, HubPush, TrainingState, adamw_cosine, add_hub_args, finish_bundle,
+                          write_history)
 from train.distance_eval import (
     Baselines,
     DistanceConfig,
@@ -80,11 +81,18 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                    help="save the average of the last K epochs' weights (checkpoint averaging; 0: the last epoch's)")
     p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, or the "
                                              "OUT.checkpoint.weights.h5 an interrupted run left (resume)")
+    p.add_argument("--resume", action="store_true",
+                   help="go on from the state the last run with these options left in OUT.state (saved after "
+                        "every epoch: weights, optimizer, schedule, averaging, history)")
+    p.add_argument("--stop-after", type=int, metavar="N",
+                   help="train at most N more epochs in this run and stop without evaluating; --resume goes on")
     p.add_argument("--verbose", type=int, default=1)
     add_hub_args(p)
     args = p.parse_args(argv)
     if not (args.out or args.evaluate):
         p.error("give --out (train) or --evaluate BUNDLE")
+    if (args.resume or args.stop_after) and args.evaluate:
+        p.error("--resume and --stop-after are for training")
     config = DistanceConfig(rooms=args.rooms, eval_rooms=args.eval_rooms, epochs=args.epochs, steps=args.steps,
                             batch_size=args.batch_size, lr=args.lr, width=args.width, speech=args.speech,
                             speech_share=args.speech_share, seed=args.seed, train_seed=args.train_seed,
@@ -137,11 +145,24 @@ def main(argv=None):
         if banks.hybrid_train is not None:
             parts, shares = parts + [(banks.hybrid_train, HYBRID)], [1 - config.hybrid_share, config.hybrid_share]
         averager = AverageLast(config.average_last, config.epochs)
-        hist = trainer.fit(make_batches(parts, sources, fe, config, shares), epochs=config.epochs,
-                         verbose=args.verbose,
-                         callbacks=[keras.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True), averager])
-        train_seconds, history = time.time() - t0, hist.history
-        print(f"trained in {train_seconds:.0f} s", file=sys.stderr)
+        state = TrainingState(args.out.parent / f"{args.out.name}.state",
+                              {**config.to_json(), "init": str(args.init) if args.init else None}, averager)
+        state.set_model(trainer)
+        done = state.restore() if args.resume else 0
+        if done:
+            print(f"resuming after epoch {done} of {config.epochs} ({state.seconds:.0f} s trained)", file=sys.stderr)
+        until = config.epochs if args.stop_after is None else min(config.epochs, done + args.stop_after)
+        if until > done:
+            trainer.fit(make_batches(parts, sources, fe, config, shares, first_draw=done * config.steps),
+                        epochs=until, initial_epoch=done, verbose=args.verbose,
+                        callbacks=[keras.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True), averager,
+                                   state])
+        train_seconds, history = state.seconds, state.history
+        print(f"trained epochs {done + 1}-{until} of {config.epochs} in {time.time() - t0:.0f} s "
+              f"({train_seconds:.0f} s in all)", file=sys.stderr)
+        if until < config.epochs:
+            print(f"stopped after epoch {until}; go on with the same command and --resume", file=sys.stderr)
+            return None
         if config.average_last and averager.apply():  # the checkpoint keeps the last epoch's weights
             print(f"saving the average of the last {averager.count} epochs' weights", file=sys.stderr)
 

@@ -176,7 +176,7 @@ def acoustic_targets(bank: RirBank, sr: int) -> np.ndarray:
 
 
 def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, fe, config: DistanceConfig,
-                 shares: list[float] | None = None):
+                 shares: list[float] | None = None, first_draw: int = 0):
     """Training batches synthesised on the fly: ``config.steps`` per epoch of ``config.batch_size``.
     Each example takes a room of one of the ``parts`` (``(bank, simulation settings)``), chosen
     with probability ``shares`` (default: by bank size).
@@ -186,7 +186,10 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
 
     With ``config.pair_weight`` the batch is ``batch_size // 2`` pairs, examples ``2j`` and
     ``2j + 1``: one room, two of its source–microphone pairs, one dry source (each example its
-    own crop, onset, noise and colouration), as when a person walks away from the microphone."""
+    own crop, onset, noise and colouration), as when a person walks away from the microphone.
+
+    Batch ``k`` drawn (counting from ``first_draw``) is always the same batch, so a resumed run
+    that starts at its epochs-done × steps draws new batches rather than the first ones again."""
     n, sr = fe.window_samples, fe.sample_rate
     speech, clips = sources.train_speech, sources.train_clips
     shares = np.asarray(shares if shares is not None else [len(b) for b, _ in parts], float)
@@ -213,7 +216,7 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
             # two threads synthesise the next batches while the model trains on this one; each
             # batch has a generator of its own (seeded by its draw number: no shared state)
             super().__init__(workers=2, use_multiprocessing=False)
-            self.draws = itertools.count()
+            self.draws = itertools.count(first_draw)
 
         def __len__(self):
             return config.steps
