@@ -1,25 +1,27 @@
 """Probe: does the AudioSet backbone (YAMNet) carry distance beyond the default distance model?
 
-    python -m train.probe_yamnet_distance        # about 15 minutes on 2 cores once the banks are cached
+    python -m train.probe_yamnet_distance        # about 7 minutes on 2 cores once the banks are cached
 
 Issue 12 allows the classifier's AudioSet backbone as an extra input to the distance model "only
 if it measurably helps". Before any network is built around it, this probe asks the question
-cheaply, by stacking:
+cheaply:
 
-- **features**: the default ensemble's belief (mu and log sigma of log distance, room kind
-  ``auto``) and, from YAMNet as published (``../shared/pretrained/yamnet``), the 1024-d
-  embedding and the time mean and spread of a middle layer (``layer6_pw``, 256 channels, where
-  the network still sees texture rather than classes), each reduced to 32 principal components;
-  the waveform is scaled to one RMS first, so no level reaches it (the distance model's rule);
-- **fitted on** the validation rooms of ``train.ensemble`` (training and hybrid settings, seeds
-  +700 and +800, training dry sources; three examples per response with seeds no evaluation set
-  uses), which no member of the default was trained on;
-- **scored on** the same held-out, shifted, broad and hybrid examples as
-  ``python -m train.distance --evaluate`` (same seeds), so the first row repeats its figures.
+- **YAMNet features**: YAMNet as published (``../shared/pretrained/yamnet``) on each example
+  scaled to one RMS first (no level reaches it, the distance model's rule): the 1024-d embedding
+  and the time mean and spread of a middle layer (``layer6_pw``, where the network still sees
+  texture rather than classes), 32 principal components each. Gradient boosting of log distance
+  on them is fitted on two examples of each training-room response; so is the same on
+  :func:`~train.distance_eval.classical_features`, for comparison.
+- **Stacks**: least squares of log distance on the default's belief (mu and log sigma, room kind
+  ``auto``) alone (the control: a recalibration with no new information) and with those
+  predictions, fitted on the validation rooms of ``train.ensemble`` (training and hybrid settings,
+  seeds +700 and +800, training dry sources, three examples per response with seeds no evaluation
+  set uses), which no member of the default was trained on.
+- **Scored on** the same held-out, shifted, broad and hybrid examples as
+  ``python -m train.distance --evaluate`` (same seeds), so the default's rows repeat its figures.
 
-Gradient boosting of log distance on the belief alone is the control: it recalibrates the
-default without any new information. The backbone helps only if the belief plus YAMNet beats the
-belief alone, on held-out and shifted simulation, in MAE, relative error and rank correlation.
+The backbone helps only if the belief plus YAMNet beats the belief alone, on held-out and
+shifted simulation, in MAE, relative error and rank correlation. Results: docs/distance.md.
 """
 from __future__ import annotations
 
