@@ -466,13 +466,18 @@ def table(results: dict) -> str:
     return "\n".join(rows)
 
 
-def spread_table(results: dict) -> str:
-    """How far the model's estimates spread for sources in each distance bin (10th–90th percentile)."""
-    rows = ["| set | " + " | ".join(f"true {b} m" for b in _BINS) + " |", "|---" * 6 + "|"]
+def spread_table(results: dict, *, columns: tuple[str, ...] = ("set",), bins=_BINS) -> str:
+    """How far the estimates spread for sources in each distance bin (10th–90th percentile).
+
+    ``results``: ``--evaluate``'s (one row per set, its model's figures), or any ``{row: summary}``
+    of :func:`~soundpred.metrics.distance_summary` results whose row names are tuples, one value
+    per name in ``columns``."""
+    rows = ["| " + " | ".join(columns) + " | " + " | ".join(f"true {b} m" for b in bins) + " |",
+            "|---" * (len(columns) + len(bins)) + "|"]
     for name, res in results.items():
-        by = res["model"]["by_distance"]
-        cells = " | ".join("–" if b not in by else "{:g}–{:g} m".format(*by[b]["estimate_p10_p90"]) for b in _BINS)
-        rows.append(f"| {name} | {cells} |")
+        by = (res["model"] if "model" in res else res)["by_distance"]
+        cells = " | ".join("–" if b not in by else "{:g}–{:g} m".format(*by[b]["estimate_p10_p90"]) for b in bins)
+        rows.append("| " + " | ".join(name if isinstance(name, tuple) else (name,)) + f" | {cells} |")
     return "\n".join(rows)
 
 

@@ -41,7 +41,8 @@ from soundpred.distance import interval, point_estimate, point_shrink
 from soundpred.metrics import distance_summary
 from soundpred.models import takes_room_hint
 from soundpred.rooms import DIRECT_INDEX, HYBRID, ROOM_KINDS, SHIFTED, TRAIN, RirBank, room_kind
-from train.distance_eval import DistanceConfig, dry_sources, make_examples, predict_model, rir_parameters, table
+from train.distance_eval import (DistanceConfig, dry_sources, make_examples, predict_model, rir_parameters,
+                                 spread_table, table)
 
 #: Issue 12's "done means" on measured rooms: (metric, with the room kind given?, bound, "max"/"min").
 TARGETS = (("mae_m", False, 1.2, "max"), ("rel_error", False, 0.40, "max"), ("spearman", False, 0.80, "min"),
@@ -163,17 +164,11 @@ def check(results: dict) -> list[str]:
 
 
 def spread(results: dict) -> str:
-    """Where the estimates fall for the sources of each true-distance bin (10th–90th percentile)."""
-    bins = sorted({b for res in results.values() for b in res["auto"]["by_distance"]}, key=lambda b: float(b.split("-")[0]))
-    rows = ["| bundle | run | " + " | ".join(f"true {b} m" for b in bins) + " |", "|---" * (len(bins) + 2) + "|"]
-    for bundle, res in results.items():
-        for run, s in res.items():
-            if run == "median of the true distances":
-                continue
-            by = s["by_distance"]
-            rows.append(f"| {bundle} | {run} | " + " | ".join(
-                "–" if b not in by else "{:g}–{:g} m".format(*by[b]["estimate_p10_p90"]) for b in bins) + " |")
-    return "\n".join(rows)
+    """Where the estimates fall for the sources of each true-distance bin, per bundle and run."""
+    rows = {(bundle, run): s for bundle, res in results.items() for run, s in res.items()
+            if run != "median of the true distances"}
+    bins = sorted({b for s in rows.values() for b in s["by_distance"]}, key=lambda b: float(b.split("-")[0]))
+    return spread_table(rows, columns=("bundle", "run"), bins=bins)
 
 
 def main(argv=None):
