@@ -218,32 +218,15 @@ def training_throughput(steps: int):
 def soak(n_requests: int, block: int = 100):
     """Resident memory of ``python app.py`` while it answers ``n_requests`` /analyze requests
     (all three figures each) two at a time, the app's concurrency limit."""
-    from concurrent.futures import ThreadPoolExecutor
-
     import tempfile
 
-    from gradio_client import Client, handle_file
-
-    from tests.conftest import running_app, two_clips  # the soak test's launcher and clips
+    from tests.conftest import running_app, two_clips
+    from tests.conftest import soak as soak_loop  # the soak test's launcher, loop and clips
 
     clips = two_clips(Path(tempfile.mkdtemp(prefix="soundpred-bench-")))
     with running_app(Path("/tmp/soundpred-bench-soak.log")) as app:
-        clients = [Client(app.url, verbose=False, download_files=False) for _ in range(2)]
-
-        def run(n, i):
-            for k in range(n):
-                clients[i].predict(handle_file(str(clips[(i + k) % 2])), api_name="/analyze")
-
-        counts, rss = [], []
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(run, [block // 2] * 2, [0, 1]))  # warm-up
-            t = time.perf_counter()
-            for done in range(0, n_requests + 1, block):
-                if done:
-                    list(pool.map(run, [block // 2] * 2, [0, 1]))
-                counts.append(done)
-                rss.append(app.rss_mb())
-        seconds = time.perf_counter() - t
+        rss, seconds = soak_loop(app, clips, warm_up=block, block=block, blocks=n_requests // block)
+    counts = [block * i for i in range(len(rss))]
     half = len(counts) // 2
     slope = np.polyfit(counts[half:], rss[half:], 1)[0] * block if len(counts) - half >= 2 else float("nan")
     print(f"7. soak: {n_requests} /analyze requests after {block} of warm-up in {seconds:.0f} s; resident memory "

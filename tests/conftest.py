@@ -50,6 +50,34 @@ def two_clips(folder: Path) -> list[Path]:
     return [low, ROOT / "examples" / "speech_8m_meeting_room.wav"]
 
 
+def soak(app: "RunningApp", clips: list[Path], *, warm_up: int, block: int, blocks: int) -> tuple[list[float], float]:
+    """The app's resident memory (MB) after ``warm_up`` /analyze requests (all three figures
+    each) and after each of ``blocks`` more blocks of ``block``, sent two at a time (the app's
+    concurrency limit) by two clients that alternate ``clips``; and the seconds after the warm-up.
+    Shared by the soak test and ``python -m bench.bench --only soak``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client, handle_file
+
+    # the server renders and stores every figure; the clients need not download them each time
+    clients = [Client(app.url, verbose=False, download_files=False) for _ in range(2)]
+
+    def run(i, n):
+        for k in range(n):
+            out = clients[i].predict(handle_file(str(clips[(i + k) % 2])), api_name="/analyze")
+            assert out[1]["path"].endswith(".png")
+
+    with ThreadPoolExecutor(2) as pool:
+        def send(n):
+            list(pool.map(run, [0, 1], [n // 2, n - n // 2]))
+            return app.rss_mb()
+
+        rss = [send(warm_up)]
+        t = time.perf_counter()
+        rss += [send(block) for _ in range(blocks)]
+    return rss, time.perf_counter() - t
+
+
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 needs_starter = pytest.mark.skipif(not STARTER.is_dir(), reason=f"needs {STARTER}")
 
