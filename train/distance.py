@@ -80,7 +80,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--average-last", type=int, default=d.average_last, metavar="K",
                    help="save the average of the last K epochs' weights (checkpoint averaging; 0: the last epoch's)")
     p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, or the "
-                                             "OUT.checkpoint.weights.h5 an interrupted run left (resume)")
+                                             "OUT.checkpoint.weights.h5 a run left (with a new optimizer and "
+                                             "schedule; --resume goes on exactly)")
     p.add_argument("--resume", action="store_true",
                    help="go on from the state the last run with these options left in OUT.state (saved after "
                         "every epoch: weights, optimizer, schedule, averaging, history)")
