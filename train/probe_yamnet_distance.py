@@ -79,6 +79,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="models/distance", help="distance bundle (default: the embedded one)")
     ap.add_argument("--tflite", default=str(DEFAULT_TFLITE))
+    ap.add_argument("--stack-on", choices=("both", "training"), default="both",
+                    help="validation rooms the stacks are fitted on: both sets, or only those of the training "
+                         "settings (the held-out set's distances)")
     args = ap.parse_args(argv)
     t0 = time.time()
     config = DistanceConfig()
@@ -119,7 +122,7 @@ def main(argv=None):
 
     # B: the validation rooms (no member saw them): linear stacks of the belief with each probe
     fit, fit_d = [], []
-    for s in validation_sets(sources, sr, seed=config.seed):
+    for s in validation_sets(sources, sr, seed=config.seed)[:1 if args.stack_on == "training" else 2]:
         for r in range(FIT_REPEATS):
             fit.append(features(s.bank, s.settings, s.speech, s.clips, seed=s.seed + 100 * (r + 1)))
             fit_d.append(s.bank.distance)
