@@ -36,7 +36,8 @@ from sklearn.decomposition import PCA
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from soundpred.bundle import load_bundle
-from soundpred.distance import point_estimate
+from soundpred.distance import point_estimate, point_shrink
+from soundpred.hub import EMBEDDED
 from soundpred.metrics import distance_summary
 from soundpred.rooms import TRAIN
 from train.distance_eval import (DistanceConfig, classical_features, logmel_of, dry_sources, eval_sets, make_examples, predict_model, room_banks,
@@ -77,8 +78,8 @@ def regressor(seed: int = 0) -> HistGradientBoostingRegressor:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="models/distance", help="distance bundle (default: the embedded one)")
-    ap.add_argument("--tflite", default=str(DEFAULT_TFLITE))
+    ap.add_argument("--model", default=str(EMBEDDED["distance"]), help="distance bundle (default: the embedded one)")
+    ap.add_argument("--tflite", default=str(DEFAULT_TFLITE), help="YAMNet's published weights")
     ap.add_argument("--stack-on", choices=("both", "training"), default="both",
                     help="validation rooms the stacks are fitted on: both sets, or only those of the training "
                          "settings (the held-out set's distances)")
@@ -89,7 +90,7 @@ def main(argv=None):
     bundle = load_bundle(args.model)
     fe = bundle.frontend
     sr = fe.sample_rate
-    shrink = float(bundle.meta.get("point_shrink", 0.0))
+    shrink = point_shrink(bundle.meta)
     sources = dry_sources(sr, n_speech=config.speech, data=config.data)
     banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed)
 
