@@ -220,8 +220,7 @@ def soak(n_requests: int, block: int = 100):
     (all three figures each) two at a time, the app's concurrency limit."""
     import tempfile
 
-    from tests.conftest import running_app, two_clips
-    from tests.conftest import soak as soak_loop  # the soak test's launcher, loop and clips
+    from tests.conftest import running_app, two_clips, soak as soak_loop  # the soak test's launcher, clips, loop
 
     clips = two_clips(Path(tempfile.mkdtemp(prefix="soundpred-bench-")))
     with running_app(Path("/tmp/soundpred-bench-soak.log")) as app:

@@ -133,7 +133,7 @@ def test_distance_training_stops_and_resumes_where_it_left_off(tmp_path, monkeyp
         first_moments = opt["arr_2"].copy()
 
     with pytest.raises(SystemExit, match="lr"):
-        distance.main([a if a != "--average-last" else "--lr" for a in args[:-1]] + ["0.1", "--resume"])
+        distance.main(args + ["--lr", "0.1", "--resume"])
     assert distance.main(args + ["--resume", "--stop-after", "1"]) is None
     state = TrainingState.read(tmp_path / "dist.state")
     assert state["epochs_done"] == 2 and state["average_count"] == 1 and len(state["history"]["loss"]) == 2
