@@ -47,9 +47,10 @@ class AverageLast(keras.callbacks.Callback):
 
 class TrainingState(keras.callbacks.Callback):
     """Everything an interrupted training needs to go on where it stopped, saved after every
-    epoch in the folder ``path``: the trainer's weights, the optimizer's variables (its step
-    count, so the learning-rate schedule goes on, and Adam's moments), the running sum of
-    :class:`AverageLast`, the history so far, the seconds trained and the run's config.
+    epoch in the folder ``path``: the compiled trainer's weights, which hold the optimizer's
+    variables too (its step count, so the learning-rate schedule goes on, and Adam's moments),
+    the running sum of :class:`AverageLast`, the history so far, the seconds trained and the
+    run's config.
 
     A new state is written beside the old one and then swapped in, so a run killed while it
     saves leaves the previous epoch's state whole. :meth:`restore` puts a saved state into a
@@ -74,8 +75,7 @@ class TrainingState(keras.callbacks.Callback):
         new, old = self.path.with_name(self.path.name + ".new"), self.path.with_name(self.path.name + ".old")
         shutil.rmtree(new, ignore_errors=True)
         new.mkdir(parents=True)
-        self.model.save_weights(new / "trainer.weights.h5")
-        np.savez(new / "optimizer.npz", *[np.asarray(v) for v in self.model.optimizer.variables])
+        self.model.save_weights(new / "trainer.weights.h5")  # the optimizer's variables included
         average = self.averager.sum if self.averager is not None and self.averager.sum is not None else []
         np.savez(new / "average.npz", *average)
         (new / "state.json").write_text(json.dumps(
@@ -106,16 +106,9 @@ class TrainingState(keras.callbacks.Callback):
             raise SystemExit(f"{state['folder']} was saved by a run with other settings ({', '.join(changed)}); "
                              "resume with the same options, or remove it to start again")
         folder = state["folder"]
-        optimizer = self.model.optimizer
-        optimizer.build(self.model.trainable_variables)  # before the weights, so that none are skipped
+        # built before loading, or load_weights skips the optimizer's variables (Keras 3)
+        self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(folder / "trainer.weights.h5")
-        with np.load(folder / "optimizer.npz") as saved:
-            values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-        if len(values) != len(optimizer.variables):
-            raise SystemExit(f"{folder}: {len(values)} optimizer variables saved, the optimizer has "
-                             f"{len(optimizer.variables)}")
-        for var, value in zip(optimizer.variables, values):
-            var.assign(value)
         if self.averager is not None and state["average_count"]:
             with np.load(folder / "average.npz") as saved:
                 self.averager.sum = [saved[f"arr_{i}"] for i in range(len(saved.files))]
