@@ -104,7 +104,16 @@ def test_distance_training_smoke(tmp_path, monkeypatch, data_cache):
     assert bundle.frontend.hop_length == 80 and bundle.meta["training"]["hybrid_rirs"] == 8
     card = (out / "README.md").read_text()
     assert "predicting the true RIR's DRR" in card and "ray-traced tail" in card and "within-room pairs" in card
-    assert (tmp_path / "dist.checkpoint.weights.h5").is_file()  # what --init resumes from
+    # --init OUT.state starts a new run from the last epoch's weights (here the bundle's: no averaging)
+    from soundpred.models import build_distance
+    from train.distance import init_weights
+    from train.distance_eval import with_acoustics_head
+
+    fresh = build_distance(bundle.frontend, width=4, room_hint=True)
+    init_weights(with_acoustics_head(fresh), fresh, tmp_path / "dist.state")
+    for a, b in zip(fresh.get_weights(), bundle.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not (tmp_path / "dist.checkpoint.weights.h5").exists()  # the state holds them; no second copy
     assert (out / "README.md").read_text().startswith("---\nlibrary_name: keras")
 
 

@@ -56,6 +56,8 @@ class TrainingState(keras.callbacks.Callback):
     saves leaves the previous epoch's state whole. :meth:`restore` puts a saved state into a
     compiled trainer and returns the number of epochs already done (0 when there is none)."""
 
+    WEIGHTS = "trainer.weights.h5"
+
     def __init__(self, path: Path, config: dict, averager: "AverageLast | None" = None):
         super().__init__()
         self.path, self.config, self.averager = Path(path), config, averager
@@ -75,7 +77,7 @@ class TrainingState(keras.callbacks.Callback):
         new, old = self.path.with_name(self.path.name + ".new"), self.path.with_name(self.path.name + ".old")
         shutil.rmtree(new, ignore_errors=True)
         new.mkdir(parents=True)
-        self.model.save_weights(new / "trainer.weights.h5")  # the optimizer's variables included
+        self.model.save_weights(new / self.WEIGHTS)  # the optimizer's variables included
         average = self.averager.sum if self.averager is not None and self.averager.sum is not None else []
         np.savez(new / "average.npz", *average)
         (new / "state.json").write_text(json.dumps(
@@ -108,7 +110,7 @@ class TrainingState(keras.callbacks.Callback):
         folder = state["folder"]
         # built before loading, or load_weights skips the optimizer's variables (Keras 3)
         self.model.optimizer.build(self.model.trainable_variables)
-        self.model.load_weights(folder / "trainer.weights.h5")
+        self.model.load_weights(folder / self.WEIGHTS)
         if self.averager is not None and state["average_count"]:
             with np.load(folder / "average.npz") as saved:
                 self.averager.sum = [saved[f"arr_{i}"] for i in range(len(saved.files))]

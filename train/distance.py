@@ -79,9 +79,10 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                         "their log-distance difference added to the loss (0: none)")
     p.add_argument("--average-last", type=int, default=d.average_last, metavar="K",
                    help="save the average of the last K epochs' weights (checkpoint averaging; 0: the last epoch's)")
-    p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, or the "
-                                             "OUT.checkpoint.weights.h5 a run left (with a new optimizer and "
-                                             "schedule; --resume goes on exactly)")
+    p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, the "
+                                             "OUT.state folder a run left (its last epoch's weights), or a "
+                                             "trainer .weights.h5 file; with a new optimizer and schedule "
+                                             "(--resume goes on exactly)")
     p.add_argument("--resume", action="store_true",
                    help="go on from the state the last run with these options left in OUT.state (saved after "
                         "every epoch: weights, optimizer, schedule, averaging, history)")
@@ -103,6 +104,17 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                             rel_weight=args.rel_weight, average_last=args.average_last,
                             pair_weight=args.pair_weight)
     return args, config
+
+
+def init_weights(trainer: keras.Model, model: keras.Model, init: Path) -> None:
+    """Start from ``init``: a trainer weights file, a run's ``OUT.state`` folder (the last epoch's
+    weights in it) or a distance bundle folder (its network's weights only)."""
+    if (init / TrainingState.WEIGHTS).is_file():
+        init = init / TrainingState.WEIGHTS
+    if init.is_file():
+        trainer.load_weights(init)
+    else:
+        model.set_weights(load_bundle(init).model.get_weights())
 
 
 def main(argv=None):
@@ -128,12 +140,8 @@ def main(argv=None):
     if not args.evaluate:
         model = build_distance(fe, width=config.width, room_hint=config.room_hint)
         trainer = with_acoustics_head(model) if config.aux_weight else model
-        if args.init and args.init.is_file():
-            trainer.load_weights(args.init)
-        elif args.init:
-            model.set_weights(load_bundle(args.init).model.get_weights())
-        # weights after every epoch, beside the bundle (not in it): --init resumes from them
-        checkpoint = args.out.parent / f"{args.out.name}.checkpoint.weights.h5"
+        if args.init:
+            init_weights(trainer, model, args.init)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         loss = distance_loss(config.rel_weight, config.pair_weight)
         if config.aux_weight:
@@ -156,15 +164,14 @@ def main(argv=None):
         if until > done:
             trainer.fit(make_batches(parts, sources, fe, config, shares, first_draw=done * config.steps),
                         epochs=until, initial_epoch=done, verbose=args.verbose,
-                        callbacks=[keras.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True), averager,
-                                   state])
+                        callbacks=[averager, state])
         train_seconds, history = state.seconds, state.history
         print(f"trained epochs {done + 1}-{until} of {config.epochs} in {time.time() - t0:.0f} s "
               f"({train_seconds:.0f} s in all)", file=sys.stderr)
         if until < config.epochs:
             print(f"stopped after epoch {until}; go on with the same command and --resume", file=sys.stderr)
             return None
-        if config.average_last and averager.apply():  # the checkpoint keeps the last epoch's weights
+        if config.average_last and averager.apply():  # OUT.state keeps the last epoch's weights
             print(f"saving the average of the last {averager.count} epochs' weights", file=sys.stderr)
 
     out = args.out or args.evaluate
