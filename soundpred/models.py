@@ -158,31 +158,46 @@ def hinted_weights(takes_hint: list[bool], hint_share: float) -> list[float]:
 
 def build_distance_ensemble(members: list[keras.Model], *, sigma_scale: float = 1.0,
                             hint_share: float | None = None) -> keras.Model:
-    """One model from several distance models of the same front end: one shared ``logmel``
-    layer, each member's network after it, and a :class:`GaussianPool` of their beliefs.
+    """One model from several distance models: one ``logmel`` layer per front end among them
+    (``logmel``, then ``logmel_1``, ... : members of one front end share it), each member's
+    network after its own, and a :class:`GaussianPool` of their beliefs. The front ends may
+    differ (the STFT hop, say) but must read one sample rate and window length.
     If any member takes the room hint, so does the ensemble (members without it ignore it).
     ``hint_share``: the total weight of the hint-taking members when a room kind is given
     (None: every member counts the same, as with "auto")."""
     fes = [m.get_layer("logmel").fe for m in members]
-    if any(fe != fes[0] for fe in fes):
-        raise ValueError("ensemble members must share one front end")
+    if any((fe.sample_rate, fe.window_samples) != (fes[0].sample_rate, fes[0].window_samples) for fe in fes):
+        raise ValueError("ensemble members must read one sample rate and window length")
+    distinct = list(dict.fromkeys(fes))
     wave = keras.Input(shape=(None,), name="waveform")
-    features = LogMel(fes[0].to_dict(), name="logmel")(wave)
+    features = [LogMel(fe.to_dict(), name="logmel" if j == 0 else f"logmel_{j}")(wave)
+                for j, fe in enumerate(distinct)]
     takes_hint = [takes_room_hint(m) for m in members]
     hint = keras.Input(shape=(4,), name="room_hint") if any(takes_hint) else None
     beliefs = []
-    for i, m in enumerate(members):
-        inner = m.get_layer("logmel").output
+    for i, (m, fe) in enumerate(zip(members, fes)):
+        inner, x = m.get_layer("logmel").output, features[distinct.index(fe)]
         if takes_room_hint(m):
             net = keras.Model([inner, m.inputs[1]], m.output, name=f"member{i}")
-            beliefs.append(net([features, hint]))
+            beliefs.append(net([x, hint]))
         else:
-            beliefs.append(keras.Model(inner, m.output, name=f"member{i}")(features))
+            beliefs.append(keras.Model(inner, m.output, name=f"member{i}")(x))
     if hint_share is None:
         out = GaussianPool(sigma_scale, name="log_distance")(beliefs)
     else:
         out = GaussianPool(sigma_scale, hinted_weights(takes_hint, hint_share), name="log_distance")([*beliefs, hint])
     return keras.Model(wave if hint is None else [wave, hint], out, name="soundpred_distance_ensemble")
+
+
+def member_frontends(ensemble: keras.Model) -> list:
+    """The front end (:class:`FrontEnd`) each member network of a
+    :func:`build_distance_ensemble` model reads: that of the ``logmel`` layer feeding it."""
+    fronts = []
+    for layer in ensemble.layers:
+        if isinstance(layer, keras.Model):
+            sources = [t._keras_history.operation for t in layer._inbound_nodes[0].input_tensors]
+            fronts.append(next(op.fe for op in sources if isinstance(op, LogMel)))
+    return fronts
 
 
 def takes_room_hint(model: keras.Model) -> bool:

@@ -460,3 +460,41 @@ def test_an_ensemble_unpacks_into_its_members_and_pools_again_to_itself():
                                                 hint_share=0.9).predict_on_batch([x, hint]))
     np.testing.assert_allclose(shared[0], want[0], rtol=1e-5, atol=1e-5)  # "auto": equal weights still
     assert np.abs(shared[1:, 0] - want[1:, 0]).max() > 1e-3  # a kind given: member 2 counts for more
+
+
+def test_an_ensemble_of_two_hops_gives_each_member_its_own_front_end(tmp_path):
+    """Members that differ in the STFT hop (160 and 80 samples) pool into one model with a
+    log-mel layer each: it answers the moment-matched mixture of the members' own answers,
+    after a save too, and unpacks into members of their own front ends; members of another
+    window length are refused."""
+    from dataclasses import replace
+
+    import keras
+
+    from soundpred.models import DISTANCE_FRONTEND, build_distance, build_distance_ensemble, member_frontends
+    from train.ensemble import unpack
+
+    keras.utils.set_random_seed(0)
+    fine = replace(DISTANCE_FRONTEND, hop_length=80)
+    coarse_net, fine_net = build_distance(DISTANCE_FRONTEND, width=4), build_distance(fine, width=4)
+    ens = build_distance_ensemble([coarse_net, fine_net, build_distance(DISTANCE_FRONTEND, width=4)])
+    assert [fe.hop_length for fe in member_frontends(ens)] == [160, 80, 160]
+    assert sum(isinstance(layer, type(ens.get_layer("logmel"))) for layer in ens.layers) == 2  # one per hop
+    x = np.random.default_rng(2).standard_normal((3, DISTANCE_FRONTEND.window_samples)).astype(np.float32)
+    own = [np.asarray(m.predict_on_batch(x)) for m in (coarse_net, fine_net)]
+    third = np.asarray(ens.get_layer("member2")(ens.get_layer("logmel")(x)))
+    assert not np.allclose(own[0], own[1])
+    mus = np.stack([own[0][:, 0], own[1][:, 0], third[:, 0]])
+    mu = mus.mean(0)
+    var = (np.exp(2 * np.stack([own[0][:, 1], own[1][:, 1], third[:, 1]])) + mus ** 2).mean(0) - mu ** 2
+    got = np.asarray(ens.predict_on_batch(x))
+    np.testing.assert_allclose(got[:, 0], mu, rtol=1e-5)
+    np.testing.assert_allclose(np.exp(got[:, 1]), np.sqrt(var), rtol=1e-4)
+
+    loaded = load_bundle(save_bundle(ens, tmp_path / "e", frontend=DISTANCE_FRONTEND, task="distance"))
+    np.testing.assert_allclose(np.asarray(loaded.model.predict_on_batch(x)), got, rtol=1e-5)
+    members = unpack(loaded)
+    assert [m.frontend.hop_length for m in members] == [160, 80, 160]
+    np.testing.assert_allclose(np.asarray(members[1].model.predict_on_batch(x)), own[1], rtol=1e-5)
+    with pytest.raises(ValueError, match="window length"):
+        build_distance_ensemble([coarse_net, build_distance(replace(DISTANCE_FRONTEND, window_seconds=2.0), width=4)])

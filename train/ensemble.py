@@ -4,7 +4,8 @@
         --compare models/distance              # is it better than the current default?
     python -m train.distance --evaluate runs/ensemble     # evaluation only, later
 
-The members (distance bundles of one front end) become one Keras model: a shared log-mel layer,
+The members (distance bundles reading one sample rate and window; their STFT hops may differ)
+become one Keras model: a log-mel layer per front end, shared by the members of that front end,
 each member's network, and the moment-matched Gaussian of their beliefs
 (``soundpred.models.GaussianPool``). Two numbers are then fitted on validation rooms that no
 member trained on and no evaluation set uses (``train.distance_eval.validation_sets``: the
@@ -48,7 +49,7 @@ import numpy as np
 from soundpred.bundle import Bundle, load_bundle, save_bundle
 from soundpred.distance import COVERAGE, point_estimate, point_shrink, z_value
 from soundpred.features import LogMel
-from soundpred.models import GaussianPool, build_distance_ensemble, hinted_weights, takes_room_hint
+from soundpred.models import GaussianPool, build_distance_ensemble, hinted_weights, member_frontends, takes_room_hint
 from train.common import HubPush, add_hub_args, finish_bundle
 from train.distance_eval import (
     Baselines,
@@ -134,9 +135,9 @@ def unpack(bundle: Bundle) -> list[Bundle]:
     nets = [layer for layer in bundle.model.layers if isinstance(layer, keras.Model)]
     info = bundle.meta.get("training", {}).get("members") or [{} for _ in nets]
     members = []
-    for net, about in zip(nets, info):
+    for net, fe, about in zip(nets, member_frontends(bundle.model), info):
         wave = keras.Input(shape=(None,), name="waveform")
-        features = LogMel(bundle.frontend.to_dict(), name="logmel")(wave)
+        features = LogMel(fe.to_dict(), name="logmel")(wave)
         if len(net.inputs) == 2:
             hint = keras.Input(shape=(4,), name="room_hint")
             model = keras.Model([wave, hint], net([features, hint]), name=net.name)
@@ -145,7 +146,7 @@ def unpack(bundle: Bundle) -> list[Bundle]:
         meta = {"name": about.get("name", net.name),
                 "training": {k: about[k] for k in ("folder", "command", "train_seconds", "hybrid_share")
                              if about.get(k) is not None}}
-        members.append(replace(bundle, model=model, meta=meta, source=f"{bundle.source}:{net.name}"))
+        members.append(replace(bundle, model=model, frontend=fe, meta=meta, source=f"{bundle.source}:{net.name}"))
     return members
 
 
@@ -198,7 +199,7 @@ def main(argv=None):
     members = [m for _, ms in unpacked for m in ms]
     folders = [str(p) if len(ms) == 1 else f"{p}, {m.model.name} (from {m.meta['training'].get('folder')})"
                for p, ms in unpacked for m in ms]
-    fe = members[0].frontend
+    fe = members[0].frontend  # the bundle's; for the windows and the baselines (one rate and window)
     sr = fe.sample_rate
     sources = dry_sources(sr, n_speech=config.speech, data=config.data)
     banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed)
