@@ -35,7 +35,7 @@ def test_soak_memory(app_process, tmp_path):
 
     Why so loose a bound: with nothing leaking, the memory moves in steps of 10–20 MB that come
     and go (glibc's heap, between the app's trims). Over any 200 requests of a 620-request run
-    (session 12) the growth read from -12 to +107 kB a request, and a CI run read +118 (894,
+    (session 12) the growth read from -23 to +107 kB a request, and a CI run read +118 (894,
     893, 893, 894, 897, 904, 904, 914, 899, 906, 919 MB); the bound of 100 kB of session 11
     failed there. A 500 kB leak per request reads about +450 and fails. Blocks are a multiple of
     ``app.TRIM_EVERY``, so every reading comes at the same point of the trim cycle. Smaller,
