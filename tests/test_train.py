@@ -122,7 +122,9 @@ def saved_optimizer(state: Path) -> tuple[int, np.ndarray]:
     stores a compiled model's optimizer variables in its weights file, the step count first)."""
     import h5py
 
-    with h5py.File(state / "trainer.weights.h5", "r") as f:
+    from train.common import TrainingState
+
+    with h5py.File(state / TrainingState.WEIGHTS, "r") as f:
         return int(f["optimizer/vars/0"][()]), f["optimizer/vars/2"][()]
 
 

@@ -108,9 +108,11 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
 
 def init_weights(trainer: keras.Model, model: keras.Model, init: Path) -> None:
     """Start from ``init``: a trainer weights file, a run's ``OUT.state`` folder (the last epoch's
-    weights in it) or a distance bundle folder (its network's weights only)."""
-    if (init / TrainingState.WEIGHTS).is_file():
-        init = init / TrainingState.WEIGHTS
+    weights in it; the previous epoch's if a save was cut short, as ``--resume`` reads it) or a
+    distance bundle folder (its network's weights only)."""
+    state = TrainingState.read(init) if init.is_dir() else None
+    if state is not None:
+        init = state["folder"] / TrainingState.WEIGHTS
     if init.is_file():
         trainer.load_weights(init)
     else:
