@@ -89,7 +89,7 @@ def test_distance_training_smoke(tmp_path, monkeypatch, data_cache):
     results = distance.main(["--out", str(out), "--rooms", "4", "--eval-rooms", "2", "--epochs", "1", "--steps", "2",
                              "--batch-size", "4", "--width", "4", "--speech", "12", "--verbose", "0", "--room-hint",
                              "--hybrid-rooms", "2", "--aux-weight", "0.5", "--rel-weight", "0.3", "--hop", "80",
-                             "--pair-weight", "0.5"])
+                             "--pair-weight", "0.5", "--aux-pair-weight", "0.5"])
     for name in ("held-out rooms", "shifted simulation", "hybrid simulation"):
         assert set(results[name]) == {"model", "median_guess", "classical_features", "rir_oracle_not_blind",
                                       "model_with_room_kind"}
@@ -104,6 +104,7 @@ def test_distance_training_smoke(tmp_path, monkeypatch, data_cache):
     assert bundle.frontend.hop_length == 80 and bundle.meta["training"]["hybrid_rirs"] == 8
     card = (out / "README.md").read_text()
     assert "predicting the true RIR's DRR" in card and "ray-traced tail" in card and "within-room pairs" in card
+    assert "acoustics head's DRR and C50 differences" in card and bundle.meta["training"]["aux_pair_weight"] == 0.5
     # --init OUT.state starts a new run from the last epoch's weights (here the bundle's: no averaging)
     from soundpred.models import build_distance
     from train.distance import init_weights
@@ -219,9 +220,42 @@ def test_distance_loss_pair_term_penalises_a_wrong_difference_within_a_room():
     np.testing.assert_allclose(extra, [0.0, 0.0, 2.0 * np.log(4.0) ** 2, 2.0 * np.log(4.0) ** 2], rtol=1e-5, atol=1e-6)
 
 
+def test_acoustics_loss_pair_term_judges_the_drr_and_c50_differences_within_a_room():
+    """The acoustics head's pair term: DRR and C50 both off by the same amount at the two
+    positions of a room cost only their squared error; an estimate that stays put while the true
+    DRR and C50 fall costs the squared error of the difference, given to both examples. The
+    decay times, RT60 and volume (the same in one room) are judged only example by example."""
+    from train.distance_eval import ACOUSTIC_TARGETS, acoustics_loss
+
+    k = len(ACOUSTIC_TARGETS)
+    y = np.zeros((4, k), np.float32)
+    y[[1, 3], 0], y[[1, 3], 1] = -2.0, -1.0  # the far position of each pair: lower DRR and C50
+    pred = y.copy()
+    pred[0:2, 0:2] += 0.5  # pair 1: both positions off by the same amount
+    pred[3, 0:2] = 0.0  # pair 2: the far position's estimate does not move
+    pred[0:2, 4] += 3.0  # the RT60 off at both positions of pair 1: no pair cost (not a judged target)
+    base = np.asarray(acoustics_loss(0.0)(y, pred))
+    np.testing.assert_allclose(base, np.mean(np.square(pred - y), axis=1), rtol=1e-6)
+    extra = np.asarray(acoustics_loss(2.0)(y, pred)) - base
+    np.testing.assert_allclose(extra, [0.0, 0.0, 2.0 * (4 + 1) / 2, 2.0 * (4 + 1) / 2], rtol=1e-5, atol=1e-6)
+
+
+def test_aux_pair_weight_alone_makes_pair_batches_and_needs_the_head():
+    """``aux_pair_weight`` without the distance pair term still draws within-room pairs, and the
+    command refuses it without the acoustics head it acts on."""
+    from train.distance import parse_args
+    from train.distance_eval import DistanceConfig
+
+    assert DistanceConfig(aux_weight=0.5, aux_pair_weight=1.0).paired and not DistanceConfig(aux_weight=0.5).paired
+    _, config = parse_args(["--out", "x", "--aux-weight", "0.5", "--aux-pair-weight", "1"])
+    assert config.aux_pair_weight == 1.0 and config.pair_weight == 0.0 and config.paired
+    with pytest.raises(SystemExit):
+        parse_args(["--out", "x", "--aux-pair-weight", "1"])
+
+
 def test_pair_batches_take_two_distances_of_one_room_and_one_source():
-    """With ``pair_weight`` every batch is pairs (2j, 2j + 1) of two different source–microphone
-    pairs of one room, convolved with the same dry source."""
+    """With ``pair_weight`` or ``aux_pair_weight`` every batch is pairs (2j, 2j + 1) of two
+    different source–microphone pairs of one room, convolved with the same dry source."""
     from soundpred.models import DISTANCE_FRONTEND
     from soundpred.rooms import TRAIN, RirBank
     from train.distance_eval import DistanceConfig, DrySources, make_batches
@@ -235,15 +269,17 @@ def test_pair_batches_take_two_distances_of_one_room_and_one_source():
                    np.full(len(rirs), 100.0))
     t = np.arange(16000 * 5) / 16000
     speech = [np.sin(2 * np.pi * f * t).astype(np.float32) for f in 250.0 * np.arange(1, 9)]  # a tone each
-    config = DistanceConfig(steps=2, batch_size=12, pair_weight=1.0, speech_share=1.0)
-    x, y = make_batches([(bank, TRAIN)], DrySources(speech, [], speech, []), DISTANCE_FRONTEND, config)[0]
-    rir = np.rint(np.exp(y[:, 0]) / 0.5).astype(int) - 1
-    room = bank.room[rir].reshape(-1, 2)
-    np.testing.assert_array_equal(room[:, 0], room[:, 1])  # one room per pair
-    assert np.all(rir[0::2] != rir[1::2])  # two of its positions
-    tone_of = np.abs(np.fft.rfft(x, axis=1)).argmax(1)  # which dry tone each example carries
-    np.testing.assert_array_equal(tone_of[0::2], tone_of[1::2])
-    assert len(set(tone_of[0::2])) > 1  # and pairs do not all share one
+    for config in (DistanceConfig(steps=2, batch_size=12, pair_weight=1.0, speech_share=1.0),
+                   DistanceConfig(steps=2, batch_size=12, aux_weight=0.5, aux_pair_weight=1.0, speech_share=1.0)):
+        x, y = make_batches([(bank, TRAIN)], DrySources(speech, [], speech, []), DISTANCE_FRONTEND, config)[0]
+        y = y["log_distance"] if config.aux_weight else y
+        rir = np.rint(np.exp(y[:, 0]) / 0.5).astype(int) - 1
+        room = bank.room[rir].reshape(-1, 2)
+        np.testing.assert_array_equal(room[:, 0], room[:, 1])  # one room per pair
+        assert np.all(rir[0::2] != rir[1::2])  # two of its positions
+        tone_of = np.abs(np.fft.rfft(x, axis=1)).argmax(1)  # which dry tone each example carries
+        np.testing.assert_array_equal(tone_of[0::2], tone_of[1::2])
+        assert len(set(tone_of[0::2])) > 1  # and pairs do not all share one
     with pytest.raises(ValueError, match="even"):
         make_batches([(bank, TRAIN)], DrySources(speech, [], speech, []), DISTANCE_FRONTEND,
                      DistanceConfig(batch_size=5, pair_weight=1.0))

@@ -29,6 +29,7 @@ from train.common import (AverageLast, HubPush, TrainingState, adamw_cosine, add
 from train.distance_eval import (
     Baselines,
     DistanceConfig,
+    acoustics_loss,
     distance_loss,
     dry_sources,
     eval_sets,
@@ -77,6 +78,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--pair-weight", type=float, default=d.pair_weight,
                    help="weight of the within-room pair term: batches of pairs from one room, the error of "
                         "their log-distance difference added to the loss (0: none)")
+    p.add_argument("--aux-pair-weight", type=float, default=d.aux_pair_weight,
+                   help="with --aux-weight: batches of within-room pairs, the error of the acoustics head's DRR "
+                        "and C50 differences within each pair added to its loss (0: none)")
     p.add_argument("--average-last", type=int, default=d.average_last, metavar="K",
                    help="save the average of the last K epochs' weights (checkpoint averaging; 0: the last epoch's)")
     p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, the "
@@ -93,6 +97,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     args = p.parse_args(argv)
     if not (args.out or args.evaluate):
         p.error("give --out (train) or --evaluate BUNDLE")
+    if args.aux_pair_weight and not args.aux_weight:
+        p.error("--aux-pair-weight needs --aux-weight (the acoustics head)")
     if (args.resume or args.stop_after) and args.evaluate:
         p.error("--resume and --stop-after are for training")
     config = DistanceConfig(rooms=args.rooms, eval_rooms=args.eval_rooms, epochs=args.epochs, steps=args.steps,
@@ -102,7 +108,7 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                             hybrid_rooms=args.hybrid_rooms,
                             hybrid_share=args.hybrid_share, aux_weight=args.aux_weight,
                             rel_weight=args.rel_weight, average_last=args.average_last,
-                            pair_weight=args.pair_weight)
+                            pair_weight=args.pair_weight, aux_pair_weight=args.aux_pair_weight)
     return args, config
 
 
@@ -147,7 +153,7 @@ def main(argv=None):
         args.out.parent.mkdir(parents=True, exist_ok=True)
         loss = distance_loss(config.rel_weight, config.pair_weight)
         if config.aux_weight:
-            loss = {"log_distance": loss, "acoustics": "mse"}
+            loss = {"log_distance": loss, "acoustics": acoustics_loss(config.aux_pair_weight)}
         steps = max(1, config.epochs * config.steps)  # --epochs 0: evaluate the --init weights only
         trainer.compile(optimizer=adamw_cosine(config.lr, steps, 2 * config.steps), loss=loss,
                         loss_weights={"log_distance": 1.0, "acoustics": config.aux_weight} if config.aux_weight else None)
@@ -201,6 +207,7 @@ def main(argv=None):
                 "hybrid_rirs": len(banks.hybrid_train or []), "hybrid_share": config.hybrid_share,
                 "front_end": {"hop_length": fe.hop_length, "win_length": fe.win_length},
                 "aux_weight": config.aux_weight, "rel_weight": config.rel_weight, "pair_weight": config.pair_weight,
+                "aux_pair_weight": config.aux_pair_weight,
                 "average_last": config.average_last,
                 "dry_sources": {"espeak-ng speech": len(sources.train_speech),
                                 "starter clips": len(sources.train_clips)},

@@ -42,7 +42,7 @@ from train.data import load_waveforms
 from train.dry_sources import make_speech
 
 __all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "room_banks", "dry_sources", "make_examples", "make_batches",
-           "ACOUSTIC_TARGETS", "acoustic_targets", "distance_loss", "with_acoustics_head",
+           "ACOUSTIC_TARGETS", "acoustic_targets", "distance_loss", "acoustics_loss", "with_acoustics_head",
            "eval_sets", "validation_sets", "Baselines", "classical_features", "RidgeBaseline", "rir_parameters",
            "RirOracle", "logmel_of", "predict_model", "evaluate", "table", "rt60_table", "write_card", "write_ensemble_card"]
 
@@ -82,6 +82,16 @@ class DistanceConfig:
     #: predicted log-distance *difference* in each pair, so that what changes inside a room (the
     #: direct-to-reverberant ratio, early reflections) moves the estimate as far as the truth moves
     pair_weight: float = 0.0
+    #: weight of the within-room pair term on the acoustics head (needs ``aux_weight``): the same
+    #: pair batches, and the squared error of the predicted DRR and C50 *differences* within each
+    #: pair added to the head's loss, so that the trunk learns what changes between two positions
+    #: in one room rather than only what tells rooms apart
+    aux_pair_weight: float = 0.0
+
+    @property
+    def paired(self) -> bool:
+        """Whether the training batches are within-room pairs (either pair term asks for them)."""
+        return self.pair_weight > 0 or self.aux_pair_weight > 0
 
     @property
     def init_seed(self) -> int:
@@ -184,9 +194,10 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
     Targets: the log-distance ``(batch, 1)``; with ``config.aux_weight`` a dict that also has the
     :func:`acoustic_targets` (standardised over all parts) under ``"acoustics"``.
 
-    With ``config.pair_weight`` the batch is ``batch_size // 2`` pairs, examples ``2j`` and
-    ``2j + 1``: one room, two of its source–microphone pairs, one dry source (each example its
-    own crop, onset, noise and colouration), as when a person walks away from the microphone.
+    With ``config.pair_weight`` or ``config.aux_pair_weight`` the batch is ``batch_size // 2``
+    pairs, examples ``2j`` and ``2j + 1``: one room, two of its source–microphone pairs, one dry
+    source (each example its own crop, onset, noise and colouration), as when a person walks away
+    from the microphone.
 
     Batch ``k`` drawn (counting from ``first_draw``) is always the same batch, so a resumed run
     that starts at its epochs-done × steps draws new batches rather than the first ones again."""
@@ -196,14 +207,14 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
     shares = shares / shares.sum()
     distance = [np.log(b.distance).astype(np.float32) for b, _ in parts]
     kinds = [b.kind if config.room_hint else None for b, _ in parts]
-    pairs = config.pair_weight > 0
+    pairs = config.paired
     if pairs and config.batch_size % 2:
-        raise ValueError("pair_weight needs an even batch_size")
+        raise ValueError("pair terms need an even batch_size")
     # per part: the RIR indices of every room that has at least two source-microphone pairs
     rooms = [[r for r in (np.flatnonzero(b.room == u) for u in np.unique(b.room)) if len(r) >= 2]
              for b, _ in parts] if pairs else None
     if pairs and not all(rooms):
-        raise ValueError("pair_weight needs rooms with at least two source-microphone pairs")
+        raise ValueError("pair terms need rooms with at least two source-microphone pairs")
     aux = None
     if config.aux_weight:
         raw = [acoustic_targets(b, sr) for b, _ in parts]
@@ -267,6 +278,30 @@ def distance_loss(rel_weight: float = 0.0, pair_weight: float = 0.0):
         if pair_weight:
             pair = keras.ops.reshape(err, (-1, 2))
             gap = keras.ops.square(pair[:, 0] - pair[:, 1])
+            out = out + pair_weight * keras.ops.repeat(gap, 2)
+        return out
+
+    return loss
+
+
+#: the :data:`ACOUSTIC_TARGETS` whose within-room differences :func:`acoustics_loss` judges
+PAIR_ACOUSTICS = (ACOUSTIC_TARGETS.index("drr_db"), ACOUSTIC_TARGETS.index("c50_db"))
+
+
+def acoustics_loss(pair_weight: float = 0.0):
+    """The acoustics head's loss: the mean squared error over the standardised
+    :data:`ACOUSTIC_TARGETS`, plus ``pair_weight`` times the mean squared error of the DRR and C50
+    *differences* within each pair of consecutive examples (``2j``, ``2j + 1``: one room, see
+    :func:`make_batches`), given to both examples of the pair. An estimate off by the same amount
+    at both positions (a room misjudged) costs nothing extra there; one that does not move
+    between a near and a far position costs the whole difference."""
+
+    def loss(y_true, y_pred):
+        out = keras.ops.mean(keras.ops.square(y_pred - y_true), axis=-1)
+        if pair_weight:
+            err = keras.ops.stack([y_pred[:, i] - y_true[:, i] for i in PAIR_ACOUSTICS], axis=-1)
+            pair = keras.ops.reshape(err, (-1, 2, len(PAIR_ACOUSTICS)))
+            gap = keras.ops.mean(keras.ops.square(pair[:, 0] - pair[:, 1]), axis=-1)
             out = out + pair_weight * keras.ops.repeat(gap, 2)
         return out
 
@@ -538,6 +573,9 @@ def _recipe(training: dict) -> str:
     if training.get("pair_weight"):
         parts.append(f"batches of within-room pairs (one dry source, two distances), the squared error of "
                      f"their log-distance difference added (weight {training['pair_weight']:g})")
+    if training.get("aux_pair_weight"):
+        parts.append(f"batches of within-room pairs, the squared error of the acoustics head's DRR and C50 "
+                     f"differences within each pair added (weight {training['aux_pair_weight']:g})")
     return ("; ".join(parts) + ".") if parts else ""
 
 
