@@ -145,3 +145,42 @@ def test_cepstral_probe_features_find_an_echo():
     n = len(f_echo) // 2  # mean magnitudes over quefrencies 8..199
     assert int(np.argmax(f_echo[:n])) + 8 == 40
     assert f_echo[40 - 8] > 3 * f_dry[40 - 8]
+
+
+def test_input_length_probe_joins_other_sources_through_one_room():
+    """``train.probe_input_length``: each recording is segments of the model's window, each
+    segment another dry source (here a tone each) through the same RIR; so the first k segments
+    of a recording are a shorter recording at the same place."""
+    from soundpred.rooms import RirBank
+    from train.probe_input_length import long_recordings
+
+    rng = np.random.default_rng(0)
+    rirs = [np.r_[np.zeros(20), 1.0, 0.3 * rng.standard_normal(400) * np.exp(-np.arange(400) / 80)].astype(np.float32)
+            for _ in range(3)]
+    bank = RirBank(rirs, np.array([1.0, 2.0, 4.0]), np.full(3, 0.5), np.zeros(3, int), TRAIN, np.full(3, 100.0))
+    t = np.arange(SR * 5) / SR
+    tones = [np.sin(2 * np.pi * f * t).astype(np.float32) for f in 250.0 * np.arange(1, 13)]
+    n = SR * 2
+    x = long_recordings(bank, tones, [], TRAIN, segments=3, n=n, sr=SR, seed=0)
+    assert x.shape == (3, 3 * n) and np.isfinite(x).all()
+    seg = x.reshape(3, 3, n)
+    assert np.all(np.abs(seg).max(axis=2) > 0)  # no segment is silent
+    tone_of = np.abs(np.fft.rfft(seg, axis=2)).argmax(axis=2)  # the dry tone each segment carries
+    assert any(len(set(row)) > 1 for row in tone_of)  # segments draw their own sources
+    again = long_recordings(bank, tones, [], TRAIN, segments=3, n=n, sr=SR, seed=0)
+    np.testing.assert_array_equal(x, again)  # seeded: the same recordings every run
+
+
+def test_within_room_gain_is_paired_over_rooms():
+    """The probe's within-room rank gain: estimates in the true order within every room against
+    estimates in the reverse order gain 2 in every room (so in every draw); against themselves, 0."""
+    from train.probe_input_length import within_room_gain
+
+    true = np.tile([1.0, 2.0, 4.0, 8.0], 5)
+    room = np.repeat(np.arange(5), 4)
+    reverse = np.tile([8.0, 4.0, 2.0, 1.0], 5) * np.repeat(np.arange(1, 6), 4)
+    g = within_room_gain(true * 1.5, reverse, true, room, n=200)
+    assert g["difference"] == 2.0 and g["interval"] == [2.0, 2.0] and g["share_better"] == 1.0
+    noisy = true * np.random.default_rng(1).lognormal(0, 1.0, len(true))
+    same = within_room_gain(noisy, noisy, true, room, n=200)
+    assert same["difference"] == 0.0 and same["share_better"] == 0.0

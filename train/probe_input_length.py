@@ -1,0 +1,115 @@
+"""Probe: does a longer recording at one place give a better distance estimate?
+
+    python -m train.probe_input_length                             # the embedded default, 4, 8 and 12 s
+    python -m train.probe_input_length --distance runs/m7 --segments 1 2 4
+
+Every RIR of the held-out, shifted, broad and hybrid banks of ``train.distance`` (same seeds)
+gets one recording of ``max(segments)`` segments of the model's window (4 s): each segment a
+different evaluation dry source through that same RIR, with its own onset, noise, colouration
+and level (as :func:`soundpred.rooms.synthesize` makes a training example), joined end to end,
+as when a person talks or plays for longer at one place. The distance is estimated as the app
+estimates it (:meth:`soundpred.predict.Predictor.distance_for_waveform`: windows every half
+window, their log-distance means averaged) on the first 1, 2, … segments of the *same*
+recordings, so the lengths differ in nothing but the length.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from soundpred.bundle import load_bundle
+from soundpred.hub import EMBEDDED
+from soundpred.metrics import distance_summary, paired_bootstrap, spearman_within_rooms
+from soundpred.predict import Predictor
+from soundpred.rooms import BROAD, HYBRID, SHIFTED, TRAIN, make_bank, synthesize
+from train.distance_eval import dry_sources
+
+#: the evaluation banks of ``train.distance`` (:func:`train.distance_eval.room_banks` seeds) and
+#: their example seeds (:func:`train.distance_eval.eval_sets`)
+SETS = {"held-out rooms": (TRAIN, 200, 11), "shifted simulation": (SHIFTED, 300, 12),
+        "broad distances": (BROAD, 400, 14), "hybrid simulation": (HYBRID, 600, 15)}
+
+
+def long_recordings(bank, speech, clips, settings, *, segments: int, n: int, sr: int, seed: int,
+                    speech_share: float = 0.7) -> np.ndarray:
+    """``(len(bank), segments * n)``: per RIR, ``segments`` examples of ``n`` samples, each from
+    another dry source through that RIR, joined end to end."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((len(bank), segments * n), np.float32)
+    for i in range(len(bank)):
+        for k in range(segments):
+            pool = speech if (rng.random() < speech_share or not clips) else clips
+            dry = pool[int(rng.integers(len(pool)))]
+            out[i, k * n:(k + 1) * n] = synthesize(dry, bank.rirs[i], settings, n=n, sr=sr, rng=rng)[0]
+    return out
+
+
+def summary_row(pred, bank) -> dict:
+    """MAE, relative error, rank correlation (all and within rooms) and within-room slope."""
+    s = distance_summary(pred, bank.distance, room=bank.room)
+    return {k: s[k] for k in ("mae_m", "rel_error", "spearman", "spearman_within_room", "slope_within_room")}
+
+
+def within_room_gain(new, old, true, room, *, n: int = 2000, seed: int = 0, coverage: float = 0.9) -> dict:
+    """The mean over rooms of the within-room rank correlation of ``new`` minus that of ``old``
+    (same examples), with its ``coverage`` interval over ``n`` draws of the rooms."""
+    new, old, true, room = (np.asarray(v) for v in (new, old, true, room))
+    diffs = []
+    for r in np.unique(room):
+        m = room == r
+        a, b = (spearman_within_rooms(v[m], true[m], room[m]) for v in (new, old))
+        if a is not None and b is not None:
+            diffs.append(a - b)
+    diffs = np.asarray(diffs)
+    draws = np.random.default_rng(seed).choice(diffs, (n, len(diffs))).mean(axis=1)
+    lo, hi = np.percentile(draws, [(1 - coverage) / 2 * 100, (1 + coverage) / 2 * 100])
+    return {"difference": round(float(diffs.mean()), 4), "interval": [round(float(lo), 4), round(float(hi), 4)],
+            "share_better": round(float((draws > 0).mean()), 3)}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--distance", default=str(EMBEDDED["distance"]), help="distance bundle folder")
+    p.add_argument("--segments", type=int, nargs="+", default=[1, 2, 3], help="lengths, in model windows")
+    p.add_argument("--eval-rooms", type=int, default=100)
+    p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    args = p.parse_args(argv)
+    predictor = Predictor(load_bundle(EMBEDDED["classification"]), load_bundle(args.distance))
+    fe = predictor.distance.frontend
+    n, sr = fe.window_samples, fe.sample_rate
+    sources = dry_sources(sr)
+    longest = max(args.segments)
+    print(f"{args.distance}; segments of {n / sr:g} s\n")
+    print("| set | length | MAE m | rel. error | rank corr. | rank within rooms | slope within rooms |")
+    print("|---|---|---|---|---|---|---|")
+    results, gains = {}, {}
+    for name in args.sets:
+        settings, bank_seed, example_seed = SETS[name]
+        bank = make_bank(settings, args.eval_rooms, seed=bank_seed, sr=sr)
+        x = long_recordings(bank, sources.eval_speech, sources.eval_clips, settings, segments=longest, n=n, sr=sr,
+                            seed=example_seed)
+        preds = {}
+        for seg in sorted(args.segments):
+            t0 = time.time()
+            preds[seg] = pred = np.array([predictor.distance_for_waveform(y[:seg * n])[0] for y in x])
+            row = results.setdefault(name, {})[f"{seg * n / sr:g} s"] = summary_row(pred, bank)
+            print(f"| {name} | {seg * n / sr:g} s | " + " | ".join(f"{v:.3f}" for v in row.values()) + " |",
+                  flush=True)
+            print(f"  ({len(x)} recordings in {time.time() - t0:.0f} s)", flush=True, file=sys.stderr)
+        short = min(preds)
+        gains[name] = {**paired_bootstrap(preds[longest], preds[short], bank.distance, bank.room),
+                       "spearman_within_room": within_room_gain(preds[longest], preds[short], bank.distance, bank.room)}
+    print(f"\n{longest * n / sr:g} s minus {min(args.segments) * n / sr:g} s, paired over rooms (2000 draws; 90 % "
+          "interval; share of draws better):\n")
+    print("| set | MAE m | rel. error | rank corr. | rank within rooms |\n|---|---|---|---|---|")
+    for name, g in gains.items():
+        print(f"| {name} | " + " | ".join(f"{v['difference']:+.3f} ({v['interval'][0]:+.3f} to {v['interval'][1]:+.3f}; "
+                                           f"{v['share_better']:.2f})" for v in g.values()) + " |")
+    return results, gains
+
+
+if __name__ == "__main__":
+    main()
