@@ -69,12 +69,22 @@ def _known_md(pred: Prediction) -> str:
             "The five closest labels are still shown below.")
 
 
-def _distance_md(pred: Prediction) -> str:
+#: Under this many seconds the distance comes with a tip to record longer: on simulated rooms,
+#: 8–12 s at one place order near and far positions in a room better than 4 s do
+#: (``python -m train.probe_input_length``, docs/distance.md).
+LONGER_S = 8.0
+
+
+def _distance_md(pred: Prediction, *, tip: bool = True) -> str:
     if pred.distance_m is None:
         return "*No distance model loaded.*"
     lo, hi = pred.distance_interval_m
-    return (f"### Distance ≈ {pred.distance_m:.1f} m\n90 % interval {lo:.1f} – {hi:.1f} m "
+    text = (f"### Distance ≈ {pred.distance_m:.1f} m\n90 % interval {lo:.1f} – {hi:.1f} m "
             "(experimental: one microphone, trained on simulated rooms only)")
+    if tip and pred.duration_s < LONGER_S:
+        text += (f"\n\n*Comparing places? {LONGER_S:.0f} s or more of sound at each place tells near from "
+                 "far more reliably.*")
+    return text
 
 
 def _image(rgb: np.ndarray, request: str) -> Image.Image:
@@ -158,7 +168,7 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
         except AudioError as e:
             return {}, f"*{e}* · updated {stamp}", (y, time.monotonic())
         known = _known_md(pred).split("\n")[0].lstrip("# ")
-        return (pred.label_dict(), " · ".join(x for x in (known, _distance_md(pred), f"updated {stamp}") if x),
+        return (pred.label_dict(), " · ".join(x for x in (known, _distance_md(pred, tip=False), f"updated {stamp}") if x),
                 (y, time.monotonic()))
 
     def predict(audio: FileData, room: str = "auto") -> dict:

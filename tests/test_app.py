@@ -47,6 +47,7 @@ def test_analyze_endpoint_returns_plot_and_labels(client, tmp_path):
     assert timeline["visible"] is False and timeline["value"] is None  # under one 0.975 s window: no timeline
     assert len(labels["confidences"]) == 5
     assert "Distance ≈" in distance and "90 % interval" in distance
+    assert "8 s or more" in distance  # a 0.9 s clip: the tip to record longer
     assert "Classifier" in info and "Distance" in info
     assert isinstance(known, str)
 
@@ -72,9 +73,10 @@ def test_long_clip_gets_a_timeline(client, tmp_path):
 
     p = tmp_path / "long.wav"
     sf.write(p, np.concatenate([tone(16000, 5.0, freq=300), tone(16000, 5.0, freq=3000)]), 16000)
-    *_, timeline, info = client.predict(handle_file(str(p)), api_name="/analyze")
+    *_, distance, _, timeline, info = client.predict(handle_file(str(p)), api_name="/analyze")
     assert timeline["visible"] is True and timeline["value"].endswith(".png")
     assert "Analysed 10.0 s" in info
+    assert "Distance ≈" in distance and "8 s or more" not in distance  # long enough: no tip
 
 
 @pytest.mark.slow
