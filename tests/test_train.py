@@ -220,6 +220,18 @@ def test_distance_loss_pair_term_penalises_a_wrong_difference_within_a_room():
     np.testing.assert_allclose(extra, [0.0, 0.0, 2.0 * np.log(4.0) ** 2, 2.0 * np.log(4.0) ** 2], rtol=1e-5, atol=1e-6)
 
 
+def test_resume_takes_a_state_saved_before_an_option_was_added():
+    """A state saved by an older trainer lacks the options added since: left off, they do not
+    block ``--resume``; switched on, or any saved option changed, they do."""
+    from train.common import changed_options
+
+    saved = {"lr": 1e-3, "pair_weight": 0.0, "hop": 160}
+    assert changed_options(saved, {**saved, "aux_pair_weight": 0.0, "init": None}) == []
+    assert changed_options(saved, {**saved, "aux_pair_weight": 1.0}) == ["aux_pair_weight"]
+    assert changed_options(saved, {**saved, "lr": 2e-3}) == ["lr"]
+    assert changed_options({**saved, "old_option": 1}, saved) == ["old_option"]  # one this trainer lost
+
+
 def test_acoustics_loss_pair_term_judges_the_drr_and_c50_differences_within_a_room():
     """The acoustics head's pair term: DRR and C50 both off by the same amount at the two
     positions of a room cost only their squared error; an estimate that stays put while the true

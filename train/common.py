@@ -45,6 +45,14 @@ class AverageLast(keras.callbacks.Callback):
         return self.count
 
 
+def changed_options(saved: dict, current: dict) -> list[str]:
+    """The options in which ``current`` differs from the ``saved`` run's. An option the saved run
+    does not know (added to the trainer since) counts only if it is now switched on: left at
+    0 / None / False it trains as that run did."""
+    return sorted(k for k in set(saved) | set(current)
+                  if (saved.get(k) != current.get(k) if k in saved else bool(current.get(k))))
+
+
 class TrainingState(keras.callbacks.Callback):
     """Everything an interrupted training needs to go on where it stopped, saved after every
     epoch in the folder ``path``: the compiled trainer's weights, which hold the optimizer's
@@ -102,8 +110,7 @@ class TrainingState(keras.callbacks.Callback):
         state = self.read(self.path)
         if state is None:
             return 0
-        changed = sorted(k for k in set(state["config"]) | set(self.config)
-                         if state["config"].get(k) != self.config.get(k))
+        changed = changed_options(state["config"], self.config)
         if changed:
             raise SystemExit(f"{state['folder']} was saved by a run with other settings ({', '.join(changed)}); "
                              "resume with the same options, or remove it to start again")
