@@ -276,12 +276,17 @@ def distance_loss(rel_weight: float = 0.0, pair_weight: float = 0.0):
         if rel_weight:
             out = out + rel_weight * keras.ops.abs(keras.ops.exp(keras.ops.clip(err, -3.0, 3.0)) - 1.0)
         if pair_weight:
-            pair = keras.ops.reshape(err, (-1, 2))
-            gap = keras.ops.square(pair[:, 0] - pair[:, 1])
-            out = out + pair_weight * keras.ops.repeat(gap, 2)
+            out = out + pair_weight * _pair_gap(err[:, None])
         return out
 
     return loss
+
+
+def _pair_gap(err):
+    """Per example, the mean over columns of the squared difference of ``err`` ``(batch, k)``
+    between the two examples of its pair (``2j``, ``2j + 1``), given to both of them."""
+    pair = keras.ops.reshape(err, (-1, 2, err.shape[-1]))
+    return keras.ops.repeat(keras.ops.mean(keras.ops.square(pair[:, 0] - pair[:, 1]), axis=-1), 2)
 
 
 #: the :data:`ACOUSTIC_TARGETS` whose within-room differences :func:`acoustics_loss` judges
@@ -299,10 +304,7 @@ def acoustics_loss(pair_weight: float = 0.0):
     def loss(y_true, y_pred):
         out = keras.ops.mean(keras.ops.square(y_pred - y_true), axis=-1)
         if pair_weight:
-            err = keras.ops.stack([y_pred[:, i] - y_true[:, i] for i in PAIR_ACOUSTICS], axis=-1)
-            pair = keras.ops.reshape(err, (-1, 2, len(PAIR_ACOUSTICS)))
-            gap = keras.ops.mean(keras.ops.square(pair[:, 0] - pair[:, 1]), axis=-1)
-            out = out + pair_weight * keras.ops.repeat(gap, 2)
+            out = out + pair_weight * _pair_gap(keras.ops.take(y_pred - y_true, PAIR_ACOUSTICS, axis=1))
         return out
 
     return loss
