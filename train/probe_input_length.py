@@ -3,13 +3,15 @@
     python -m train.probe_input_length                             # the embedded default, 4, 8 and 12 s
     python -m train.probe_input_length --distance runs/m7 --segments 1 2 4
 
-Every RIR of the held-out, shifted, broad and hybrid banks of ``train.distance`` (same seeds)
-gets one recording of ``max(segments)`` segments of the model's window (4 s): each segment a
-different evaluation dry source through that same RIR, with its own onset, noise, colouration
-and level (as :func:`soundpred.rooms.synthesize` makes a training example), joined end to end,
-as when a person talks or plays for longer at one place. The distance is estimated as the app
-estimates it (:meth:`soundpred.predict.Predictor.distance_for_waveform`: windows every half
-window, their log-distance means averaged) on the first 1, 2, … segments of the *same*
+Every RIR of the held-out, shifted, broad and hybrid sets of ``train.distance``
+(:func:`train.distance_eval.eval_sets`: the same rooms, seeds and evaluation dry sources; the
+training bank is built too, from the cache once simulated) gets one recording of
+``max(segments)`` segments of the model's window (4 s): each segment a different evaluation dry
+source through that same RIR, with its own onset, noise, colouration and level (as
+:func:`soundpred.rooms.synthesize` makes a training example), joined end to end, as when a
+person talks or plays for longer at one place. The distance is estimated as the app estimates it
+(:meth:`soundpred.predict.Predictor.distance_for_waveform`: windows every half window, their
+log-distance means averaged) on the first 1, 2, … segments of the *same*
 recordings, so the lengths differ in nothing but the length.
 """
 from __future__ import annotations
@@ -24,13 +26,8 @@ from soundpred.bundle import load_bundle
 from soundpred.hub import EMBEDDED
 from soundpred.metrics import distance_summary, paired_bootstrap, spearman_within_rooms
 from soundpred.predict import Predictor
-from soundpred.rooms import BROAD, HYBRID, SHIFTED, TRAIN, make_bank, synthesize
-from train.distance_eval import dry_sources
-
-#: the evaluation banks of ``train.distance`` (:func:`train.distance_eval.room_banks` seeds) and
-#: their example seeds (:func:`train.distance_eval.eval_sets`)
-SETS = {"held-out rooms": (TRAIN, 200, 11), "shifted simulation": (SHIFTED, 300, 12),
-        "broad distances": (BROAD, 400, 14), "hybrid simulation": (HYBRID, 600, 15)}
+from soundpred.rooms import synthesize
+from train.distance_eval import dry_sources, eval_sets, room_banks
 
 
 def long_recordings(bank, speech, clips, settings, *, segments: int, n: int, sr: int, seed: int,
@@ -75,22 +72,25 @@ def main(argv=None):
     p.add_argument("--distance", default=str(EMBEDDED["distance"]), help="distance bundle folder")
     p.add_argument("--segments", type=int, nargs="+", default=[1, 2, 3], help="lengths, in model windows")
     p.add_argument("--eval-rooms", type=int, default=100)
-    p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    p.add_argument("--sets", nargs="+", help="evaluation sets by name (default: all but the training rooms)")
     args = p.parse_args(argv)
     predictor = Predictor(load_bundle(EMBEDDED["classification"]), load_bundle(args.distance))
     fe = predictor.distance.frontend
     n, sr = fe.window_samples, fe.sample_rate
     sources = dry_sources(sr)
+    sets = {s.name: s for s in eval_sets(room_banks(sr, eval_rooms=args.eval_rooms), sources, 0)}
+    names = args.sets or [k for k in sets if k != "training rooms"]
+    if unknown := set(names) - set(sets):
+        p.error(f"unknown sets {sorted(unknown)}; there are {sorted(sets)}")
     longest = max(args.segments)
     print(f"{args.distance}; segments of {n / sr:g} s\n")
     print("| set | length | MAE m | rel. error | rank corr. | rank within rooms | slope within rooms |")
     print("|---|---|---|---|---|---|---|")
     results, gains = {}, {}
-    for name in args.sets:
-        settings, bank_seed, example_seed = SETS[name]
-        bank = make_bank(settings, args.eval_rooms, seed=bank_seed, sr=sr)
-        x = long_recordings(bank, sources.eval_speech, sources.eval_clips, settings, segments=longest, n=n, sr=sr,
-                            seed=example_seed)
+    for name in names:
+        es = sets[name]
+        bank = es.bank
+        x = long_recordings(bank, es.speech, es.clips, es.settings, segments=longest, n=n, sr=sr, seed=es.seed)
         preds = {}
         for seg in sorted(args.segments):
             t0 = time.time()
