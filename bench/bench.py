@@ -5,7 +5,8 @@
 1. feature throughput, x real time: the seed pipeline (librosa.load at 44.1 kHz + 40 MFCC) vs
    soundpred (decode + resample to 16 kHz + the model's LogMel layer), same starter clips, and
    the speed of decoding alone, which bounds both;
-2. model-only latency for 1, 5 and 30 s of audio, classifier + distance, p50 / p95;
+2. model-only latency for 1, 5 and 30 s of audio, classifier + distance, p50 / p95, and one
+   Live-tab update (labels from 4 s, distance from 8 s) beside one with the distance from 4 s;
 3. end-to-end /predict latency through `python app.py` with gradio_client (spectrogram included
    in /analyze, which is timed too);
 4. cold start: launching `python app.py` to its first /analyze answer, and that first answer's
@@ -113,6 +114,20 @@ def model_latency(runs: int, others: list[Path] = ()):
                   f"({pct(t, 50) / pct(dist, 50):.2f}x the default)")
         if secs == 5:
             tflite_reference(y, runs)
+    live_update(p, runs)
+
+
+def live_update(p, runs: int):
+    """One Live-tab update as the app runs it (app.live: labels from the last 4 s, distance from
+    the last 8 s, no spectrogram), beside the same update with the distance from the last 4 s."""
+    rng = np.random.default_rng(1)
+    y = (0.1 * rng.standard_normal(16000 * 8)).astype(np.float32)
+    eight = lambda: p.predict((16000, y), spectrogram=False, label_seconds=4.0)  # noqa: E731
+    four = lambda: p.predict((16000, y[-4 * 16000:]), spectrogram=False)  # noqa: E731
+    eight(), four()
+    t8, t4 = timings_ms(eight, runs), timings_ms(four, runs)
+    print(f"   live update (labels 4 s, distance 8 s): p50 {pct(t8, 50):.0f} ms, p95 {pct(t8, 95):.0f} ms; "
+          f"distance from 4 s instead: p50 {pct(t4, 50):.0f} ms ({pct(t8, 50) / pct(t4, 50):.2f}x)")
 
 
 def tflite_reference(y: np.ndarray, runs: int):

@@ -238,18 +238,26 @@ class Predictor:
             pred = self.predict((sr, y.astype(np.float32)), spectrogram=True)
         return pred
 
-    def predict(self, source, *, spectrogram: bool = True, room: str = "auto") -> Prediction:
+    def predict(self, source, *, spectrogram: bool = True, room: str = "auto",
+                label_seconds: float | None = None) -> Prediction:
         """Predict for a path, bytes, file object or ``(sr, array)``; raises ``AudioError``.
 
         ``spectrogram=False`` skips the display spectrogram (``Prediction.spectrogram`` is then
         None) where nothing shows it: the JSON API, the CLI, the live tab. ``room`` is the room
-        kind (``auto``, ``small``, ``medium``, ``large``) for a distance model that takes it."""
+        kind (``auto``, ``small``, ``medium``, ``large``) for a distance model that takes it.
+        ``label_seconds`` takes the labels, the open-set verdict, the timeline and the
+        spectrogram from the last that many seconds only, while the distance hears all of it
+        (the live tab: labels follow the sound, and more sound at one place orders near and far
+        better, ``python -m train.probe_input_length``)."""
         if room not in ROOM_KINDS:
             raise audio.AudioError(f"Unknown room kind {room!r}; choose one of {', '.join(ROOM_KINDS)}.")
+        if label_seconds is not None and not label_seconds > 0:
+            raise ValueError(f"label_seconds must be positive, not {label_seconds!r}")
         t0 = time.perf_counter()
         fe = self.classifier.frontend
         decoded = audio.read(source, sr=fe.sample_rate, max_seconds=self.max_seconds)
-        y = decoded.samples
+        heard = decoded.samples  # what the distance model hears
+        y = heard if label_seconds is None else heard[-max(1, int(round(label_seconds * fe.sample_rate))):]
         if loudest_rms(y, fe.sample_rate) < SILENCE_RMS:
             raise audio.AudioError("No sound detected: the recording is silent or nearly so "
                                    f"(below {20 * np.log10(SILENCE_RMS):.0f} dBFS).")
@@ -274,7 +282,7 @@ class Predictor:
         distance = interval = None
         if self.distance is not None:
             dfe = self.distance.frontend
-            y_d = y if dfe.sample_rate == fe.sample_rate else audio.resample(y, fe.sample_rate, dfe.sample_rate)
+            y_d = heard if dfe.sample_rate == fe.sample_rate else audio.resample(heard, fe.sample_rate, dfe.sample_rate)
             distance, interval = self.distance_for_waveform(y_d, room=room)
             if room != "auto" and not self.takes_room_hint:
                 warnings.append("This distance model takes no room kind; the hint was ignored.")

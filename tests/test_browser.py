@@ -122,7 +122,10 @@ def test_live_mode_updates(app_url, browser_page, artifacts):
         page.wait_for_timeout(500)
     page.screenshot(path=str(artifacts / "app_live.png"), full_page=True)
     assert len(seen) >= 3, f"live mode gave {len(seen)} distinct updates"
-    assert "Distance ≈" in live.inner_text() and "8 s or more" not in live.inner_text()  # no tip while live
+    text = live.inner_text()
+    assert "Distance ≈" in text and "8 s or more" not in text  # no tip while live
+    assert "#" not in text and "Distance from the last" in text  # markdown rendered, not shown as text
+    assert live.locator("h3").inner_text().startswith("Distance ≈")
 
 
 def test_room_menu_with_a_model_that_takes_it(tmp_path, fake_mic_wav, artifacts):

@@ -1,6 +1,8 @@
 """The distance model: bundle round trip, Predictor integration, and a simulated sweep."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from soundpred.predict import Predictor
 from soundpred.rooms import HYBRID, SHIFTED, TRAIN, sample_room, simulate_rir, synthesize
 
 SR = 16000
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_distance_bundle_round_trip(tmp_path):
@@ -68,6 +71,28 @@ def test_predictor_reports_distance_and_interval(distance_predictor):
     assert 0 < lo < pred.distance_m < hi
     assert pred.to_json()["distance_m"] == pytest.approx(pred.distance_m, abs=1e-3)
     assert pred.models["distance"]["source"] == "embedded default"
+
+
+def test_labels_from_the_last_seconds_distance_from_all(distance_predictor):
+    """``label_seconds`` (the live tab): labels, verdict and timeline come from the end of the
+    audio only, the distance from all of it; a silent end is refused even after sound."""
+    from soundpred.audio import AudioError, load
+
+    far, near = (load(ROOT / "examples" / f"speech_{d}m_meeting_room.wav", sr=SR) for d in (8, 1))
+    y = np.concatenate([far, near])
+    end = y[-4 * SR:]
+    live = distance_predictor.predict((SR, y), spectrogram=False, label_seconds=4.0)
+    whole, tail = (distance_predictor.predict((SR, x), spectrogram=False) for x in (y, end))
+    np.testing.assert_allclose(live.scores, tail.scores, atol=1e-6)
+    assert not np.allclose(whole.scores, tail.scores, atol=1e-3)  # the test can tell them apart
+    assert live.window_times[-1] <= 4.0 and live.duration_s == pytest.approx(len(y) / SR)
+    assert live.distance_m == pytest.approx(whole.distance_m, rel=1e-6)
+    assert live.distance_interval_m == pytest.approx(whole.distance_interval_m, rel=1e-6)
+    assert abs(whole.distance_m - tail.distance_m) > 1e-3
+    with pytest.raises(AudioError, match="No sound detected"):
+        distance_predictor.predict((SR, np.concatenate([y, np.zeros(5 * SR, np.float32)])), label_seconds=4.0)
+    with pytest.raises(ValueError):
+        distance_predictor.predict((SR, y), label_seconds=0)
 
 
 def test_short_and_long_inputs(distance_predictor):

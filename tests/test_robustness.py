@@ -217,6 +217,29 @@ def test_dropped_live_clients_hold_no_slot(app_url, tmp_path):
     assert len(res["top"]) == 5 and time.time() - t0 < 30
 
 
+def test_live_labels_from_the_last_4_s_distance_from_the_last_8_s(app_url, tmp_path):
+    """One 11.8 s chunk (the 1 m example, then the 8 m one): the live answer's labels are the
+    models' on its last 4 s, its distance theirs on its last 8 s; on the last 4 s or on all of
+    it the distance would read differently (so the test can tell)."""
+    from soundpred.audio import load
+    from soundpred.predict import Predictor
+
+    sr = 16000
+    y = np.concatenate([load(ROOT / "examples" / f"speech_{d}m_meeting_room.wav", sr=sr) for d in (1, 8)])
+    chunk = tmp_path / "chunk.wav"
+    sf.write(chunk, y, sr, subtype="FLOAT")
+    _, answer = _live_stream(app_url, chunk)
+    labels, distance = json.loads(answer)["data"][:2]
+    p = Predictor.from_specs()
+    expect = p.predict((sr, y[-8 * sr:]), spectrogram=False, label_seconds=4.0)
+    got = {c["label"]: c["confidence"] for c in labels["confidences"]}
+    assert got == pytest.approx(expect.label_dict(), abs=1e-4), (got, expect.top)
+    shown = f"Distance ≈ {expect.distance_m:.1f} m"
+    assert shown in distance, (shown, distance)
+    for other in (y[-4 * sr:], y):
+        assert f"Distance ≈ {p.predict((sr, other), spectrogram=False).distance_m:.1f} m" != shown
+
+
 def test_live_chunk_over_the_length_limit_is_refused(strict_app, tmp_path):
     """The live path applies the same length limit as uploads (a 601 s chunk is not analysed)."""
     app, _ = strict_app
