@@ -129,27 +129,36 @@ def distance_summary(pred, true, *, lo=None, hi=None, rt60=None, room=None) -> d
 def paired_bootstrap(new, old, true, room, *, n: int = 2000, seed: int = 0, coverage: float = 0.9) -> dict:
     """How sure is it that estimates ``new`` beat ``old`` of the same examples? Rooms are drawn
     with replacement (examples of one room move together, since they share its acoustics), ``n``
-    times. For MAE, relative error and Spearman correlation: the difference new − old on all
-    examples, its ``coverage`` interval over the draws, and the share of draws in which new is
-    better (lower error, higher correlation)."""
+    times. For MAE, relative error, Spearman correlation over all examples and the mean Spearman
+    correlation within rooms (:func:`spearman_within_rooms`; rooms where either has none are
+    left out): the difference new − old on all examples, its ``coverage`` interval over the
+    draws, and the share of draws in which new is better (lower error, higher correlation)."""
     new, old, true, room = (np.asarray(v) for v in (new, old, true, room))
     groups = [np.flatnonzero(room == r) for r in np.unique(room)]
+    within = np.array([[_spearman(v[g], true[g]) if len(g) >= 3 else None for v in (new, old)] for g in groups],
+                      dtype=float)  # None becomes NaN
+    defined = ~np.isnan(within).any(axis=1)
     rng = np.random.default_rng(seed)
 
-    def measures(idx):
+    def measures(rooms):
+        idx = np.concatenate([groups[i] for i in rooms])
         d, a, b = true[idx], new[idx], old[idx]
+        w = within[rooms][defined[rooms]]
         return (np.abs(a - d).mean() - np.abs(b - d).mean(),
                 (np.abs(a - d) / d).mean() - (np.abs(b - d) / d).mean(),
-                spearmanr(a, d).statistic - spearmanr(b, d).statistic)
+                spearmanr(a, d).statistic - spearmanr(b, d).statistic,
+                w[:, 0].mean() - w[:, 1].mean() if len(w) else np.nan)
 
-    draws = np.array([measures(np.concatenate([groups[i] for i in rng.integers(len(groups), size=len(groups))]))
-                      for _ in range(n)])
-    point = measures(np.arange(len(true)))
+    draws = np.array([measures(rng.integers(len(groups), size=len(groups))) for _ in range(n)])
+    point = measures(np.arange(len(groups)))
     q = [(1 - coverage) / 2 * 100, (1 + coverage) / 2 * 100]
     out = {}
-    for k, name in enumerate(("mae_m", "rel_error", "spearman")):
-        lo, hi = np.percentile(draws[:, k], q)
-        better = draws[:, k] > 0 if name == "spearman" else draws[:, k] < 0
+    for k, name in enumerate(("mae_m", "rel_error", "spearman", "spearman_within_room")):
+        if np.isnan(point[k]):
+            continue  # no room with three examples: no within-room measure
+        col = draws[~np.isnan(draws[:, k]), k]
+        lo, hi = np.percentile(col, q)
+        better = col > 0 if name.startswith("spearman") else col < 0
         out[name] = {"difference": round(float(point[k]), 4), "interval": [round(float(lo), 4), round(float(hi), 4)],
                      "share_better": round(float(better.mean()), 3)}
     return out

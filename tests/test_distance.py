@@ -194,18 +194,3 @@ def test_input_length_probe_joins_other_sources_through_one_room():
     assert any(len(set(row)) > 1 for row in tone_of)  # segments draw their own sources
     again = long_recordings(bank, tones, [], TRAIN, segments=3, n=n, sr=SR, seed=0)
     np.testing.assert_array_equal(x, again)  # seeded: the same recordings every run
-
-
-def test_within_room_gain_is_paired_over_rooms():
-    """The probe's within-room rank gain: estimates in the true order within every room against
-    estimates in the reverse order gain 2 in every room (so in every draw); against themselves, 0."""
-    from train.probe_input_length import within_room_gain
-
-    true = np.tile([1.0, 2.0, 4.0, 8.0], 5)
-    room = np.repeat(np.arange(5), 4)
-    reverse = np.tile([8.0, 4.0, 2.0, 1.0], 5) * np.repeat(np.arange(1, 6), 4)
-    g = within_room_gain(true * 1.5, reverse, true, room, n=200)
-    assert g["difference"] == 2.0 and g["interval"] == [2.0, 2.0] and g["share_better"] == 1.0
-    noisy = true * np.random.default_rng(1).lognormal(0, 1.0, len(true))
-    same = within_room_gain(noisy, noisy, true, room, n=200)
-    assert same["difference"] == 0.0 and same["share_better"] == 0.0

@@ -94,3 +94,21 @@ def test_paired_bootstrap_tells_a_real_gain_from_none():
     assert gain["mae_m"]["share_better"] == 1.0 and gain["spearman"]["share_better"] == 1.0
     same = paired_bootstrap(noisy, noisy, true, room, n=300)
     assert same["rel_error"] == {"difference": 0.0, "interval": [0.0, 0.0], "share_better": 0.0}
+
+
+def test_paired_bootstrap_within_rooms():
+    """The within-room rank measure: estimates in the true order within every room against
+    estimates in the reverse order gain 2 in every room (so in every draw), whatever each room's
+    scale; against themselves, 0. Rooms of fewer than three examples give none."""
+    from soundpred.metrics import paired_bootstrap
+
+    true = np.tile([1.0, 2.0, 4.0, 8.0], 5)
+    room = np.repeat(np.arange(5), 4)
+    reverse = np.tile([8.0, 4.0, 2.0, 1.0], 5) * np.repeat(np.arange(1, 6), 4)
+    g = paired_bootstrap(true * 1.5, reverse, true, room, n=200)["spearman_within_room"]
+    assert g == {"difference": 2.0, "interval": [2.0, 2.0], "share_better": 1.0}
+    noisy = true * np.random.default_rng(1).lognormal(0, 1.0, len(true))
+    same = paired_bootstrap(noisy, noisy, true, room, n=200)["spearman_within_room"]
+    assert same["difference"] == 0.0 and same["share_better"] == 0.0
+    pairs = paired_bootstrap(true, reverse, true, np.repeat(np.arange(10), 2), n=50)
+    assert "spearman_within_room" not in pairs and "spearman" in pairs

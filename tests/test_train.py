@@ -297,6 +297,38 @@ def test_pair_batches_take_two_distances_of_one_room_and_one_source():
                      DistanceConfig(batch_size=5, pair_weight=1.0))
 
 
+def test_source_pairs_take_one_position_and_two_sources():
+    """``source_pairs``: every pair (2j, 2j + 1) is one RIR convolved with two different dry
+    sources, so the pair term judges how far the estimate moves with the source alone; rooms
+    with a single source–microphone pair are fine. The option needs a pair term."""
+    from soundpred.models import DISTANCE_FRONTEND
+    from soundpred.rooms import TRAIN, RirBank
+    from train.distance import parse_args
+    from train.distance_eval import DistanceConfig, DrySources, make_batches
+
+    rng = np.random.default_rng(0)
+    distances = np.arange(1, 13) * 0.5  # each distance names its RIR; one RIR per room
+    rirs = [np.r_[np.zeros(20), 1.0, 0.3 * rng.standard_normal(400) * np.exp(-np.arange(400) / 80)].astype(np.float32)
+            for _ in distances]
+    bank = RirBank(rirs, distances, np.full(len(rirs), 0.5), np.arange(len(rirs)), TRAIN, np.full(len(rirs), 100.0))
+    t = np.arange(16000 * 5) / 16000
+    speech = [np.sin(2 * np.pi * f * t).astype(np.float32) for f in 250.0 * np.arange(1, 4)]  # three tones
+    config = DistanceConfig(steps=3, batch_size=12, pair_weight=1.0, source_pairs=True, speech_share=1.0)
+    assert config.paired
+    batches = make_batches([(bank, TRAIN)], DrySources(speech, [], speech, []), DISTANCE_FRONTEND, config)
+    for step in range(3):
+        x, y = batches[step]
+        rir = np.rint(np.exp(y[:, 0]) / 0.5).astype(int) - 1
+        np.testing.assert_array_equal(rir[0::2], rir[1::2])  # one position per pair
+        assert len(set(rir[0::2])) > 1
+        tone_of = np.abs(np.fft.rfft(x, axis=1)).argmax(1)
+        assert np.all(tone_of[0::2] != tone_of[1::2])  # two sources, even with only three to draw from
+    _, parsed = parse_args(["--out", "x", "--pair-weight", "2", "--source-pairs"])
+    assert parsed.source_pairs and parsed.pair_weight == 2.0
+    with pytest.raises(SystemExit):
+        parse_args(["--out", "x", "--source-pairs"])
+
+
 @pytest.mark.slow
 def test_acoustics_head_trains_the_trunk_and_stays_out_of_the_bundle(tmp_path):
     """The auxiliary head shares the distance model's layers (training it moves the model's
@@ -548,3 +580,11 @@ def test_an_ensemble_of_two_hops_gives_each_member_its_own_front_end(tmp_path):
     np.testing.assert_allclose(np.asarray(members[1].model.predict_on_batch(x)), own[1], rtol=1e-5)
     with pytest.raises(ValueError, match="window length"):
         build_distance_ensemble([coarse_net, build_distance(replace(DISTANCE_FRONTEND, window_seconds=2.0), width=4)])
+
+
+def test_recipe_names_the_kind_of_pairs():
+    from train.distance_eval import _recipe
+
+    assert "source pairs (one source–microphone position, two dry sources)" in _recipe(
+        {"pair_weight": 2.0, "source_pairs": True})
+    assert "within-room pairs (one dry source, two distances)" in _recipe({"pair_weight": 2.0})

@@ -81,6 +81,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--aux-pair-weight", type=float, default=d.aux_pair_weight,
                    help="with --aux-weight: batches of within-room pairs, the error of the acoustics head's DRR "
                         "and C50 differences within each pair added to its loss (0: none)")
+    p.add_argument("--source-pairs", action="store_true",
+                   help="the pairs of --pair-weight / --aux-pair-weight are one position heard through two dry "
+                        "sources (the same distance) instead of two positions with one source")
     p.add_argument("--average-last", type=int, default=d.average_last, metavar="K",
                    help="save the average of the last K epochs' weights (checkpoint averaging; 0: the last epoch's)")
     p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, the "
@@ -97,6 +100,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     args = p.parse_args(argv)
     if not (args.out or args.evaluate):
         p.error("give --out (train) or --evaluate BUNDLE")
+    if args.source_pairs and not (args.pair_weight or args.aux_pair_weight):
+        p.error("--source-pairs needs --pair-weight or --aux-pair-weight")
     if args.aux_pair_weight and not args.aux_weight:
         p.error("--aux-pair-weight needs --aux-weight (the acoustics head)")
     if (args.resume or args.stop_after) and args.evaluate:
@@ -108,7 +113,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                             hybrid_rooms=args.hybrid_rooms,
                             hybrid_share=args.hybrid_share, aux_weight=args.aux_weight,
                             rel_weight=args.rel_weight, average_last=args.average_last,
-                            pair_weight=args.pair_weight, aux_pair_weight=args.aux_pair_weight)
+                            pair_weight=args.pair_weight, aux_pair_weight=args.aux_pair_weight,
+                            source_pairs=args.source_pairs)
     return args, config
 
 
@@ -207,7 +213,7 @@ def main(argv=None):
                 "hybrid_rirs": len(banks.hybrid_train or []), "hybrid_share": config.hybrid_share,
                 "front_end": {"hop_length": fe.hop_length, "win_length": fe.win_length},
                 "aux_weight": config.aux_weight, "rel_weight": config.rel_weight, "pair_weight": config.pair_weight,
-                "aux_pair_weight": config.aux_pair_weight,
+                "aux_pair_weight": config.aux_pair_weight, "source_pairs": config.source_pairs,
                 "average_last": config.average_last,
                 "dry_sources": {"espeak-ng speech": len(sources.train_speech),
                                 "starter clips": len(sources.train_clips)},

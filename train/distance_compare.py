@@ -5,8 +5,8 @@
 
 Both bundles answer the same examples of the evaluation sets of ``train.distance`` (held-out
 rooms, shifted, broad and hybrid simulation; room kind ``auto``). Per set and measure (MAE,
-relative error, rank correlation): the difference NEW − OLD, its 90 % interval when the rooms
-are drawn again with replacement (``soundpred.metrics.paired_bootstrap``), and the share of
+relative error, rank correlation over all examples and within rooms): the difference NEW − OLD,
+its 90 % interval when the rooms are drawn again with replacement (``soundpred.metrics.paired_bootstrap``), and the share of
 draws in which NEW is better. Prints a Markdown table.
 """
 from __future__ import annotations
@@ -21,7 +21,8 @@ from soundpred.distance import point_estimate, point_shrink
 from soundpred.metrics import paired_bootstrap
 from train.distance_eval import DistanceConfig, dry_sources, eval_sets, make_examples, predict_model, room_banks
 
-NAMES = {"mae_m": "MAE m", "rel_error": "rel. error", "spearman": "rank corr."}
+NAMES = {"mae_m": "MAE m", "rel_error": "rel. error", "spearman": "rank corr.",
+         "spearman_within_room": "rank within rooms"}
 
 
 def estimates(bundle, x):
@@ -49,6 +50,8 @@ def main(argv=None):
         res = results[s.name] = paired_bootstrap(estimates(new, x), estimates(old, x), s.bank.distance, s.bank.room,
                                                  n=args.draws)
         for k, name in NAMES.items():
+            if k not in res:
+                continue
             r = res[k]
             rows.append(f"| {s.name} | {name} | {r['difference']:+.3f} | {r['interval'][0]:+.3f} to "
                         f"{r['interval'][1]:+.3f} | {r['share_better']:.2f} |")

@@ -87,6 +87,11 @@ class DistanceConfig:
     #: pair added to the head's loss, so that the trunk learns what changes between two positions
     #: in one room rather than only what tells rooms apart
     aux_pair_weight: float = 0.0
+    #: the pairs of the pair terms are one source–microphone pair of a room heard through two
+    #: different dry sources (the same true distance), instead of two positions with one source:
+    #: ``pair_weight`` then costs the squared difference of the two estimates, so that what
+    #: belongs to the source (its spectrum, its onsets) moves the estimate less
+    source_pairs: bool = False
 
     @property
     def paired(self) -> bool:
@@ -197,7 +202,8 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
     With ``config.pair_weight`` or ``config.aux_pair_weight`` the batch is ``batch_size // 2``
     pairs, examples ``2j`` and ``2j + 1``: one room, two of its source–microphone pairs, one dry
     source (each example its own crop, onset, noise and colouration), as when a person walks away
-    from the microphone.
+    from the microphone. With ``config.source_pairs`` instead: one source–microphone pair (one
+    RIR) heard through two different dry sources, as when two sounds come from one place.
 
     Batch ``k`` drawn (counting from ``first_draw``) is always the same batch, so a resumed run
     that starts at its epochs-done × steps draws new batches rather than the first ones again."""
@@ -208,12 +214,13 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
     distance = [np.log(b.distance).astype(np.float32) for b, _ in parts]
     kinds = [b.kind if config.room_hint else None for b, _ in parts]
     pairs = config.paired
+    positions = pairs and not config.source_pairs  # two positions of one room, one source
     if pairs and config.batch_size % 2:
         raise ValueError("pair terms need an even batch_size")
     # per part: the RIR indices of every room that has at least two source-microphone pairs
     rooms = [[r for r in (np.flatnonzero(b.room == u) for u in np.unique(b.room)) if len(r) >= 2]
-             for b, _ in parts] if pairs else None
-    if pairs and not all(rooms):
+             for b, _ in parts] if positions else None
+    if positions and not all(rooms):
         raise ValueError("pair terms need rooms with at least two source-microphone pairs")
     aux = None
     if config.aux_weight:
@@ -234,18 +241,25 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
 
         def __getitem__(self, step):
             rng = np.random.default_rng([config.init_seed + 1, next(self.draws)])
-            if pairs:
+            if positions:
                 part = np.repeat(rng.choice(len(parts), config.batch_size // 2, p=shares), 2)
                 idx = np.concatenate([rng.choice(rs[int(rng.integers(len(rs)))], 2, replace=False)
                                       for rs in (rooms[k] for k in part[::2])])
+            elif pairs:  # source pairs: one RIR twice
+                part = np.repeat(rng.choice(len(parts), config.batch_size // 2, p=shares), 2)
+                idx = np.repeat([rng.integers(len(parts[k][0])) for k in part[::2]], 2)
             else:
                 part = rng.choice(len(parts), config.batch_size, p=shares)
                 idx = np.array([rng.integers(len(parts[k][0])) for k in part])
-            xs = []
+            xs, dry = [], None
             for j, (k, i) in enumerate(zip(part, idx)):
-                if not pairs or j % 2 == 0:  # a pair shares its dry source
-                    pool = speech if (rng.random() < config.speech_share or not clips) else clips
-                    dry = pool[int(rng.integers(len(pool)))]
+                if not positions or j % 2 == 0:  # a pair of positions shares its dry source
+                    first = dry if (pairs and j % 2) else None  # a source pair's second: another source
+                    while True:
+                        pool = speech if (rng.random() < config.speech_share or not clips) else clips
+                        dry = pool[int(rng.integers(len(pool)))]
+                        if dry is not first:
+                            break
                 bank, settings = parts[k]
                 x, _ = synthesize(dry, bank.rirs[i], settings, n=n, sr=sr, rng=rng)
                 if rng.random() < 0.15:  # short input, zero-padded as the Predictor pads it
@@ -572,7 +586,10 @@ def _recipe(training: dict) -> str:
                      f"(loss weight {training['aux_weight']:g})")
     if training.get("rel_weight"):
         parts.append(f"relative error added to the Gaussian NLL (weight {training['rel_weight']:g})")
-    if training.get("pair_weight"):
+    if training.get("pair_weight") and training.get("source_pairs"):
+        parts.append(f"batches of source pairs (one source–microphone position, two dry sources), the squared "
+                     f"difference of their log-distance estimates added (weight {training['pair_weight']:g})")
+    elif training.get("pair_weight"):
         parts.append(f"batches of within-room pairs (one dry source, two distances), the squared error of "
                      f"their log-distance difference added (weight {training['pair_weight']:g})")
     if training.get("aux_pair_weight"):

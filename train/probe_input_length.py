@@ -24,7 +24,7 @@ import numpy as np
 
 from soundpred.bundle import load_bundle
 from soundpred.hub import EMBEDDED
-from soundpred.metrics import distance_summary, paired_bootstrap, spearman_within_rooms
+from soundpred.metrics import distance_summary, paired_bootstrap
 from soundpred.predict import Predictor
 from soundpred.rooms import synthesize
 from train.distance_eval import dry_sources, eval_sets, room_banks
@@ -48,23 +48,6 @@ def summary_row(pred, bank) -> dict:
     """MAE, relative error, rank correlation (all and within rooms) and within-room slope."""
     s = distance_summary(pred, bank.distance, room=bank.room)
     return {k: s[k] for k in ("mae_m", "rel_error", "spearman", "spearman_within_room", "slope_within_room")}
-
-
-def within_room_gain(new, old, true, room, *, n: int = 2000, seed: int = 0, coverage: float = 0.9) -> dict:
-    """The mean over rooms of the within-room rank correlation of ``new`` minus that of ``old``
-    (same examples), with its ``coverage`` interval over ``n`` draws of the rooms."""
-    new, old, true, room = (np.asarray(v) for v in (new, old, true, room))
-    diffs = []
-    for r in np.unique(room):
-        m = room == r
-        a, b = (spearman_within_rooms(v[m], true[m], room[m]) for v in (new, old))
-        if a is not None and b is not None:
-            diffs.append(a - b)
-    diffs = np.asarray(diffs)
-    draws = np.random.default_rng(seed).choice(diffs, (n, len(diffs))).mean(axis=1)
-    lo, hi = np.percentile(draws, [(1 - coverage) / 2 * 100, (1 + coverage) / 2 * 100])
-    return {"difference": round(float(diffs.mean()), 4), "interval": [round(float(lo), 4), round(float(hi), 4)],
-            "share_better": round(float((draws > 0).mean()), 3)}
 
 
 def main(argv=None):
@@ -100,8 +83,7 @@ def main(argv=None):
                   flush=True)
             print(f"  ({len(x)} recordings in {time.time() - t0:.0f} s)", flush=True, file=sys.stderr)
         short = min(preds)
-        gains[name] = {**paired_bootstrap(preds[longest], preds[short], bank.distance, bank.room),
-                       "spearman_within_room": within_room_gain(preds[longest], preds[short], bank.distance, bank.room)}
+        gains[name] = paired_bootstrap(preds[longest], preds[short], bank.distance, bank.room)
     print(f"\n{longest * n / sr:g} s minus {min(args.segments) * n / sr:g} s, paired over rooms (2000 draws; 90 % "
           "interval; share of draws better):\n")
     print("| set | MAE m | rel. error | rank corr. | rank within rooms |\n|---|---|---|---|---|")
