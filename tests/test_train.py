@@ -588,3 +588,22 @@ def test_recipe_names_the_kind_of_pairs():
     assert "source pairs (one source–microphone position, two dry sources)" in _recipe(
         {"pair_weight": 2.0, "source_pairs": True})
     assert "within-room pairs (one dry source, two distances)" in _recipe({"pair_weight": 2.0})
+
+
+def test_pair_ratio_is_scale_free():
+    """``pair_ratio``: the pair term over the batch's variance of estimates. Source pairs whose
+    estimates all shrink toward one value by a factor keep the same term (the plain term falls
+    by the square of it); spreading the positions apart, the same source gaps cost less."""
+    from train.distance_eval import distance_loss
+
+    y = np.zeros((8, 1), np.float32)  # source pairs: the two of a pair share their true distance
+    mu = np.array([0.0, 0.2, 1.0, 1.3, -1.0, -0.9, 0.5, 0.4], np.float32)
+
+    def term(m, ratio):
+        pred = np.c_[m, np.zeros_like(m)].astype(np.float32)
+        return float(np.mean(np.asarray(distance_loss(0.0, 1.0, ratio)(y, pred) - distance_loss(0.0)(y, pred))))
+
+    assert term(mu * 0.5, False) == pytest.approx(term(mu, False) * 0.25, rel=1e-4)
+    assert term(mu * 0.5, True) == pytest.approx(term(mu, True), rel=0.02)  # +1e-3 in the denominator
+    spread = mu + np.repeat([0.0, 1.0, -1.0, 2.0], 2).astype(np.float32)  # same gaps, positions further apart
+    assert term(spread, True) < 0.5 * term(mu, True) and term(spread, False) == pytest.approx(term(mu, False), rel=1e-4)

@@ -84,6 +84,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--source-pairs", action="store_true",
                    help="the pairs of --pair-weight / --aux-pair-weight are one position heard through two dry "
                         "sources (the same distance) instead of two positions with one source")
+    p.add_argument("--pair-ratio", action="store_true",
+                   help="divide the --pair-weight term by the batch's variance of estimates (scale-free: "
+                        "squeezing the estimates together does not lower it)")
     p.add_argument("--average-last", type=int, default=d.average_last, metavar="K",
                    help="save the average of the last K epochs' weights (checkpoint averaging; 0: the last epoch's)")
     p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, the "
@@ -102,6 +105,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
         p.error("give --out (train) or --evaluate BUNDLE")
     if args.source_pairs and not (args.pair_weight or args.aux_pair_weight):
         p.error("--source-pairs needs --pair-weight or --aux-pair-weight")
+    if args.pair_ratio and not args.pair_weight:
+        p.error("--pair-ratio needs --pair-weight")
     if args.aux_pair_weight and not args.aux_weight:
         p.error("--aux-pair-weight needs --aux-weight (the acoustics head)")
     if (args.resume or args.stop_after) and args.evaluate:
@@ -114,7 +119,7 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                             hybrid_share=args.hybrid_share, aux_weight=args.aux_weight,
                             rel_weight=args.rel_weight, average_last=args.average_last,
                             pair_weight=args.pair_weight, aux_pair_weight=args.aux_pair_weight,
-                            source_pairs=args.source_pairs)
+                            source_pairs=args.source_pairs, pair_ratio=args.pair_ratio)
     return args, config
 
 
@@ -157,7 +162,7 @@ def main(argv=None):
         if args.init:
             init_weights(trainer, model, args.init)
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        loss = distance_loss(config.rel_weight, config.pair_weight)
+        loss = distance_loss(config.rel_weight, config.pair_weight, config.pair_ratio)
         if config.aux_weight:
             loss = {"log_distance": loss, "acoustics": acoustics_loss(config.aux_pair_weight)}
         steps = max(1, config.epochs * config.steps)  # --epochs 0: evaluate the --init weights only
@@ -214,6 +219,7 @@ def main(argv=None):
                 "front_end": {"hop_length": fe.hop_length, "win_length": fe.win_length},
                 "aux_weight": config.aux_weight, "rel_weight": config.rel_weight, "pair_weight": config.pair_weight,
                 "aux_pair_weight": config.aux_pair_weight, "source_pairs": config.source_pairs,
+                "pair_ratio": config.pair_ratio,
                 "average_last": config.average_last,
                 "dry_sources": {"espeak-ng speech": len(sources.train_speech),
                                 "starter clips": len(sources.train_clips)},

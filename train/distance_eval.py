@@ -92,6 +92,11 @@ class DistanceConfig:
     #: ``pair_weight`` then costs the squared difference of the two estimates, so that what
     #: belongs to the source (its spectrum, its onsets) moves the estimate less
     source_pairs: bool = False
+    #: the distance pair term divided by the batch's variance of estimated log-distances, so that
+    #: it is scale-free: squeezing every estimate toward one value (which shrinks any difference)
+    #: does not lower it, spreading the estimates does. Measured: a plain source-pair term of
+    #: weight 2 squeezed the estimates (within-room slope 0.15 to 0.06, docs/distance.md)
+    pair_ratio: bool = False
 
     @property
     def paired(self) -> bool:
@@ -277,12 +282,14 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
     return Batches()
 
 
-def distance_loss(rel_weight: float = 0.0, pair_weight: float = 0.0):
+def distance_loss(rel_weight: float = 0.0, pair_weight: float = 0.0, pair_ratio: bool = False):
     """Gaussian NLL of log-distance plus ``rel_weight`` times the relative error of exp(mean)
     (|d_hat / d - 1|, the DCASE metric; the log ratio is clipped to ±3 to bound its gradient),
     plus ``pair_weight`` times the squared error of the log-distance difference within each pair
     of consecutive examples (``2j``, ``2j + 1``: one room, see :func:`make_batches`), given to
-    both examples of the pair."""
+    both examples of the pair; with ``pair_ratio`` that error over the variance of the batch's
+    estimated log-distances (plus 1e-3), a scale-free term (for source pairs: the share of the
+    estimates' spread that belongs to the source)."""
 
     def loss(y_true, y_pred):
         out = gaussian_nll(y_true, y_pred)
@@ -290,7 +297,10 @@ def distance_loss(rel_weight: float = 0.0, pair_weight: float = 0.0):
         if rel_weight:
             out = out + rel_weight * keras.ops.abs(keras.ops.exp(keras.ops.clip(err, -3.0, 3.0)) - 1.0)
         if pair_weight:
-            out = out + pair_weight * _pair_gap(err[:, None])
+            gap = _pair_gap(err[:, None])
+            if pair_ratio:
+                gap = gap / (keras.ops.var(y_pred[:, 0]) + 1e-3)
+            out = out + pair_weight * gap
         return out
 
     return loss
@@ -587,8 +597,9 @@ def _recipe(training: dict) -> str:
     if training.get("rel_weight"):
         parts.append(f"relative error added to the Gaussian NLL (weight {training['rel_weight']:g})")
     if training.get("pair_weight") and training.get("source_pairs"):
+        over = " over the batch's variance of estimates" if training.get("pair_ratio") else ""
         parts.append(f"batches of source pairs (one source–microphone position, two dry sources), the squared "
-                     f"difference of their log-distance estimates added (weight {training['pair_weight']:g})")
+                     f"difference of their log-distance estimates{over} added (weight {training['pair_weight']:g})")
     elif training.get("pair_weight"):
         parts.append(f"batches of within-room pairs (one dry source, two distances), the squared error of "
                      f"their log-distance difference added (weight {training['pair_weight']:g})")

@@ -11,7 +11,12 @@ Kinds (each clip 3-6 s, 16 kHz mono WAV):
 - ``noise``: white, pink and brown noise at several levels;
 - ``room``: room tone: faint brown noise with mains hum (50 or 60 Hz and harmonics);
 - ``engine``: a synthetic engine-like drone (harmonics of a wobbling firing rate, noise);
-- ``rain``: a synthetic rain-like texture (thousands of short filtered drops).
+- ``rain``: a synthetic rain-like texture (thousands of short filtered drops);
+- ``room_speech`` and ``room_music``: the same kinds of speech and music as heard in a room, as
+  a microphone in use hears them: convolved with a simulated room response
+  (``soundpred.rooms``, the distance model's training simulation, 0.5–8 m from the source),
+  plus a faint noise floor. Reverberant speech is what people record most, and dry speech alone
+  does not teach the decision what it sounds like.
 
 ``split`` seeds: clips with an even index are for fitting, odd ones for the held-out report.
 The synthetic engine and rain are crude stand-ins, not recordings: they test that the
@@ -30,7 +35,7 @@ import soundfile as sf
 
 from soundpred import audio
 from soundpred.data import cache_dir
-from soundpred.rooms import coloured_noise
+from soundpred.rooms import TRAIN, coloured_noise, sample_room, simulate_rir
 
 SR = 16000
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
@@ -117,19 +122,34 @@ def room_tone(rng: np.random.Generator, seconds: float) -> np.ndarray:
     return hum + rng.uniform(0.5, 3.0) * coloured_noise(n, 2.0, rng)
 
 
+#: every kind :func:`make` writes, in the order it draws them (new kinds go last, so the
+#: earlier kinds stay the same clips)
+KINDS = ("speech", "music", "noise", "room", "engine", "rain", "room_speech", "room_music")
+
+
+def in_a_room(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``y`` as a microphone 0.5–8 m away in a simulated room hears it, with a noise floor
+    40–60 dB under its peak."""
+    room = sample_room(TRAIN, rng, distance=float(np.exp(rng.uniform(np.log(0.5), np.log(8.0)))))
+    wet = np.convolve(y, simulate_rir(room, TRAIN, sr=SR, rng=rng))[: len(y) + SR // 2]
+    return wet + np.abs(wet).max() * 10 ** (-rng.uniform(40, 60) / 20) * coloured_noise(len(wet), 1.0, rng)
+
+
 def make(out: Path, n_per_kind: int = 12, seed: int = 0) -> dict[str, list[Path]]:
     rng = np.random.default_rng(seed)
     made: dict[str, list[Path]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for kind in ("speech", "music", "noise", "room", "engine", "rain"):
+        for kind in KINDS:
             (out / kind).mkdir(parents=True, exist_ok=True)
             for i in range(n_per_kind):
                 seconds = float(rng.uniform(3, 6))
-                if kind == "speech":
-                    y = speak(SENTENCES[i % len(SENTENCES)], VOICES[i % len(VOICES)], int(rng.integers(120, 190)), tmp)
-                elif kind == "music":
-                    name = list(PROGRAMS)[i % len(PROGRAMS)]
+                if kind in ("speech", "room_speech"):
+                    # the room's clips take the sentences and voices in another order than the dry ones
+                    k, v = (i, i) if kind == "speech" else (i + 5, 3 * i + 1)
+                    y = speak(SENTENCES[k % len(SENTENCES)], VOICES[v % len(VOICES)], int(rng.integers(120, 190)), tmp)
+                elif kind in ("music", "room_music"):
+                    name = list(PROGRAMS)[(i if kind == "music" else i + 3) % len(PROGRAMS)]
                     y = render_music(PROGRAMS[name], rng, seconds, tmp)
                 elif kind == "noise":
                     y = coloured_noise(int(seconds * SR), float(i % 3), rng)
@@ -140,6 +160,8 @@ def make(out: Path, n_per_kind: int = 12, seed: int = 0) -> dict[str, list[Path]
                 else:
                     y = rain(rng, seconds)
                 y = np.asarray(y, np.float64)
+                if kind.startswith("room_"):
+                    y = in_a_room(y, rng)
                 y = y / (np.abs(y).max() + 1e-9) * 10 ** (rng.uniform(-35, -3) / 20)
                 path = out / kind / f"{kind}_{i:02d}.wav"
                 sf.write(path, y.astype(np.float32), SR)
