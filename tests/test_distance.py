@@ -194,3 +194,20 @@ def test_input_length_probe_joins_other_sources_through_one_room():
     assert any(len(set(row)) > 1 for row in tone_of)  # segments draw their own sources
     again = long_recordings(bank, tones, [], TRAIN, segments=3, n=n, sr=SR, seed=0)
     np.testing.assert_array_equal(x, again)  # seeded: the same recordings every run
+
+
+def test_source_spread_tells_the_source_from_the_position():
+    """``train.probe_source_spread``: estimates that move only with the position have no source
+    spread; noise added per source shows up as source spread of its size (and not as position
+    spread, once averaged over many sources); squeezing every estimate halves both."""
+    from train.probe_source_spread import source_spread
+
+    room = np.repeat(np.arange(20), 4)
+    position = np.log(np.tile([1.0, 2.0, 4.0, 8.0], 20))
+    src, pos = source_spread(np.tile(position, (3, 1)), room)
+    assert src == 0.0 and pos == pytest.approx(np.log(2.0) * np.sqrt(5 / 3), rel=1e-6)
+    noisy = position + 0.3 * np.random.default_rng(0).standard_normal((400, len(room)))
+    src, pos = source_spread(noisy, room)
+    assert src == pytest.approx(0.3, rel=0.02) and pos == pytest.approx(np.log(2.0) * np.sqrt(5 / 3), rel=0.02)
+    half = source_spread(noisy * 0.5, room)
+    assert half == pytest.approx((src / 2, pos / 2), rel=1e-6)

@@ -28,7 +28,8 @@ def _open_set_md(r: dict) -> str:
         "\n## Open set (\"none of the labels\")\n"
         "Fitted by `python -m train.open_set` on validation clips of the labels and generated outside sounds "
         "(`train.outside_sounds`: espeak-ng speech, fluidsynth music on instruments that are no label, noise, "
-        "room tone, synthetic engine and rain). Reported on other clips: "
+        "room tone, synthetic engine and rain; speech and music also as a microphone 0.5–8 m away in a simulated "
+        "room hears them, room_speech and room_music). Reported on other clips: "
         f"{r['inside_called_unknown']:.1%} of {r['inside_report']} called unknown; "
         f"{1 - r['outside_called_known']:.1%} of {r['n_outside']} outside sounds called unknown ({kinds}). "
         f"{r['n_compatible']} AudioSet classes count as compatible with the labels.\n")

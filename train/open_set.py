@@ -123,7 +123,8 @@ def main(argv=None):
     inside_waves = [waves[i] for i in sorted(val_set)] + held_waves
     test_clips, test_waves = load_waveforms(read_fsdkaggle2018(STARTER, "test"), sr, desc="test")
 
-    if not all((args.outside / kind).is_dir() for kind in outside_sounds.KINDS):  # made before a kind was added
+    if any(len(list((args.outside / kind).glob("*.wav"))) < outside_sounds.PER_KIND
+           for kind in outside_sounds.KINDS):  # made before a kind was added or the count raised
         outside_sounds.make(args.outside)
     outside_files = sorted(args.outside.glob("*/*.wav"))
     fit_out = [p for p in outside_files if int(p.stem.split("_")[-1]) % 2 == 0]
