@@ -88,14 +88,23 @@ def _distance_md(pred: Prediction, *, tip: bool = True) -> str:
     return text
 
 
-def _live_md(pred: Prediction, stamp: str) -> str:
-    """The live tab's text: the open-set verdict (when the sound is none of the labels), the
-    distance as on the first tab (no tip to record longer) and what it was heard from."""
+def _labels(pred: Prediction):
+    """The top-5 output: without the big name of the first label when the sound is none of them
+    (the verdict above says so; the closest labels are still listed)."""
+    return gr.update(value=pred.label_dict(), show_heading=pred.known is not False)
+
+
+def _live_known(pred: Prediction) -> str:
+    """The live tab's open-set verdict, in one line above its labels (empty for a known sound)."""
     known = _known_md(pred).split("\n")[0].lstrip("# ")
-    parts = [f"**{known}**" if known else "", _distance_md(pred, tip=False),
-             f"*Distance from the last {pred.duration_s:.0f} s, labels from the last "
-             f"{min(pred.duration_s, LIVE_SECONDS):.0f} s · updated {stamp}*"]
-    return "\n\n".join(x for x in parts if x)
+    return f"**{known}**" if known else ""
+
+
+def _live_md(pred: Prediction, stamp: str) -> str:
+    """The live tab's distance text: as on the first tab (no tip to record longer) and what the
+    labels and the distance were heard from."""
+    return (_distance_md(pred, tip=False) + f"\n\n*Distance from the last {pred.duration_s:.0f} s, labels from "
+            f"the last {min(pred.duration_s, LIVE_SECONDS):.0f} s · updated {stamp}*")
 
 
 def _image(rgb: np.ndarray, request: str) -> Image.Image:
@@ -158,7 +167,7 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
     def analyze(path, room="auto"):
         pred = run(path, spectrogram=True, room=room)
         spec, gauge, timeline, many = figures(pred)
-        return (_known_md(pred), spec, pred.label_dict(), _distance_md(pred), gauge,
+        return (_known_md(pred), spec, _labels(pred), _distance_md(pred), gauge,
                 gr.update(value=timeline, visible=many), _models_md(pred))
 
     def live(chunk, buffer):
@@ -166,20 +175,20 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
         analyse them at most once every LIVE_EVERY s (a client that sends faster gets no more of
         the CPU): the labels from the last LIVE_SECONDS, the distance from all of it."""
         if chunk is None:
-            return gr.update(), gr.update(), buffer
+            return gr.update(), gr.update(), gr.update(), buffer
         stamp = time.strftime("%H:%M:%S")
         y, last = buffer if buffer is not None else (np.zeros(0, np.float32), 0.0)
         try:
             new = audio.read(chunk, sr=fe.sample_rate, max_seconds=settings.max_seconds or None).samples
             y = np.concatenate([y, new])[-int(LIVE_DISTANCE_SECONDS * fe.sample_rate):]
             if time.monotonic() - last < 0.8 * LIVE_EVERY:
-                return gr.update(), gr.update(), (y, last)
+                return gr.update(), gr.update(), gr.update(), (y, last)
             with slots:
                 pred = predictor.predict((fe.sample_rate, y), spectrogram=False, label_seconds=LIVE_SECONDS)
             analysed()
         except AudioError as e:
-            return {}, f"*{e}* · updated {stamp}", (y, time.monotonic())
-        return pred.label_dict(), _live_md(pred, stamp), (y, time.monotonic())
+            return "", {}, f"*{e}* · updated {stamp}", (y, time.monotonic())
+        return _live_known(pred), _labels(pred), _live_md(pred, stamp), (y, time.monotonic())
 
     def predict(audio: FileData, room: str = "auto") -> dict:
         """Top-5 labels, open-set verdict, AudioSet classes and distance of an audio file, as JSON
@@ -246,14 +255,15 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
             gr.Markdown(f"Listens to the microphone and updates about every {LIVE_EVERY:g} s, for up to "
                         f"{LIVE_LIMIT // 60} minutes per start: the labels from the last {LIVE_SECONDS:g} s of "
                         f"sound, the distance from the last {LIVE_DISTANCE_SECONDS:g} s (stay at a place that "
-                        f"long to read it there). {MIC_NOTE}")
+                        f"long to read it there).")
             with gr.Row():
                 live_in = gr.Audio(sources=["microphone"], streaming=True, type="filepath", label="Microphone")
                 with gr.Column():
+                    live_known = gr.Markdown(elem_id="live-known")
                     live_labels = gr.Label(num_top_classes=5, label="Top-5 labels (live)", elem_id="live-labels")
                     live_distance = gr.Markdown(elem_id="live-distance")
             live_state = gr.State()
-            live_in.stream(live, [live_in, live_state], [live_labels, live_distance, live_state],
+            live_in.stream(live, [live_in, live_state], [live_known, live_labels, live_distance, live_state],
                            stream_every=LIVE_EVERY, time_limit=LIVE_LIMIT, concurrency_limit=None,
                            api_visibility="private")
         gr.Markdown(f"<small>{MIC_NOTE} Limits: {settings.max_seconds:.0f} s of audio, "

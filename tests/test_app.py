@@ -45,7 +45,7 @@ def test_analyze_endpoint_returns_plot_and_labels(client, tmp_path):
     assert spec.format == "PNG" and spec.size[0] >= 600 and spec.size[0] / spec.size[1] <= 2.5
     assert Image.open(gauge).format == "PNG"
     assert timeline["visible"] is False and timeline["value"] is None  # under one 0.975 s window: no timeline
-    assert len(labels["confidences"]) == 5
+    assert labels["__type__"] == "update" and len(labels["value"]["confidences"]) == 5
     assert "Distance ≈" in distance and "90 % interval" in distance
     assert "8 s or more" in distance  # a 0.9 s clip: the tip to record longer
     assert "Classifier" in info and "Distance" in info
@@ -59,9 +59,11 @@ def test_speech_is_none_of_the_labels(client):
 
     from .conftest import ROOT
 
-    known, *_ = client.predict(handle_file(str(ROOT / "examples" / "speech_1m_meeting_room.wav")),
-                               api_name="/analyze")
+    known, _, labels, *_ = client.predict(handle_file(str(ROOT / "examples" / "speech_1m_meeting_room.wav")),
+                                          api_name="/analyze")
     assert "None of the 41 labels fits well" in known and "Speech" in known
+    # the five closest labels are listed, without the first one's name as a heading
+    assert labels["show_heading"] is False and len(labels["value"]["confidences"]) == 5
     res = client.predict(handle_file(str(ROOT / "examples" / "speech_1m_meeting_room.wav")), api_name="/predict")
     assert res["known"] is False and res["audioset"][0]["label"] == "Speech"
     assert len(res["audioset"]) == 3 and len(res["top"]) == 5

@@ -126,6 +126,10 @@ def test_live_mode_updates(app_url, browser_page, artifacts):
     assert "Distance ≈" in text and "8 s or more" not in text  # no tip while live
     assert "#" not in text and "Distance from the last" in text  # markdown rendered, not shown as text
     assert live.locator("h3").inner_text().startswith("Distance ≈")
+    # the fake microphone plays the speech example: the verdict sits above the labels, which
+    # list the five closest without the first one's name as a heading
+    expect(page.locator("#live-known")).to_contain_text("sounds like: Speech")
+    assert page.locator("#live-labels h2").count() == 0
 
 
 def test_room_menu_with_a_model_that_takes_it(tmp_path, fake_mic_wav, artifacts):

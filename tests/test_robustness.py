@@ -90,7 +90,7 @@ def test_corpus_through_the_app(strict_app, corpus, tmp_path):
     # the page's own endpoint, with the figures, after all of that
     out = client.predict(handle_file(str(next(c.path for c in corpus if c.name == "recording.webm"))),
                          api_name="/analyze")
-    assert out[1].endswith(".png") and len(out[2]["confidences"]) == 5
+    assert out[1].endswith(".png") and len(out[2]["value"]["confidences"]) == 5
 
     big = tmp_path / "big.wav"
     sf.write(big, np.zeros(21_000_000, np.int16) + 1, 16000)  # 42 MB > 40 MB
@@ -229,10 +229,11 @@ def test_live_labels_from_the_last_4_s_distance_from_the_last_8_s(app_url, tmp_p
     chunk = tmp_path / "chunk.wav"
     sf.write(chunk, y, sr, subtype="FLOAT")
     _, answer = _live_stream(app_url, chunk)
-    labels, distance = json.loads(answer)["data"][:2]
+    known, labels, distance = json.loads(answer)["data"][:3]
     p = Predictor.from_specs()
     expect = p.predict((sr, y[-8 * sr:]), spectrogram=False, label_seconds=4.0)
-    got = {c["label"]: c["confidence"] for c in labels["confidences"]}
+    assert "sounds like: Speech" in known  # the open-set verdict, from the last 4 s too
+    got = {c["label"]: c["confidence"] for c in labels["value"]["confidences"]}
     assert got == pytest.approx(expect.label_dict(), abs=1e-4), (got, expect.top)
     shown = f"Distance ≈ {expect.distance_m:.1f} m"
     assert shown in distance, (shown, distance)
