@@ -135,8 +135,7 @@ def paired_bootstrap(new, old, true, room, *, n: int = 2000, seed: int = 0, cove
     draws, and the share of draws in which new is better (lower error, higher correlation)."""
     new, old, true, room = (np.asarray(v) for v in (new, old, true, room))
     groups = [np.flatnonzero(room == r) for r in np.unique(room)]
-    within = np.array([[_spearman(v[g], true[g]) if len(g) >= 3 else None for v in (new, old)] for g in groups],
-                      dtype=float)  # None becomes NaN
+    within = np.array([[_spearman(v[g], true[g]) for v in (new, old)] for g in groups], dtype=float)  # None: NaN
     defined = ~np.isnan(within).any(axis=1)
     rng = np.random.default_rng(seed)
 

@@ -1,8 +1,6 @@
 """The distance model: bundle round trip, Predictor integration, and a simulated sweep."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
@@ -13,8 +11,9 @@ from soundpred.models import DISTANCE_FRONTEND, build_distance
 from soundpred.predict import Predictor
 from soundpred.rooms import HYBRID, SHIFTED, TRAIN, sample_room, simulate_rir, synthesize
 
+from .conftest import ROOT
+
 SR = 16000
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_distance_bundle_round_trip(tmp_path):

@@ -125,8 +125,8 @@ def room_tone(rng: np.random.Generator, seconds: float) -> np.ndarray:
 #: clips of each kind (half for fitting, half for the report); 12 until session 15, when 6 a kind
 #: proved too few to fit on (docs/classifier.md)
 PER_KIND = 30
-#: every kind :func:`make` writes, in the order it draws them (new kinds go last, so the
-#: earlier kinds stay the same clips)
+#: every kind :func:`make` writes, in the order it draws them (new kinds go last, so at the same
+#: ``n_per_kind`` the earlier kinds stay the same clips)
 KINDS = ("speech", "music", "noise", "room", "engine", "rain", "room_speech", "room_music")
 
 

@@ -4,8 +4,8 @@
     python -m train.probe_source_spread runs/m3 runs/m8       # several bundles, the same sounds
 
 Every RIR of the held-out, shifted, broad and hybrid sets of ``train.distance`` is heard through
-``--sources`` different evaluation dry sources, one model window (4 s) each
-(:func:`train.probe_input_length.long_recordings`, cut into its segments). Per set and bundle,
+``--sources`` evaluation dry sources drawn independently (now and then the same one twice), one
+model window (4 s) each (:func:`train.probe_input_length.long_recordings`, cut into its segments). Per set and bundle,
 from the estimated log-distances (the network's mean, as ``train.distance --evaluate`` takes it):
 
 - **source sd**: the standard deviation of one RIR's estimates across its sources (the root of
