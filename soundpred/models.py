@@ -9,7 +9,7 @@ from .features import LogMel, SpecAugment
 from .distance import LOG_SIGMA_RANGE
 from .params import FrontEnd
 
-__all__ = ["build_classifier", "build_student", "build_distance", "build_distance_ensemble", "GaussianPool",
+__all__ = ["build_classifier", "build_student", "build_distance", "build_distance_ensemble", "GaussianPool", "BandStats",
            "hinted_weights", "takes_room_hint", "STUDENT_FRONTEND", "DISTANCE_FRONTEND"]
 
 #: Keras' default (0.99) lets the moving statistics lag far behind on a few hundred
@@ -80,16 +80,53 @@ def build_student(fe: FrontEnd, n_classes: int) -> keras.Model:
 DISTANCE_FRONTEND = FrontEnd(window_seconds=4.0)
 
 
-def build_distance(fe: FrontEnd, *, width: int = 24, dropout: float = 0.2, room_hint: bool = False) -> keras.Model:
+@keras.saving.register_keras_serializable(package="soundpred")
+class BandStats(layers.Layer):
+    """Log-mel ``(batch, frames, mels, 1)`` -> ``(batch, 3 * mels)``: per mel band, the mean of
+    its loudest ``top`` share of frames, that minus the band's mean over time, and the mean
+    minus the mean of its quietest ``top`` share. The first is the spectral envelope of what
+    sounds loudest (mostly the source's direct sound, coloured by the room), the other two how
+    far each band rises above its own reverberant and noise floor. No weights; the log-mel
+    is already relative to the clip's peak, so no level reaches the network."""
+
+    def __init__(self, top: float = 0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.top = float(top)
+
+    def call(self, x):
+        bands = ops.transpose(x[..., 0], (0, 2, 1))  # (batch, mels, frames)
+        frames = ops.cast(ops.shape(bands)[-1], "float32")
+        k = ops.cast(ops.maximum(1.0, ops.round(self.top * frames)), "int32")
+        loud = ops.mean(ops.top_k(bands, k, sorted=False)[0], axis=-1)
+        quiet = -ops.mean(ops.top_k(-bands, k, sorted=False)[0], axis=-1)
+        mean = ops.mean(bands, axis=-1)
+        return ops.concatenate([loud, loud - mean, mean - quiet], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 3 * input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "top": self.top}
+
+
+def build_distance(fe: FrontEnd, *, width: int = 24, dropout: float = 0.2, room_hint: bool = False,
+                   band_stats: bool = False) -> keras.Model:
     """Waveform -> ``(batch, 2)``: the mean and the log standard deviation of log-distance
     (natural log of metres), trained with a Gaussian negative log-likelihood.
 
     ``room_hint``: a second input, ``(batch, 4)`` one-hot over ``soundpred.rooms.ROOM_KINDS``
     (auto, small, medium, large), joins the pooled features before the head, so the same
-    reverberation can mean a different distance in a booth and in a hall."""
+    reverberation can mean a different distance in a booth and in a hall.
+
+    ``band_stats``: a second view of the log-mel at full frequency resolution
+    (:class:`BandStats`: the loudest frames' envelope and each band's rise above its floor),
+    which the CNN's frequency pooling loses: through a small dense layer it is *added* to the
+    embedding, by a layer initialised at zero, so that the network starts as the one without it
+    (``train.distance --init`` from a plain model) and learns how far the source's own spectrum
+    should move the estimate. The acoustics head of training reads the sum (``with_bands``)."""
     wave = keras.Input(shape=(None,), name="waveform")
-    x = LogMel(fe.to_dict(), name="logmel")(wave)
-    x = _cnn_trunk(x, fe, width, spec_augment=True)
+    mel = LogMel(fe.to_dict(), name="logmel")(wave)
+    x = _cnn_trunk(mel, fe, width, spec_augment=True)
     x = layers.Dropout(dropout)(x)
     inputs = wave
     if room_hint:
@@ -97,6 +134,11 @@ def build_distance(fe: FrontEnd, *, width: int = 24, dropout: float = 0.2, room_
         x = layers.Concatenate(name="with_room_hint")([x, layers.Dense(16, activation="relu", name="hint_embedding")(hint)])
         inputs = [wave, hint]
     x = layers.Dense(64, activation="relu", name="embedding")(x)
+    if band_stats:
+        b = layers.BatchNormalization(momentum=BN_MOMENTUM, name="bands_bn")(BandStats(name="band_stats")(mel))
+        b = layers.Dense(32, activation="relu", name="bands_dense")(b)
+        b = layers.Dense(64, kernel_initializer="zeros", name="bands_mix")(b)
+        x = layers.Add(name="with_bands")([x, b])
     out = layers.Dense(2, name="log_distance", bias_initializer=keras.initializers.Constant([0.7, -0.5]))(x)
     return keras.Model(inputs, out, name="soundpred_distance")
 

@@ -607,3 +607,50 @@ def test_pair_ratio_is_scale_free():
     assert term(mu * 0.5, True) == pytest.approx(term(mu, True), rel=0.02)  # +1e-3 in the denominator
     spread = mu + np.repeat([0.0, 1.0, -1.0, 2.0], 2).astype(np.float32)  # same gaps, positions further apart
     assert term(spread, True) < 0.5 * term(mu, True) and term(spread, False) == pytest.approx(term(mu, False), rel=1e-4)
+
+
+def test_band_stats_are_each_bands_loud_frames_rise_and_floor():
+    """``BandStats`` on a log-mel whose bands are known: the mean of the loudest and quietest 10 %
+    of frames per band, computed by sorting, and the three statistics in their order."""
+    from soundpred.models import BandStats
+
+    mel = np.random.default_rng(0).uniform(-1, 0, (2, 120, 8, 1)).astype(np.float32)
+    out = np.asarray(BandStats(top=0.1)(mel))
+    ordered = np.sort(mel[..., 0], axis=1)  # (batch, frames, mels), each band sorted over time
+    loud, quiet, mean = ordered[:, -12:].mean(1), ordered[:, :12].mean(1), mel[..., 0].mean(1)
+    assert out.shape == (2, 24)
+    np.testing.assert_allclose(out, np.concatenate([loud, loud - mean, mean - quiet], 1), atol=1e-6)
+
+
+def test_band_stats_network_starts_as_the_plain_one_it_is_initialised_from(tmp_path):
+    """``--init`` from a plain bundle into a ``--band-stats`` network copies every layer by name;
+    the band branch is added through a layer that starts at zero, so the new network answers as
+    the plain one (with the acoustics head of training on it too), until training moves it. It
+    saves and loads as a bundle, and pools into an ensemble with a plain member."""
+    import keras
+
+    from soundpred.models import DISTANCE_FRONTEND, build_distance, build_distance_ensemble
+    from train.distance import init_weights
+    from train.distance_eval import ACOUSTIC_TARGETS, with_acoustics_head
+
+    keras.utils.set_random_seed(0)
+    plain = build_distance(DISTANCE_FRONTEND, width=4)
+    plain.set_weights([w + 0.01 * np.random.default_rng(i).standard_normal(w.shape).astype(w.dtype)
+                       for i, w in enumerate(plain.get_weights())])  # not the initial values
+    folder = save_bundle(plain, tmp_path / "plain", frontend=DISTANCE_FRONTEND, task="distance")
+    banded = build_distance(DISTANCE_FRONTEND, width=4, band_stats=True)
+    trainer = with_acoustics_head(banded)
+    assert trainer.get_layer("acoustics").input is banded.get_layer("with_bands").output
+    x = np.random.default_rng(1).standard_normal((3, DISTANCE_FRONTEND.window_samples)).astype(np.float32) * 0.1
+    assert not np.allclose(banded.predict_on_batch(x), plain.predict_on_batch(x), atol=1e-4)
+    init_weights(trainer, banded, folder)
+    np.testing.assert_allclose(banded.predict_on_batch(x), plain.predict_on_batch(x), atol=1e-5)
+    trainer.compile(optimizer=keras.optimizers.Adam(1e-2), loss={"log_distance": "mse", "acoustics": "mse"})
+    for _ in range(2):  # the first step moves only the zero-initialised mix; the second the branch's input
+        trainer.train_on_batch(x, {"log_distance": np.ones((3, 2), np.float32),
+                                   "acoustics": np.zeros((3, len(ACOUSTIC_TARGETS)), np.float32)})
+    assert np.abs(banded.get_layer("bands_mix").get_weights()[0]).max() > 0
+    loaded = load_bundle(save_bundle(banded, tmp_path / "banded", frontend=DISTANCE_FRONTEND, task="distance"))
+    np.testing.assert_allclose(loaded.model.predict_on_batch(x), banded.predict_on_batch(x), atol=1e-5)
+    ens = build_distance_ensemble([plain, loaded.model])
+    assert ens.predict_on_batch(x).shape == (3, 2)

@@ -87,6 +87,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--pair-ratio", action="store_true",
                    help="divide the --pair-weight term by the batch's variance of estimates (scale-free: "
                         "squeezing the estimates together does not lower it)")
+    p.add_argument("--band-stats", action="store_true",
+                   help="the network also reads per-band log-mel statistics (the loudest frames' envelope, each "
+                        "band's rise above its floor), added to its embedding by a layer that starts at zero")
     p.add_argument("--average-last", type=int, default=d.average_last, metavar="K",
                    help="save the average of the last K epochs' weights (checkpoint averaging; 0: the last epoch's)")
     p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, the "
@@ -119,21 +122,36 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                             hybrid_share=args.hybrid_share, aux_weight=args.aux_weight,
                             rel_weight=args.rel_weight, average_last=args.average_last,
                             pair_weight=args.pair_weight, aux_pair_weight=args.aux_pair_weight,
-                            source_pairs=args.source_pairs, pair_ratio=args.pair_ratio)
+                            source_pairs=args.source_pairs, pair_ratio=args.pair_ratio,
+                            band_stats=args.band_stats)
     return args, config
 
 
 def init_weights(trainer: keras.Model, model: keras.Model, init: Path) -> None:
     """Start from ``init``: a trainer weights file, a run's ``OUT.state`` folder (the last epoch's
     weights in it; the previous epoch's if a save was cut short, as ``--resume`` reads it) or a
-    distance bundle folder (its network's weights only)."""
+    distance bundle folder (its network's weights only; into a network with more layers, such as
+    ``--band-stats``, layer by layer by name, the new layers as initialised)."""
     state = TrainingState.read(init) if init.is_dir() else None
     if state is not None:
         init = state["folder"] / TrainingState.WEIGHTS
     if init.is_file():
         trainer.load_weights(init)
-    else:
-        model.set_weights(load_bundle(init).model.get_weights())
+        return
+    source = load_bundle(init).model
+    if [w.shape for w in source.weights] == [w.shape for w in model.weights]:
+        model.set_weights(source.get_weights())
+        return
+    # another architecture (a plain network into one with band statistics): layer by layer, by name
+    names = {layer.name for layer in source.layers if layer.weights}
+    for layer in model.layers:
+        if layer.name in names:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+    fresh = sorted(layer.name for layer in model.layers if layer.weights and layer.name not in names)
+    lost = sorted(names - {layer.name for layer in model.layers})
+    if lost:
+        raise ValueError(f"{init}: layers {lost} have no place in the new network")
+    print(f"initialised from {init} by layer name; new layers: {', '.join(fresh)}", file=sys.stderr)
 
 
 def main(argv=None):
@@ -157,7 +175,7 @@ def main(argv=None):
 
     history, train_seconds = {}, 0.0
     if not args.evaluate:
-        model = build_distance(fe, width=config.width, room_hint=config.room_hint)
+        model = build_distance(fe, width=config.width, room_hint=config.room_hint, band_stats=config.band_stats)
         trainer = with_acoustics_head(model) if config.aux_weight else model
         if args.init:
             init_weights(trainer, model, args.init)
@@ -219,7 +237,7 @@ def main(argv=None):
                 "front_end": {"hop_length": fe.hop_length, "win_length": fe.win_length},
                 "aux_weight": config.aux_weight, "rel_weight": config.rel_weight, "pair_weight": config.pair_weight,
                 "aux_pair_weight": config.aux_pair_weight, "source_pairs": config.source_pairs,
-                "pair_ratio": config.pair_ratio,
+                "pair_ratio": config.pair_ratio, "band_stats": config.band_stats,
                 "average_last": config.average_last,
                 "dry_sources": {"espeak-ng speech": len(sources.train_speech),
                                 "starter clips": len(sources.train_clips)},

@@ -97,6 +97,9 @@ class DistanceConfig:
     #: does not lower it, spreading the estimates does. Measured: a plain source-pair term of
     #: weight 2 squeezed the estimates (within-room slope 0.15 to 0.06, docs/distance.md)
     pair_ratio: bool = False
+    #: the network also reads per-band statistics of the log-mel (``soundpred.models.BandStats``:
+    #: the loudest frames' envelope, each band's rise above its floor), added to its embedding
+    band_stats: bool = False
 
     @property
     def paired(self) -> bool:
@@ -336,8 +339,10 @@ def acoustics_loss(pair_weight: float = 0.0):
 
 def with_acoustics_head(model: keras.Model) -> keras.Model:
     """A training-only model over ``model``'s layers that also predicts the
-    :data:`ACOUSTIC_TARGETS` from its ``embedding`` layer; saving ``model`` leaves the head out."""
-    acoustics = keras.layers.Dense(len(ACOUSTIC_TARGETS), name="acoustics")(model.get_layer("embedding").output)
+    :data:`ACOUSTIC_TARGETS` from its ``embedding`` layer (``with_bands``, the embedding with the
+    band statistics added, where there is one); saving ``model`` leaves the head out."""
+    reads = "with_bands" if any(layer.name == "with_bands" for layer in model.layers) else "embedding"
+    acoustics = keras.layers.Dense(len(ACOUSTIC_TARGETS), name="acoustics")(model.get_layer(reads).output)
     return keras.Model(model.inputs, {"log_distance": model.output, "acoustics": acoustics},
                        name="soundpred_distance_trainer")
 
