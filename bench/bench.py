@@ -176,7 +176,9 @@ def app_figures(runs: int):
             lat = {api: timings_ms(lambda api=api: client.predict(handle_file(str(clip)), api_name=api), runs)
                    for api in ("/predict", "/analyze")}
             hwm = app.peak_rss_mb()
-    print(f"3. end to end (5.9 s clip): /predict p50 {statistics.median(lat['/predict']):.0f} ms, "
+    import soundfile as sf
+
+    print(f"3. end to end ({sf.info(str(clip)).duration:.1f} s clip): /predict p50 {statistics.median(lat['/predict']):.0f} ms, "
           f"p95 {pct(lat['/predict'], 95):.0f} ms; /analyze with spectrogram, gauge and timeline "
           f"p50 {statistics.median(lat['/analyze']):.0f} ms, p95 {pct(lat['/analyze'], 95):.0f} ms")
     print(f"4. cold start to the first /analyze answer: median {statistics.median(colds):.1f} s over 3 starts; "

@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 
 from . import __version__
-from . import features  # noqa: F401  (registers the custom layers that bundles contain)
+from . import features, models  # noqa: F401  (register the custom layers that bundles contain)
 from .distance import point_shrink
 from .labels import check_labels
 from .params import FRONTEND_VERSION, FrontEnd

@@ -10,7 +10,7 @@ import pytest
 from soundpred.bundle import load_bundle, save_bundle
 from soundpred.predict import Predictor
 
-from .conftest import STARTER, needs_starter, tone
+from .conftest import ROOT, STARTER, needs_starter, tone
 
 
 @pytest.mark.slow
@@ -652,5 +652,11 @@ def test_band_stats_network_starts_as_the_plain_one_it_is_initialised_from(tmp_p
     assert np.abs(banded.get_layer("bands_mix").get_weights()[0]).max() > 0
     loaded = load_bundle(save_bundle(banded, tmp_path / "banded", frontend=DISTANCE_FRONTEND, task="distance"))
     np.testing.assert_allclose(loaded.model.predict_on_batch(x), banded.predict_on_batch(x), atol=1e-5)
+    # a process that imports nothing but soundpred.bundle loads it too (the layer registers itself)
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", "import sys; from soundpred.bundle import load_bundle; "
+                    "load_bundle(sys.argv[1])", str(tmp_path / "banded")], check=True, cwd=ROOT)
     ens = build_distance_ensemble([plain, loaded.model])
     assert ens.predict_on_batch(x).shape == (3, 2)
