@@ -660,3 +660,39 @@ def test_band_stats_network_starts_as_the_plain_one_it_is_initialised_from(tmp_p
                     "load_bundle(sys.argv[1])", str(tmp_path / "banded")], check=True, cwd=ROOT)
     ens = build_distance_ensemble([plain, loaded.model])
     assert ens.predict_on_batch(x).shape == (3, 2)
+
+
+def test_extra_dry_clips_join_the_training_sources_only(tmp_path):
+    """``--extra-dry``: of a Kaggle-layout folder with a ``sources.csv`` (as more-real has),
+    only the clips whose source is one of ``DRY_EXTRA_SOURCES`` are taken, and they join the
+    training clips; the evaluation sources stay exactly what they were without them."""
+    import soundfile as sf
+
+    from train.distance_eval import DRY_EXTRA_SOURCES, dry_sources, extra_dry_clips
+
+    extra = tmp_path / "extra"
+    (extra / "audio_train").mkdir(parents=True)
+    rows, sources = ["fname,label,manually_verified"], ["fname,label,source,origin,license,sr,seconds"]
+    for i, (source, seconds) in enumerate([("philharmonia", 2.0), ("jrhodes", 3.0), ("urbansound8k", 2.0),
+                                           ("philharmonia", 1.0)]):  # the last is too short to use
+        name = f"c{i}.wav"
+        sf.write(extra / "audio_train" / name, tone(16000, seconds, freq=200 + 100 * i), 16000)
+        rows.append(f"{name},Oboe,1")
+        sources.append(f"{name},Oboe,{source},x,y,16000,{seconds}")
+    (extra / "train.csv").write_text("\n".join(rows) + "\n")
+    (extra / "sources.csv").write_text("\n".join(sources) + "\n")
+    assert "urbansound8k" not in DRY_EXTRA_SOURCES
+    assert [c.path.name for c in extra_dry_clips(extra)] == ["c0.wav", "c1.wav", "c3.wav"]
+    assert len(extra_dry_clips(extra, kinds=())) == 4
+    plain = dry_sources(16000, n_speech=6, data=tmp_path / "no-starter")
+    more = dry_sources(16000, n_speech=6, data=tmp_path / "no-starter", extra=extra)
+    assert [len(c) for c in more.train_clips] == [32000, 48000] and plain.train_clips == []
+    assert len(more.eval_clips) == len(plain.eval_clips) == 0
+    for a, b in zip(more.eval_speech + more.train_speech, plain.eval_speech + plain.train_speech, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # the card names them and their licences only when a run used them
+    from train.distance_eval import _extra_dry
+
+    assert "CC BY-SA 3.0" in _extra_dry({"dry_sources": {"extra": str(extra)}}) and "CC BY-NC 4.0" in _extra_dry(
+        {"dry_sources": {"extra": str(extra)}})
+    assert _extra_dry({"dry_sources": {"extra": None}}) == _extra_dry({}) == ""

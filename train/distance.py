@@ -90,6 +90,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--band-stats", action="store_true",
                    help="the network also reads per-band log-mel statistics (the loudest frames' envelope, each "
                         "band's rise above its floor), added to its embedding by a layer that starts at zero")
+    p.add_argument("--extra-dry", type=Path, metavar="FOLDER",
+                   help="also train on the dry clips of this Kaggle-layout folder with a sources.csv (e.g. "
+                        "../shared/data/more-real: its studio notes and electric piano); evaluation is unchanged")
     p.add_argument("--average-last", type=int, default=d.average_last, metavar="K",
                    help="save the average of the last K epochs' weights (checkpoint averaging; 0: the last epoch's)")
     p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, the "
@@ -123,7 +126,7 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                             rel_weight=args.rel_weight, average_last=args.average_last,
                             pair_weight=args.pair_weight, aux_pair_weight=args.aux_pair_weight,
                             source_pairs=args.source_pairs, pair_ratio=args.pair_ratio,
-                            band_stats=args.band_stats)
+                            band_stats=args.band_stats, extra_dry=args.extra_dry)
     return args, config
 
 
@@ -166,7 +169,8 @@ def main(argv=None):
     banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed,
                        hybrid_rooms=0 if args.evaluate else config.hybrid_rooms)
     train_bank = banks.train
-    sources = dry_sources(sr, n_speech=config.speech, data=config.data)
+    sources = dry_sources(sr, n_speech=config.speech, data=config.data,
+                          extra=None if args.evaluate else config.extra_dry)
     print(f"{len(train_bank)} training RIRs, {len(banks.hybrid_train or [])} hybrid ones, {len(banks.heldout)} "
           f"held-out, {len(banks.shifted)} shifted, {len(banks.hybrid)} hybrid; dry sources: "
           f"{len(sources.train_speech)}+{len(sources.train_clips)} train, "
@@ -240,7 +244,8 @@ def main(argv=None):
                 "pair_ratio": config.pair_ratio, "band_stats": config.band_stats,
                 "average_last": config.average_last,
                 "dry_sources": {"espeak-ng speech": len(sources.train_speech),
-                                "starter clips": len(sources.train_clips)},
+                                "clips": len(sources.train_clips),
+                                "extra": str(config.extra_dry) if config.extra_dry else None},
                 "command": "python -m train.distance " + " ".join(sys.argv[1:] if argv is None else argv)}
     save_bundle(model, out, frontend=fe, task="distance", metrics=results, training=training,
                 card=write_card(training, results), name="soundpred-distance")

@@ -100,6 +100,9 @@ class DistanceConfig:
     #: the network also reads per-band statistics of the log-mel (``soundpred.models.BandStats``:
     #: the loudest frames' envelope, each band's rise above its floor), added to its embedding
     band_stats: bool = False
+    #: a Kaggle-layout folder (``more-real``) whose dry clips (:data:`DRY_EXTRA_SOURCES`) join the
+    #: training sources (None: the starter clips and espeak-ng speech only)
+    extra_dry: Path | None = None
 
     @property
     def paired(self) -> bool:
@@ -157,20 +160,42 @@ def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 
                  make_bank(HYBRID, hybrid_rooms, seed=seed + 500, sr=sr) if hybrid_rooms else None)
 
 
-def dry_sources(sr: int, *, n_speech: int = 240, data: Path = STARTER) -> DrySources:
+#: The clips of ``more-real`` (``../shared/data/README.md``) recorded close and dry enough to
+#: serve as dry sources, by the ``source`` column of its ``sources.csv``: the Philharmonia
+#: Orchestra's single notes (a studio) and the jRhodes electric piano (a sampled instrument).
+#: Not its gun shots, microwave ovens or harmonica takes, recorded in rooms and streets.
+DRY_EXTRA_SOURCES = ("philharmonia", "jrhodes")
+
+
+def extra_dry_clips(folder: Path, kinds=DRY_EXTRA_SOURCES) -> list:
+    """The train-split clips of a Kaggle-layout ``folder`` whose ``sources.csv`` row names one of
+    ``kinds`` as its source (every clip if ``kinds`` is empty)."""
+    import csv
+
+    clips = read_fsdkaggle2018(folder, "train")
+    if not kinds:
+        return clips
+    with open(Path(folder) / "sources.csv", newline="") as f:
+        source = {row["fname"]: row["source"] for row in csv.DictReader(f)}
+    return [c for c in clips if source.get(c.path.name) in kinds]
+
+
+def dry_sources(sr: int, *, n_speech: int = 240, data: Path = STARTER, extra: Path | None = None) -> DrySources:
     """espeak-ng speech (a sixth for evaluation) and the starter clips (train split for
-    training, test split for evaluation) at ``sr``."""
+    training, test split for evaluation) at ``sr``; with ``extra``, a Kaggle-layout folder with
+    a ``sources.csv`` (``more-real``), its :func:`extra_dry_clips` join the training clips only,
+    so that the evaluation sources stay the same."""
     speech = [audio.load(p, sr=sr) for p in make_speech(n=n_speech)]
     n_eval = max(1, len(speech) // 6)
     clips = []
-    for split in ("train", "test"):
+    for split in ("train", "test", "extra"):
         try:
-            cs = read_fsdkaggle2018(data, split)
+            cs = (extra_dry_clips(extra) if extra else []) if split == "extra" else read_fsdkaggle2018(data, split)
         except FileNotFoundError:
             cs = []
         _, waves = load_waveforms(cs, sr, desc=f"decoding {split} clips") if cs else ([], [])
         clips.append([w for w in waves if len(w) >= sr * 1.5])
-    return DrySources(speech[n_eval:], clips[0], speech[:n_eval], clips[1])
+    return DrySources(speech[n_eval:], clips[0] + clips[2], speech[:n_eval], clips[1])
 
 
 def make_examples(bank: RirBank, speech, clips, settings: SimSettings, *, n: int, sr: int, seed: int,
@@ -647,6 +672,14 @@ metrics:
 ---"""
 
 
+def _extra_dry(training: dict) -> str:
+    """The card's words for ``--extra-dry`` sources, with their licences."""
+    if not (training.get("dry_sources") or {}).get("extra"):
+        return ""
+    return (" and, in training only, the more-real set's studio recordings (Philharmonia Orchestra single notes, "
+            "CC BY-SA 3.0; the jRhodes electric piano, CC BY-NC 4.0)")
+
+
 def write_card(training: dict, results: dict) -> str:
     """The model card of a distance bundle (an ensemble's when ``training`` has ``members``)."""
     if training.get("members"):
@@ -663,7 +696,7 @@ metres out, as a Gaussian mean and log standard deviation; the app reports exp(m
 Simulated only (pyroomacoustics, randomised image sources, air absorption): {training["rirs"]} RIRs in
 {training["rooms"]} shoebox rooms {ROOM_LENGTH_M[0]:g}–{ROOM_LENGTH_M[1]:g} m long, {_simulation(TRAIN)} (median distance of the bank
 {training["train_median_m"]:.2f} m).{_hybrid_training(training)} Convolved on the fly with espeak-ng speech and FSDKaggle2018
-starter clips (research-use and Creative Commons recordings), with random level and onset: the
+starter clips (research-use and Creative Commons recordings){_extra_dry(training)}, with random level and onset: the
 direct sound's arrival time and the level carry no distance.
 
 {_evaluation(results)}
