@@ -696,3 +696,26 @@ def test_extra_dry_clips_join_the_training_sources_only(tmp_path):
     assert "CC BY-SA 3.0" in _extra_dry({"dry_sources": {"extra": str(extra)}}) and "CC BY-NC 4.0" in _extra_dry(
         {"dry_sources": {"extra": str(extra)}})
     assert _extra_dry({"dry_sources": {"extra": None}}) == _extra_dry({}) == ""
+
+
+def test_drr_ceiling_orders_positions_by_the_true_responses_direct_sound():
+    """``train.probe_drr_ceiling.ordering`` on responses made by hand: a direct sound 1/d at the
+    aligned index and one reverberant tail per room, so that the DRR falls with distance inside
+    each room (within-room correlation 1); the second room's tail is louder, so over both rooms
+    the order is no longer perfect."""
+    from soundpred.rooms import DIRECT_INDEX, TRAIN, RirBank
+    from train.probe_drr_ceiling import ordering
+
+    sr, rng = 16000, np.random.default_rng(0)
+    rirs, dist, room = [], [], []
+    for r, tail_gain in enumerate((0.05, 0.5)):
+        tail = rng.standard_normal(sr // 2) * np.exp(-np.arange(sr // 2) / (0.1 * sr)) * tail_gain
+        for d in (0.5, 1.0, 2.0, 4.0):
+            h = np.zeros(DIRECT_INDEX + sr // 2 + 200)
+            h[DIRECT_INDEX] = 1.0 / d
+            h[DIRECT_INDEX + 100:DIRECT_INDEX + 100 + len(tail)] = tail
+            rirs.append(h.astype(np.float32)), dist.append(d * (1 + r * 0.01)), room.append(r)
+    bank = RirBank(rirs, np.array(dist), np.full(8, 0.5), np.array(room), TRAIN, np.full(8, 60.0))
+    out = ordering(bank, sr)
+    assert out["rooms"] == 2 and out["drr_within"] == 1.0 and out["c50_within"] == 1.0
+    assert 0 < out["drr_all"] < 0.9
