@@ -265,7 +265,7 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
             live_state = gr.State()
             live_in.stream(live, [live_in, live_state], [live_known, live_labels, live_distance, live_state],
                            stream_every=LIVE_EVERY, time_limit=LIVE_LIMIT, concurrency_limit=None,
-                           api_visibility="private")
+                           api_visibility="private", show_progress="hidden")  # no dimming or timer each second
         gr.Markdown(f"<small>{MIC_NOTE} Limits: {settings.max_seconds:.0f} s of audio, "
                     f"{settings.max_file_size} per upload.</small>")
         gr.api(predict, api_name="predict", concurrency_id="analysis", concurrency_limit=settings.concurrency)

@@ -111,17 +111,23 @@ def test_live_mode_updates(app_url, browser_page, artifacts):
     page.get_by_role("button", name="Record", exact=True).locator("visible=true").first.click()
     live = page.locator("#live-distance")
     expect(live).to_contain_text("updated", timeout=60_000)
-    seen = set()
+    seen, timers = set(), []
     for _ in range(40):
         text = live.inner_text()
         m = re.search(r"updated (\d\d:\d\d:\d\d)", text)
         if m:
             seen.add(m.group(1))
+        # no progress timer (Gradio's "0.3s") nor dimming over the readings while each update runs:
+        # their status trackers stay hidden (class "hide": Gradio keeps them in the page, transparent)
+        trackers = page.locator("#live-known, #live-labels, #live-distance").locator(
+            "[data-testid=status-tracker]:not(.hide)")
+        timers += [t for t in trackers.all_inner_texts() if t.strip()]
         if len(seen) >= 3:
             break
-        page.wait_for_timeout(500)
+        page.wait_for_timeout(250)
     page.screenshot(path=str(artifacts / "app_live.png"), full_page=True)
     assert len(seen) >= 3, f"live mode gave {len(seen)} distinct updates"
+    assert not timers, f"the live readings showed a progress timer: {timers[:5]}"
     text = live.inner_text()
     assert "Distance ≈" in text and "8 s or more" not in text  # no tip while live
     assert "#" not in text and "Distance from the last" in text  # markdown rendered, not shown as text
