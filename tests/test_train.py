@@ -693,8 +693,9 @@ def test_extra_dry_clips_join_the_training_sources_only(tmp_path):
     # the card names them and their licences only when a run used them
     from train.distance_eval import _extra_dry
 
-    assert "CC BY-SA 3.0" in _extra_dry({"dry_sources": {"extra": str(extra)}}) and "CC BY-NC 4.0" in _extra_dry(
-        {"dry_sources": {"extra": str(extra)}})
+    more_real = _extra_dry({"dry_sources": {"extra": "../shared/data/more-real"}})
+    assert "CC BY-SA 3.0" in more_real and "CC BY-NC 4.0" in more_real
+    assert "`extra`" in _extra_dry({"dry_sources": {"extra": str(extra)}})  # another folder: no licences claimed
     assert _extra_dry({"dry_sources": {"extra": None}}) == _extra_dry({}) == ""
 
 

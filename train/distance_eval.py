@@ -674,8 +674,11 @@ metrics:
 
 def _extra_dry(training: dict) -> str:
     """The card's words for ``--extra-dry`` sources, with their licences."""
-    if not (training.get("dry_sources") or {}).get("extra"):
+    extra = (training.get("dry_sources") or {}).get("extra")
+    if not extra:
         return ""
+    if Path(extra).name != "more-real":
+        return f" and, in training only, the dry clips of `{Path(extra).name}` (see its own licences)"
     return (" and, in training only, the more-real set's studio recordings (Philharmonia Orchestra single notes, "
             "CC BY-SA 3.0; the jRhodes electric piano, CC BY-NC 4.0)")
 
