@@ -156,6 +156,7 @@ def tflite_reference(y: np.ndarray, runs: int):
 
 
 def app_figures(runs: int):
+    import soundfile as sf
     from gradio_client import Client, handle_file
 
     from tests.conftest import running_app  # the same launcher the tests use (run from the repo root)
@@ -176,8 +177,6 @@ def app_figures(runs: int):
             lat = {api: timings_ms(lambda api=api: client.predict(handle_file(str(clip)), api_name=api), runs)
                    for api in ("/predict", "/analyze")}
             hwm = app.peak_rss_mb()
-    import soundfile as sf
-
     print(f"3. end to end ({sf.info(str(clip)).duration:.1f} s clip): /predict p50 {statistics.median(lat['/predict']):.0f} ms, "
           f"p95 {pct(lat['/predict'], 95):.0f} ms; /analyze with spectrogram, gauge and timeline "
           f"p50 {statistics.median(lat['/analyze']):.0f} ms, p95 {pct(lat['/analyze'], 95):.0f} ms")

@@ -699,13 +699,13 @@ def test_extra_dry_clips_join_the_training_sources_only(tmp_path):
     assert _extra_dry({"dry_sources": {"extra": None}}) == _extra_dry({}) == ""
 
 
-def test_drr_ceiling_orders_positions_by_the_true_responses_direct_sound():
-    """``train.probe_drr_ceiling.ordering`` on responses made by hand: a direct sound 1/d at the
-    aligned index and one reverberant tail per room, so that the DRR falls with distance inside
-    each room (within-room correlation 1); the second room's tail is louder, so over both rooms
-    the order is no longer perfect."""
+def test_cue_ordering_follows_the_true_responses_direct_sound():
+    """``train.room_statistics.cue_ordering`` on responses made by hand: a direct sound 1/d at the
+    aligned index and one reverberant tail per room, so that the DRR and C50 fall with distance
+    inside each room (within-room correlation -1); the second room's tail is louder, so over both
+    rooms the order is no longer perfect."""
     from soundpred.rooms import DIRECT_INDEX, TRAIN, RirBank
-    from train.probe_drr_ceiling import ordering
+    from train.room_statistics import cue_ordering
 
     sr, rng = 16000, np.random.default_rng(0)
     rirs, dist, room = [], [], []
@@ -717,6 +717,6 @@ def test_drr_ceiling_orders_positions_by_the_true_responses_direct_sound():
             h[DIRECT_INDEX + 100:DIRECT_INDEX + 100 + len(tail)] = tail
             rirs.append(h.astype(np.float32)), dist.append(d * (1 + r * 0.01)), room.append(r)
     bank = RirBank(rirs, np.array(dist), np.full(8, 0.5), np.array(room), TRAIN, np.full(8, 60.0))
-    out = ordering(bank, sr)
-    assert out["rooms"] == 2 and out["drr_within"] == 1.0 and out["c50_within"] == 1.0
-    assert 0 < out["drr_all"] < 0.9
+    out = cue_ordering(bank, sr)
+    assert out["drr_within"] == -1.0 and out["c50_within"] == -1.0
+    assert -0.9 < out["drr_all"] < 0

@@ -43,7 +43,7 @@ from train.dry_sources import make_speech
 
 __all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "room_banks", "dry_sources", "make_examples", "make_batches",
            "ACOUSTIC_TARGETS", "acoustic_targets", "distance_loss", "acoustics_loss", "with_acoustics_head",
-           "eval_sets", "validation_sets", "Baselines", "classical_features", "RidgeBaseline", "rir_parameters",
+           "eval_sets", "validation_sets", "Baselines", "classical_features", "RidgeBaseline", "rir_parameters", "bank_parameters",
            "RirOracle", "logmel_of", "predict_model", "evaluate", "table", "rt60_table", "write_card", "write_ensemble_card"]
 
 
@@ -187,15 +187,21 @@ def dry_sources(sr: int, *, n_speech: int = 240, data: Path = STARTER, extra: Pa
     so that the evaluation sources stay the same."""
     speech = [audio.load(p, sr=sr) for p in make_speech(n=n_speech)]
     n_eval = max(1, len(speech) // 6)
-    clips = []
-    for split in ("train", "test", "extra"):
+
+    def decoded(read, name: str) -> list[np.ndarray]:
+        """The clips ``read()`` lists (none where its folder is missing), decoded, 1.5 s or longer."""
         try:
-            cs = (extra_dry_clips(extra) if extra else []) if split == "extra" else read_fsdkaggle2018(data, split)
+            cs = read()
         except FileNotFoundError:
             cs = []
-        _, waves = load_waveforms(cs, sr, desc=f"decoding {split} clips") if cs else ([], [])
-        clips.append([w for w in waves if len(w) >= sr * 1.5])
-    return DrySources(speech[n_eval:], clips[0] + clips[2], speech[:n_eval], clips[1])
+        _, waves = load_waveforms(cs, sr, desc=f"decoding {name} clips") if cs else ([], [])
+        return [w for w in waves if len(w) >= sr * 1.5]
+
+    train = decoded(lambda: read_fsdkaggle2018(data, "train"), "train")
+    test = decoded(lambda: read_fsdkaggle2018(data, "test"), "test")
+    if extra:
+        train += decoded(lambda: extra_dry_clips(extra), "extra")
+    return DrySources(speech[n_eval:], train, speech[:n_eval], test)
 
 
 def make_examples(bank: RirBank, speech, clips, settings: SimSettings, *, n: int, sr: int, seed: int,
@@ -218,7 +224,7 @@ ACOUSTIC_TARGETS = ("drr_db", "c50_db", "log_edt_s", "log_t20_s", "log_rt60_s", 
 
 def acoustic_targets(bank: RirBank, sr: int) -> np.ndarray:
     """``(len(bank), 6)`` raw :data:`ACOUSTIC_TARGETS` of every RIR in ``bank``."""
-    p = np.stack([rir_parameters(h, sr) for h in bank.rirs])
+    p = bank_parameters(bank, sr)
     decay = np.log(np.maximum(p[:, 2:4], 1e-3))
     return np.c_[p[:, :2], decay, np.log(bank.rt60), np.log(bank.volume)].astype(np.float32)
 
@@ -459,6 +465,11 @@ def rir_parameters(h: np.ndarray, sr: int) -> np.ndarray:
                      np.argmax(edc_db < -10) / sr, np.argmax(edc_db < -20) / sr])
 
 
+def bank_parameters(bank: RirBank, sr: int) -> np.ndarray:
+    """``(len(bank), 4)``: :func:`rir_parameters` of every RIR in ``bank``."""
+    return np.stack([rir_parameters(h, sr) for h in bank.rirs])
+
+
 class RirOracle:
     """Not blind, a reference: gradient boosting of log-distance on :func:`rir_parameters` of the
     true RIR. It shows how much of the distance the room's acoustics determine at all; no
@@ -473,7 +484,7 @@ class RirOracle:
         return self
 
     def features(self, bank: RirBank) -> np.ndarray:
-        return np.stack([rir_parameters(h, self.sr) for h in bank.rirs])
+        return bank_parameters(bank, self.sr)
 
     def predict(self, bank: RirBank):
         return self.model.predict(self.features(bank))
