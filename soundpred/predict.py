@@ -199,16 +199,20 @@ class Predictor:
         """Whether the distance model takes a room kind (``soundpred.rooms.ROOM_KINDS``)."""
         return self.distance is not None and takes_room_hint(self.distance.model)
 
-    def distance_for_waveform(self, y: np.ndarray, *, coverage: float = COVERAGE,
-                              room: str = "auto") -> tuple[float, tuple[float, float]]:
+    def distance_for_waveform(self, y: np.ndarray, *, coverage: float = COVERAGE, room: str = "auto",
+                              window: int | None = None, hop: int | None = None) -> tuple[float, tuple[float, float]]:
         """Distance estimate (m) and its ``coverage`` interval for a waveform at the distance
         model's rate. Windows are combined by averaging their log-distance means and their
         variances (not shrinking the spread: neighbouring windows share the same room); the
-        estimate is :func:`soundpred.distance.point_estimate` with the bundle's ``point_shrink``."""
+        estimate is :func:`soundpred.distance.point_estimate` with the bundle's ``point_shrink``.
+
+        ``window`` and ``hop`` (samples) default to the bundle's window and half of it; the
+        networks pool over time, so any window length runs (``train.probe_input_length`` measures
+        what other choices cost)."""
         fe = self.distance.frontend
-        win = fe.window_samples
+        win = window or fe.window_samples
         hint = kind_one_hot([room])[0] if self.takes_room_hint else None
-        (out, *_), _, kept = self._run_windows(self.distance.model, y, win, max(1, win // 2), hint)
+        (out, *_), _, kept = self._run_windows(self.distance.model, y, win, hop or max(1, win // 2), hint)
         mu = float(out[kept, 0].mean())
         sigma = float(np.sqrt(np.mean(np.exp(2 * clip_log_sigma(out[kept, 1])))))
         lo, hi = interval(mu, sigma, coverage)

@@ -102,6 +102,43 @@ def test_short_and_long_inputs(distance_predictor):
         assert np.isfinite(d) and 0 < lo < d < hi
 
 
+def test_distance_windows_can_be_chosen(distance_predictor):
+    """``distance_for_waveform(window=, hop=)``: one window over the whole input is the model run
+    on that input once; a hop of a whole window runs fewer windows than the default half-window
+    hop and gives another estimate; the default is the bundle's window every half window."""
+    y = 0.1 * np.random.default_rng(3).standard_normal(SR * 10).astype(np.float32)
+    model = distance_predictor.distance.model
+    win = distance_predictor.distance.frontend.window_samples
+    calls = []
+    original = model.predict_on_batch
+    # the default takes the room hint: inputs are [waveforms, hints]
+    model.predict_on_batch = lambda x: calls.append(np.shape(x[0])) or original(x)
+    try:
+        whole, _ = distance_predictor.distance_for_waveform(y, window=len(y), hop=len(y))
+        default, _ = distance_predictor.distance_for_waveform(y)
+        explicit, _ = distance_predictor.distance_for_waveform(y, window=win, hop=win // 2)
+        no_overlap, _ = distance_predictor.distance_for_waveform(y, window=win, hop=win)
+    finally:
+        del model.predict_on_batch
+    assert calls[0] == (1, len(y))
+    assert calls[1] == calls[2] and calls[1][1] == win and calls[3][0] < calls[1][0]
+    assert default == explicit and no_overlap != default
+    from soundpred.rooms import kind_one_hot
+
+    mu, log_sigma = np.asarray(original([y[None], kind_one_hot(["auto"])]))[0]
+    assert abs(np.log(whole) - (mu - distance_predictor._shrink * np.exp(2 * log_sigma))) < 1e-4
+
+
+def test_input_length_probe_reads_window_specs():
+    from train.probe_input_length import parse_window
+
+    assert parse_window("all", 64000, SR) == (None, None)
+    assert parse_window("4:4", 64000, SR) == (64000, 64000)
+    assert parse_window("8", 64000, SR) == (128000, 64000)
+    with pytest.raises(ValueError):
+        parse_window("four", 64000, SR)
+
+
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory):
     """Dry espeak-ng speech generated here (the sources the rooms are built for)."""

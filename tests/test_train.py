@@ -329,6 +329,43 @@ def test_source_pairs_take_one_position_and_two_sources():
         parse_args(["--out", "x", "--source-pairs"])
 
 
+def test_segment_examples_are_several_sources_at_one_place():
+    """``segments``: an example is K model windows, each another dry source (here a tone each)
+    through the example's one RIR; a share keeps only the first window and zeros after it. The
+    pair terms are refused with it."""
+    from soundpred.models import DISTANCE_FRONTEND
+    from soundpred.rooms import TRAIN, RirBank
+    from train.distance import parse_args
+    from train.distance_eval import DistanceConfig, DrySources, make_batches
+
+    rng = np.random.default_rng(0)
+    distances = np.arange(1, 7) * 0.5
+    rirs = [np.r_[np.zeros(20), 1.0, 0.3 * rng.standard_normal(400) * np.exp(-np.arange(400) / 80)].astype(np.float32)
+            for _ in distances]
+    bank = RirBank(rirs, distances, np.full(6, 0.5), np.arange(6), TRAIN, np.full(6, 100.0))
+    t = np.arange(16000 * 5) / 16000
+    speech = [np.sin(2 * np.pi * f * t).astype(np.float32) for f in 250.0 * np.arange(1, 5)]
+    n = DISTANCE_FRONTEND.window_samples
+    config = DistanceConfig(steps=2, batch_size=16, speech_share=1.0, segments=3, single_share=0.3)
+    x, y = make_batches([(bank, TRAIN)], DrySources(speech, [], speech, []), DISTANCE_FRONTEND, config)[0]
+    assert x.shape == (16, 3 * n) and y.shape == (16, 1)
+    seg = x.reshape(16, 3, n)
+    silent = np.abs(seg[:, 1:]).max(axis=2) == 0
+    single = silent.all(axis=1)
+    assert 0 < single.sum() < 16  # some keep only their first window
+    full = ~silent.any(axis=1)
+    assert full.sum() > 4
+    tone_of = np.abs(np.fft.rfft(seg[full], axis=2)).argmax(axis=2)
+    assert all(len(set(row)) == 3 for row in tone_of)  # another source in each window
+    assert parse_args(["--out", "x", "--segments", "2"])[1].segments == 2
+    for bad in (["--segments", "0"], ["--segments", "2", "--pair-weight", "1"]):
+        with pytest.raises(SystemExit):
+            parse_args(["--out", "x", *bad])
+    with pytest.raises(ValueError, match="segments"):
+        make_batches([(bank, TRAIN)], DrySources(speech, [], speech, []), DISTANCE_FRONTEND,
+                     DistanceConfig(batch_size=4, segments=2, pair_weight=1.0))
+
+
 @pytest.mark.slow
 def test_acoustics_head_trains_the_trunk_and_stays_out_of_the_bundle(tmp_path):
     """The auxiliary head shares the distance model's layers (training it moves the model's
@@ -697,6 +734,22 @@ def test_extra_dry_clips_join_the_training_sources_only(tmp_path):
     assert "CC BY-SA 3.0" in more_real and "CC BY-NC 4.0" in more_real
     assert "`extra`" in _extra_dry({"dry_sources": {"extra": str(extra)}})  # another folder: no licences claimed
     assert _extra_dry({"dry_sources": {"extra": None}}) == _extra_dry({}) == ""
+
+
+def test_a_missing_extra_dry_folder_is_refused(tmp_path, capsys):
+    """A mistyped ``--extra-dry`` used to train on the usual sources without a word; now the
+    command stops before simulating anything, and ``dry_sources`` refuses it too."""
+    from train.distance import parse_args
+    from train.distance_eval import dry_sources
+
+    with pytest.raises(SystemExit):
+        parse_args(["--out", "x", "--extra-dry", str(tmp_path / "more-rael")])
+    assert "no sources.csv" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="no sources.csv"):
+        dry_sources(16000, n_speech=6, data=tmp_path / "no-starter", extra=tmp_path / "more-rael")
+    (tmp_path / "sources.csv").write_text("fname,label,source\n")
+    _, config = parse_args(["--out", "x", "--extra-dry", str(tmp_path)])
+    assert config.extra_dry == tmp_path
 
 
 def test_cue_ordering_follows_the_true_responses_direct_sound():

@@ -93,6 +93,11 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--extra-dry", type=Path, metavar="FOLDER",
                    help="also train on the dry clips of this Kaggle-layout folder with a sources.csv (e.g. "
                         "../shared/data/more-real: its studio notes and electric piano); evaluation is unchanged")
+    p.add_argument("--segments", type=int, default=d.segments, metavar="K",
+                   help="train on K windows at one place: each example K model windows joined, each another "
+                        "dry source through the same RIR (the bundle's window stays one; run it on K windows "
+                        "with train.probe_input_length --windows); a share --single-share keeps only the first")
+    p.add_argument("--single-share", type=float, default=d.single_share)
     p.add_argument("--average-last", type=int, default=d.average_last, metavar="K",
                    help="save the average of the last K epochs' weights (checkpoint averaging; 0: the last epoch's)")
     p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, the "
@@ -115,6 +120,11 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
         p.error("--pair-ratio needs --pair-weight")
     if args.aux_pair_weight and not args.aux_weight:
         p.error("--aux-pair-weight needs --aux-weight (the acoustics head)")
+    if args.extra_dry and not (args.extra_dry / "sources.csv").is_file():
+        p.error(f"--extra-dry {args.extra_dry}: no sources.csv there (give a Kaggle-layout folder such as "
+                "../shared/data/more-real)")
+    if args.segments < 1 or (args.segments > 1 and (args.pair_weight or args.aux_pair_weight)):
+        p.error("--segments must be >= 1, and above 1 it does not go with the pair terms")
     if (args.resume or args.stop_after) and args.evaluate:
         p.error("--resume and --stop-after are for training")
     config = DistanceConfig(rooms=args.rooms, eval_rooms=args.eval_rooms, epochs=args.epochs, steps=args.steps,
@@ -126,7 +136,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                             rel_weight=args.rel_weight, average_last=args.average_last,
                             pair_weight=args.pair_weight, aux_pair_weight=args.aux_pair_weight,
                             source_pairs=args.source_pairs, pair_ratio=args.pair_ratio,
-                            band_stats=args.band_stats, extra_dry=args.extra_dry)
+                            band_stats=args.band_stats, extra_dry=args.extra_dry, segments=args.segments,
+                            single_share=args.single_share)
     return args, config
 
 
@@ -242,6 +253,7 @@ def main(argv=None):
                 "aux_weight": config.aux_weight, "rel_weight": config.rel_weight, "pair_weight": config.pair_weight,
                 "aux_pair_weight": config.aux_pair_weight, "source_pairs": config.source_pairs,
                 "pair_ratio": config.pair_ratio, "band_stats": config.band_stats,
+                "segments": config.segments, "single_share": config.single_share if config.segments > 1 else None,
                 "average_last": config.average_last,
                 "dry_sources": {"espeak-ng speech": len(sources.train_speech),
                                 "clips": len(sources.train_clips),

@@ -103,6 +103,13 @@ class DistanceConfig:
     #: a Kaggle-layout folder (``more-real``) whose dry clips (:data:`DRY_EXTRA_SOURCES`) join the
     #: training sources (None: the starter clips and espeak-ng speech only)
     extra_dry: Path | None = None
+    #: each training example is this many of the model's windows joined end to end, each another
+    #: dry source through the same RIR (as when a person talks or plays for longer at one place),
+    #: so that the network learns to pool what several sounds at one place tell; a share
+    #: ``single_share`` of the examples keeps only the first window (zeros after it), as a short
+    #: recording is padded. 1: one window, one source (every bundle before session 17)
+    segments: int = 1
+    single_share: float = 0.25
 
     @property
     def paired(self) -> bool:
@@ -200,6 +207,9 @@ def dry_sources(sr: int, *, n_speech: int = 240, data: Path = STARTER, extra: Pa
     train = decoded(lambda: read_fsdkaggle2018(data, "train"), "train")
     test = decoded(lambda: read_fsdkaggle2018(data, "test"), "test")
     if extra:
+        if not (Path(extra) / "sources.csv").is_file():
+            raise FileNotFoundError(f"extra dry sources: {extra} has no sources.csv (a Kaggle-layout folder "
+                                    "such as ../shared/data/more-real)")
         train += decoded(lambda: extra_dry_clips(extra), "extra")
     return DrySources(speech[n_eval:], train, speech[:n_eval], test)
 
@@ -248,6 +258,9 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
     that starts at its epochs-done × steps draws new batches rather than the first ones again."""
     n, sr = fe.window_samples, fe.sample_rate
     speech, clips = sources.train_speech, sources.train_clips
+    segments = config.segments
+    if segments > 1 and config.paired:
+        raise ValueError("segments > 1 and the pair terms do not go together")
     shares = np.asarray(shares if shares is not None else [len(b) for b, _ in parts], float)
     shares = shares / shares.sum()
     distance = [np.log(b.distance).astype(np.float32) for b, _ in parts]
@@ -267,6 +280,14 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
         flat = np.concatenate(raw)
         mean, sd = flat.mean(0), flat.std(0) + 1e-6
         aux = [(a - mean) / sd for a in raw]
+
+    def other_source(rng, used):
+        """A dry source not among ``used`` (while there are others), drawn as every source is."""
+        while True:
+            pool = speech if (rng.random() < config.speech_share or not clips) else clips
+            other = pool[int(rng.integers(len(pool)))]
+            if all(other is not u for u in used) or len(speech) + len(clips) <= len(used):
+                return other
 
     class Batches(keras.utils.PyDataset):
         def __init__(self):
@@ -301,6 +322,13 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
                             break
                 bank, settings = parts[k]
                 x, _ = synthesize(dry, bank.rirs[i], settings, n=n, sr=sr, rng=rng)
+                if segments > 1:  # more windows at this place, each another source; or only the first
+                    keep = 1 if rng.random() < config.single_share else segments
+                    used, more = [dry], []
+                    for _ in range(1, keep):
+                        used.append(other_source(rng, used))
+                        more.append(synthesize(used[-1], bank.rirs[i], settings, n=n, sr=sr, rng=rng)[0])
+                    x = np.concatenate([x, *more, np.zeros((segments - keep) * n, x.dtype)])
                 if rng.random() < 0.15:  # short input, zero-padded as the Predictor pads it
                     x[int(rng.integers(sr, n)):] = 0.0
                 xs.append(x)
@@ -647,6 +675,10 @@ def _recipe(training: dict) -> str:
     if training.get("aux_pair_weight"):
         parts.append(f"batches of within-room pairs, the squared error of the acoustics head's DRR and C50 "
                      f"differences within each pair added (weight {training['aux_pair_weight']:g})")
+    if (training.get("segments") or 1) > 1:
+        parts.append(f"examples of {training['segments']} windows at one place, each another dry source through "
+                     f"the same room response ({training['single_share']:.0%} only the first window); evaluated "
+                     f"here on one window, run by the app on the bundle's window")
     return ("; ".join(parts) + ".") if parts else ""
 
 

@@ -2,6 +2,9 @@
 
     python -m train.probe_input_length                             # the embedded default, 4, 8 and 12 s
     python -m train.probe_input_length --distance runs/m7 --segments 1 2 4
+    python -m train.probe_input_length --windows app 4:4 all   # also: no overlap, one window over all
+    python -m train.probe_input_length --distance runs/m3 --save m3.npz
+    python -m train.probe_input_length --distance runs/m13 --windows 8:4 app --against m3.npz
 
 Every RIR of the held-out, shifted, broad and hybrid sets of ``train.distance``
 (:func:`train.distance_eval.eval_sets`: the same rooms, seeds and evaluation dry sources; the
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -50,46 +54,84 @@ def summary_row(pred, bank) -> dict:
     return {k: s[k] for k in ("mae_m", "rel_error", "spearman", "spearman_within_room", "slope_within_room")}
 
 
+def parse_window(spec: str, n: int, sr: int) -> tuple[int | None, int | None]:
+    """``"WIN:HOP"`` in seconds -> samples; ``"all"``: the whole input as one window (None, None)."""
+    if spec == "all":
+        return None, None
+    win, _, hop = spec.partition(":")
+    win_n = int(round(float(win) * sr))
+    return win_n, int(round(float(hop) * sr)) if hop else max(1, win_n // 2)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--distance", default=str(EMBEDDED["distance"]), help="distance bundle folder")
     p.add_argument("--segments", type=int, nargs="+", default=[1, 2, 3], help="lengths, in model windows")
+    p.add_argument("--windows", nargs="+", default=["app"], metavar="WIN:HOP",
+                   help="how each recording is cut, in seconds: 'app' (the bundle's window, every half "
+                        "window, as the app does), e.g. '4:4' (no overlap), or 'all' (one window over the "
+                        "whole recording); the others are compared with the first")
+    p.add_argument("--save", type=Path, metavar="NPZ", help="write every estimate here (for --against)")
+    p.add_argument("--against", type=Path, metavar="NPZ",
+                   help="also compare this run, each way of cutting at each length, with the first way "
+                        "of cutting of a run saved with --save (another model on the same recordings)")
     p.add_argument("--eval-rooms", type=int, default=100)
     p.add_argument("--sets", nargs="+", help="evaluation sets by name (default: all but the training rooms)")
     args = p.parse_args(argv)
     predictor = Predictor(load_bundle(EMBEDDED["classification"]), load_bundle(args.distance))
     fe = predictor.distance.frontend
     n, sr = fe.window_samples, fe.sample_rate
+    try:
+        cuts = {w: ((n, n // 2) if w == "app" else parse_window(w, n, sr)) for w in args.windows}
+    except ValueError:
+        p.error(f"--windows takes 'app', 'all' or WIN:HOP in seconds, not {args.windows}")
     sources = dry_sources(sr)
     sets = {s.name: s for s in eval_sets(room_banks(sr, eval_rooms=args.eval_rooms), sources, 0)}
     names = args.sets or [k for k in sets if k != "training rooms"]
     if unknown := set(names) - set(sets):
         p.error(f"unknown sets {sorted(unknown)}; there are {sorted(sets)}")
-    longest = max(args.segments)
+    longest, shortest, first = max(args.segments), min(args.segments), args.windows[0]
     print(f"{args.distance}; segments of {n / sr:g} s\n")
-    print("| set | length | MAE m | rel. error | rank corr. | rank within rooms | slope within rooms |")
-    print("|---|---|---|---|---|---|---|")
-    results, gains = {}, {}
+    print("| set | windows | length | MAE m | rel. error | rank corr. | rank within rooms | slope within rooms |")
+    print("|---|---|---|---|---|---|---|---|")
+    results, gains, saved = {}, {}, {}
+    against = dict(np.load(args.against)) if args.against else None
     for name in names:
         es = sets[name]
         bank = es.bank
         x = long_recordings(bank, es.speech, es.clips, es.settings, segments=longest, n=n, sr=sr, seed=es.seed)
         preds = {}
-        for seg in sorted(args.segments):
-            t0 = time.time()
-            preds[seg] = pred = np.array([predictor.distance_for_waveform(y[:seg * n])[0] for y in x])
-            row = results.setdefault(name, {})[f"{seg * n / sr:g} s"] = summary_row(pred, bank)
-            print(f"| {name} | {seg * n / sr:g} s | " + " | ".join(f"{v:.3f}" for v in row.values()) + " |",
-                  flush=True)
-            print(f"  ({len(x)} recordings in {time.time() - t0:.0f} s)", flush=True, file=sys.stderr)
-        short = min(preds)
-        gains[name] = paired_bootstrap(preds[longest], preds[short], bank.distance, bank.room)
-    print(f"\n{longest * n / sr:g} s minus {min(args.segments) * n / sr:g} s, paired over rooms (2000 draws; 90 % "
-          "interval; share of draws better):\n")
-    print("| set | MAE m | rel. error | rank corr. | rank within rooms |\n|---|---|---|---|---|")
-    for name, g in gains.items():
-        print(f"| {name} | " + " | ".join(f"{v['difference']:+.3f} ({v['interval'][0]:+.3f} to {v['interval'][1]:+.3f}; "
-                                           f"{v['share_better']:.2f})" for v in g.values()) + " |")
+        for cut, (win, hop) in cuts.items():
+            for seg in sorted(args.segments):
+                t0 = time.time()
+                preds[cut, seg] = pred = np.array([
+                    predictor.distance_for_waveform(y[:seg * n], window=win or seg * n, hop=hop or seg * n)[0]
+                    for y in x])
+                row = results.setdefault(name, {}).setdefault(cut, {})[f"{seg * n / sr:g} s"] = summary_row(pred, bank)
+                print(f"| {name} | {cut} | {seg * n / sr:g} s | " + " | ".join(f"{v:.3f}" for v in row.values())
+                      + " |", flush=True)
+                print(f"  ({len(x)} recordings in {time.time() - t0:.0f} s)", flush=True, file=sys.stderr)
+        gains[name] = {f"{first}: {longest * n / sr:g} s minus {shortest * n / sr:g} s":
+                       paired_bootstrap(preds[first, longest], preds[first, shortest], bank.distance, bank.room)}
+        for cut in list(cuts)[1:]:
+            gains[name][f"{longest * n / sr:g} s: {cut} minus {first}"] = paired_bootstrap(
+                preds[cut, longest], preds[first, longest], bank.distance, bank.room)
+        if against is not None:
+            theirs = str(against["first"])
+            for (cut, seg), pred in preds.items():
+                if (key := f"{name}|{theirs}|{seg}") in against:
+                    gains[name][f"{seg * n / sr:g} s: {cut} minus {against['distance']} {theirs}"] = \
+                        paired_bootstrap(pred, against[key], bank.distance, bank.room)
+        saved.update({f"{name}|{cut}|{seg}": pred for (cut, seg), pred in preds.items()})
+    if args.save:
+        np.savez(args.save, distance=args.distance, first=first, **saved)
+    print("\nPaired over rooms (2000 draws; 90 % interval; share of draws better):\n")
+    print("| set | comparison | MAE m | rel. error | rank corr. | rank within rooms |\n|---|---|---|---|---|---|")
+    for name, by in gains.items():
+        for what, g in by.items():
+            print(f"| {name} | {what} | " + " | ".join(
+                f"{v['difference']:+.3f} ({v['interval'][0]:+.3f} to {v['interval'][1]:+.3f}; "
+                f"{v['share_better']:.2f})" for v in g.values()) + " |")
     return results, gains
 
 
