@@ -30,6 +30,7 @@ from train.distance_eval import (
     Baselines,
     DistanceConfig,
     acoustics_loss,
+    check_extra_dry,
     distance_loss,
     dry_sources,
     eval_sets,
@@ -120,9 +121,11 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
         p.error("--pair-ratio needs --pair-weight")
     if args.aux_pair_weight and not args.aux_weight:
         p.error("--aux-pair-weight needs --aux-weight (the acoustics head)")
-    if args.extra_dry and not (args.extra_dry / "sources.csv").is_file():
-        p.error(f"--extra-dry {args.extra_dry}: no sources.csv there (give a Kaggle-layout folder such as "
-                "../shared/data/more-real)")
+    if args.extra_dry:  # before any room is simulated
+        try:
+            check_extra_dry(args.extra_dry)
+        except FileNotFoundError as e:
+            p.error(str(e))
     if args.segments < 1 or (args.segments > 1 and (args.pair_weight or args.aux_pair_weight)):
         p.error("--segments must be >= 1, and above 1 it does not go with the pair terms")
     if (args.resume or args.stop_after) and args.evaluate:

@@ -187,6 +187,14 @@ def extra_dry_clips(folder: Path, kinds=DRY_EXTRA_SOURCES) -> list:
     return [c for c in clips if source.get(c.path.name) in kinds]
 
 
+def check_extra_dry(folder: Path) -> None:
+    """Refuse an extra-dry folder without a ``sources.csv`` (a mistyped path would otherwise
+    train on the usual sources without a word)."""
+    if not (Path(folder) / "sources.csv").is_file():
+        raise FileNotFoundError(f"extra dry sources: {folder} has no sources.csv (give a Kaggle-layout folder "
+                                "such as ../shared/data/more-real)")
+
+
 def dry_sources(sr: int, *, n_speech: int = 240, data: Path = STARTER, extra: Path | None = None) -> DrySources:
     """espeak-ng speech (a sixth for evaluation) and the starter clips (train split for
     training, test split for evaluation) at ``sr``; with ``extra``, a Kaggle-layout folder with
@@ -207,9 +215,7 @@ def dry_sources(sr: int, *, n_speech: int = 240, data: Path = STARTER, extra: Pa
     train = decoded(lambda: read_fsdkaggle2018(data, "train"), "train")
     test = decoded(lambda: read_fsdkaggle2018(data, "test"), "test")
     if extra:
-        if not (Path(extra) / "sources.csv").is_file():
-            raise FileNotFoundError(f"extra dry sources: {extra} has no sources.csv (a Kaggle-layout folder "
-                                    "such as ../shared/data/more-real)")
+        check_extra_dry(extra)
         train += decoded(lambda: extra_dry_clips(extra), "extra")
     return DrySources(speech[n_eval:], train, speech[:n_eval], test)
 
@@ -314,12 +320,8 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
             xs, dry = [], None
             for j, (k, i) in enumerate(zip(part, idx)):
                 if not positions or j % 2 == 0:  # a pair of positions shares its dry source
-                    first = dry if (pairs and j % 2) else None  # a source pair's second: another source
-                    while True:
-                        pool = speech if (rng.random() < config.speech_share or not clips) else clips
-                        dry = pool[int(rng.integers(len(pool)))]
-                        if dry is not first:
-                            break
+                    # a source pair's second: another source than the first's
+                    dry = other_source(rng, [dry] if (pairs and j % 2) else [])
                 bank, settings = parts[k]
                 x, _ = synthesize(dry, bank.rirs[i], settings, n=n, sr=sr, rng=rng)
                 if segments > 1:  # more windows at this place, each another source; or only the first
