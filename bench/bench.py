@@ -1,6 +1,6 @@
 """Benchmarks: prints figures (medians and ratios), asserts nothing.
 
-    python -m bench.bench [--clips 60] [--runs 20] [--only features models app training soak]
+    python -m bench.bench [--clips 60] [--runs 20] [--only features models app training stages soak]
 
 1. feature throughput, x real time: the seed pipeline (librosa.load at 44.1 kHz + 40 MFCC) vs
    soundpred (decode + resample to 16 kHz + the model's LogMel layer), same starter clips, and
@@ -12,6 +12,9 @@
 4. cold start: launching `python app.py` to its first /analyze answer, and that first answer's
    time beside the second's (the app warms its models and figures before serving);
 5. peak resident memory of the app process (VmHWM) after all of the above;
+   (``--only stages``) where /analyze's time goes, in process on the same clip: decoding, the
+   classifier, the distance, the display spectrogram, painting each figure and Gradio's PNG
+   encoding of it, p50 of each and their sum;
 6. training throughput of both trainers (examples/s), measured and from the last full runs;
 7. soak (``--only soak``, not in the default run: about 10 minutes): ``--soak`` /analyze requests,
    two at a time, after 100 of warm-up; the app's resident memory after every 100, and its
@@ -186,6 +189,48 @@ def app_figures(runs: int):
     print(f"5. peak resident memory of the app: {hwm:.0f} MB")
 
 
+def analyze_stages(runs: int):
+    """/analyze's steps one by one, in process, as app.analyze runs them on the example clip:
+    what the end-to-end figure of part 3 is made of (the rest is Gradio: upload, queue, JSON)."""
+    from gradio.processing_utils import encode_pil_to_bytes
+    from PIL import Image
+
+    from soundpred import audio
+    from soundpred.plots import GaugePainter, SpectrogramPainter, TimelinePainter
+    from soundpred.features import display_db
+    from soundpred.predict import Predictor
+
+    clip = ROOT / "examples" / "speech_1m_meeting_room.wav"
+    p = Predictor.from_specs()
+    fe = p.classifier.frontend
+    spectrogram = SpectrogramPainter(n_mels=fe.n_mels, fmin=fe.fmin, fmax=fe.fmax, top_db=fe.top_db)
+    gauge, timeline = GaugePainter(), TimelinePainter()
+    y = audio.read(clip, sr=fe.sample_rate).samples
+    pred = p.predict(clip)
+    images = {"spectrogram": lambda: spectrogram.rgb(pred.spectrogram, hop_s=pred.spectrogram_hop_s),
+              "gauge": lambda: gauge.rgb(pred.distance_m, pred.distance_interval_m),
+              "timeline": lambda: timeline.rgb(pred.window_times, pred.window_scores, pred.labels)}
+    stages = {"decode + resample": lambda: audio.read(clip, sr=fe.sample_rate),
+              "classifier (+ AudioSet, open set)": lambda: p.outputs_for_waveform(y),
+              "distance": lambda: p.distance_for_waveform(y),
+              "display spectrogram": lambda: display_db(np.asarray(p._logmel(y[None]))[0, :, :, 0], fe)}
+    for name, paint in images.items():
+        pixels = paint()
+        stages[f"paint {name}"] = paint
+        stages[f"PNG {name} {pixels.shape[1]}x{pixels.shape[0]}"] = \
+            lambda pixels=pixels: encode_pil_to_bytes(Image.fromarray(pixels), "png")
+    for fn in stages.values():
+        fn()  # warm up
+    whole = timings_ms(lambda: p.predict(clip), runs)
+    medians = {name: statistics.median(timings_ms(fn, runs)) for name, fn in stages.items()}
+    total = sum(medians.values())
+    print(f"3b. /analyze in process, {pred.duration_s:.1f} s clip, p50 of {runs} runs each:")
+    for name, ms in medians.items():
+        print(f"   {name:<34} {ms:7.1f} ms  {100 * ms / total:4.1f} %")
+    print(f"   sum {total:.0f} ms; Predictor.predict alone (the first four and the window bookkeeping) "
+          f"p50 {statistics.median(whole):.0f} ms")
+
+
 def training_throughput(steps: int):
     """Examples per second of one optimizer step (batch 32, the trainers' models, losses and
     optimizer) and of the distance trainer's on-the-fly room synthesis; and what the last full
@@ -255,9 +300,9 @@ def main(argv=None):
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--train-steps", type=int, default=10)
     ap.add_argument("--soak", type=int, default=1000, help="requests of the soak (part 7)")
-    parts = ("features", "models", "app", "training", "soak")
-    ap.add_argument("--only", nargs="+", choices=parts, default=parts[:-1],
-                    help="run only these parts (soak only when named)")
+    parts = ("features", "models", "app", "training", "stages", "soak")
+    ap.add_argument("--only", nargs="+", choices=parts, default=parts[:-2],
+                    help="run only these parts (stages and soak only when named)")
     ap.add_argument("--distance", nargs="*", type=Path, default=[],
                     help="distance bundles to time beside the embedded default (part 2)")
     args = ap.parse_args(argv)
@@ -269,6 +314,8 @@ def main(argv=None):
         app_figures(args.runs)
     if "training" in args.only:
         training_throughput(args.train_steps)
+    if "stages" in args.only:
+        analyze_stages(args.runs)
     if "soak" in args.only:
         soak(args.soak)
 
