@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
+from PIL import Image
 
 from .distance import RANGE_M
 from .labels import display_name
@@ -46,10 +47,13 @@ def spectrogram_figure(spec: np.ndarray, *, hop_s: float, fmin: float = 50.0, fm
 
 
 class _Painter:
-    """PNG bytes of a figure kind, fast enough per request. Building a figure and laying out its
-    axes and tick labels costs as much as drawing it, so figures are kept in a pool (one per
-    concurrent caller, created on demand) and only their data change between calls. Thread-safe;
-    the pixels equal a fresh figure's (tests/test_plots.py)."""
+    """Pixels of a figure kind, fast enough per request. Building a figure and laying out its
+    axes and tick labels costs as much as drawing it, and drawing text costs most of the rest,
+    so figures are kept in a pool (one per concurrent caller, created on demand), only their
+    data change between calls, and only the artists that change are drawn: each figure keeps a
+    picture of everything else (the titles, the axes that stay put), drawn once, and draws its
+    :meth:`_dynamic` artists over it (matplotlib's blitting). Thread-safe; the pixels equal a
+    fresh figure's (tests/test_plots.py)."""
 
     def __init__(self):
         self._pool: queue.SimpleQueue = queue.SimpleQueue()
@@ -60,32 +64,46 @@ class _Painter:
     def _update(self, fig: Figure, *args, **kwargs) -> None:
         raise NotImplementedError
 
-    def _render(self, draw, *args, **kwargs):
+    def _dynamic(self, fig: Figure) -> list:
+        """The artists :meth:`_update` changes, in the order a full draw paints them (by zorder);
+        they must not overlap the rest of the figure, which is painted before them."""
+        raise NotImplementedError
+
+    def _ready(self) -> tuple[Figure, list, object]:
+        fig = self._new()
+        FigureCanvasAgg(fig)
+        dynamic = self._dynamic(fig)
+        for artist in dynamic:
+            artist.set_animated(True)  # left out of the full draw below
+        fig.canvas.draw()
+        return fig, dynamic, fig.canvas.copy_from_bbox(fig.bbox)
+
+    def rgba(self, *args, **kwargs) -> np.ndarray:
+        """The figure's pixels, ``(height, width, 4)`` uint8."""
         try:
-            fig = self._pool.get_nowait()
+            fig, dynamic, background = self._pool.get_nowait()
         except queue.Empty:
-            fig = self._new()
-            FigureCanvasAgg(fig)
+            fig, dynamic, background = self._ready()
         try:
             self._update(fig, *args, **kwargs)
-            return draw(fig)
+            for ax in fig.axes:
+                ax.viewLim  # noqa: B018 -- applies a pending autoscale, as a full draw would
+            fig.canvas.restore_region(background)
+            for artist in dynamic:
+                fig.draw_artist(artist)
+            return np.asarray(fig.canvas.buffer_rgba()).copy()
         finally:
-            self._pool.put(fig)
-
-    def png(self, *args, **kwargs) -> bytes:
-        """The figure as PNG bytes."""
-        def draw(fig):
-            out = io.BytesIO()
-            fig.savefig(out, format="png")
-            return out.getvalue()
-        return self._render(draw, *args, **kwargs)
+            self._pool.put((fig, dynamic, background))
 
     def rgb(self, *args, **kwargs) -> np.ndarray:
         """The figure's pixels, ``(height, width, 3)`` uint8 (what ``gr.Image`` takes)."""
-        def draw(fig):
-            fig.canvas.draw()
-            return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-        return self._render(draw, *args, **kwargs)
+        return np.ascontiguousarray(self.rgba(*args, **kwargs)[..., :3])
+
+    def png(self, *args, **kwargs) -> bytes:
+        """The figure as PNG bytes (RGBA, as ``savefig`` writes it)."""
+        out = io.BytesIO()
+        Image.fromarray(self.rgba(*args, **kwargs)).save(out, format="png")
+        return out.getvalue()
 
 
 class SpectrogramPainter(_Painter):
@@ -108,6 +126,10 @@ class SpectrogramPainter(_Painter):
         ax.images[0].set_extent((0, seconds, -0.5, self.n_mels - 0.5))
         ax.set_xlim(0, seconds)
 
+    def _dynamic(self, fig: Figure) -> list:
+        ax = fig.axes[0]  # the y axis, the title and the colour bar stay put
+        return [ax.images[0], ax.xaxis, *ax.spines.values()]
+
 
 class GaugePainter(_Painter):
     """:func:`distance_gauge` as PNG: ``painter.png(distance, interval)``."""
@@ -128,6 +150,10 @@ class GaugePainter(_Painter):
         x = min(max(distance, self.lo), self.hi)
         line.set_xdata([x, x])
         ax.get_legend().get_texts()[1].set_text(f"{distance:.1f} m")
+
+    def _dynamic(self, fig: Figure) -> list:
+        ax = fig.axes[0]  # the x axis (fixed range) stays put
+        return [*ax.patches, *ax.lines, *ax.spines.values(), ax.get_legend()]
 
 
 class TimelinePainter(_Painter):
@@ -152,6 +178,10 @@ class TimelinePainter(_Painter):
             text.set_text(display_name(labels[i]))
         ax.relim()
         ax.autoscale_view(scalex=True, scaley=False)
+
+    def _dynamic(self, fig: Figure) -> list:
+        ax = fig.axes[0]  # the y axis and its grid (0 to 1) and the title stay put
+        return [ax.xaxis, *ax.lines, *ax.spines.values(), ax.get_legend()]
 
 
 def _leading(window_scores: np.ndarray, n: int) -> np.ndarray:
