@@ -261,8 +261,9 @@ def distance_figure(true, pred, lo, hi, *, title: str = "") -> Figure:
 def distance_gauge(distance: float, interval: tuple[float, float], *, lo: float = RANGE_M[0],
                    hi: float = RANGE_M[1]) -> Figure:
     """A small log-scale bar from ``lo`` to ``hi`` metres with the estimate and its interval."""
-    fig = Figure(figsize=(5.0, 1.1), dpi=100)
-    fig.subplots_adjust(left=0.04, right=0.96, bottom=0.42, top=0.7)
+    # 576 x 176 px: the type is large for the width, so a phone that shows it 330 px wide keeps it legible
+    fig = Figure(figsize=(3.6, 1.1), dpi=160)
+    fig.subplots_adjust(left=0.05, right=0.95, bottom=0.42, top=0.68)
     ax = fig.add_subplot()
     a, b = (min(max(v, lo), hi) for v in interval)
     ax.axvspan(a, b, color="tab:orange", alpha=0.35, label="90 % interval")
@@ -274,5 +275,5 @@ def distance_gauge(distance: float, interval: tuple[float, float], *, lo: float 
     ticks = [t for t in (0.3, 0.5, 1, 2, 5, 10, 20) if lo <= t <= hi]
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     ax.set_xlabel("distance from the microphone (m)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 1.6), ncol=2, fontsize=8, frameon=False)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=9, frameon=False, borderaxespad=0.2)
     return fig
