@@ -197,7 +197,6 @@ def analyze_stages(runs: int):
 
     from soundpred import audio
     from soundpred.plots import GaugePainter, SpectrogramPainter, TimelinePainter
-    from soundpred.features import display_db
     from soundpred.predict import Predictor
 
     clip = ROOT / "examples" / "speech_1m_meeting_room.wav"
@@ -213,7 +212,7 @@ def analyze_stages(runs: int):
     stages = {"decode + resample": lambda: audio.read(clip, sr=fe.sample_rate),
               "classifier (+ AudioSet, open set)": lambda: p.outputs_for_waveform(y),
               "distance": lambda: p.distance_for_waveform(y),
-              "display spectrogram": lambda: display_db(np.asarray(p._logmel(y[None]))[0, :, :, 0], fe)}
+              "display spectrogram": lambda: p.display_spectrogram(y)}
     for name, paint in images.items():
         pixels = paint()
         stages[f"paint {name}"] = paint

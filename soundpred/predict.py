@@ -218,6 +218,13 @@ class Predictor:
         lo, hi = interval(mu, sigma, coverage)
         return float(point_estimate(mu, sigma, self._shrink)), (float(lo), float(hi))
 
+    def display_spectrogram(self, y: np.ndarray) -> np.ndarray:
+        """The log-mel the classifier sees, ``(frames, n_mels)`` in [-1, 0], of at most the first
+        minute of a waveform at its rate (what the app draws)."""
+        fe = self.classifier.frontend
+        spec_len = min(len(y), int(fe.sample_rate * 60))  # display at most a minute
+        return display_db(np.asarray(self._logmel(y[None, :max(spec_len, fe.n_fft)]))[0, :, :, 0], fe)
+
     def clip_scores(self, y: np.ndarray) -> np.ndarray:
         """Scores of a whole waveform (at the classifier's rate): mean over non-quiet windows."""
         window_scores, _, kept = self.scores_for_waveform(y)
@@ -294,10 +301,7 @@ class Predictor:
         if not np.isfinite(scores).all() or (distance is not None and not np.isfinite([distance, *interval]).all()):
             raise RuntimeError("the model gave non-finite output")  # a bug: inputs are checked above
 
-        spec = None
-        if spectrogram:
-            spec_len = min(len(y), int(fe.sample_rate * 60))  # display at most a minute
-            spec = display_db(np.asarray(self._logmel(y[None, :max(spec_len, fe.n_fft)]))[0, :, :, 0], fe)
+        spec = self.display_spectrogram(y) if spectrogram else None
         centres = (starts + min(self._win, len(y)) / 2) / fe.sample_rate
         return Prediction(
             top=top, labels=list(labels), scores=scores, window_times=centres,
