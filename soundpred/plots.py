@@ -78,8 +78,9 @@ class _Painter:
         fig.canvas.draw()
         return fig, dynamic, fig.canvas.copy_from_bbox(fig.bbox)
 
-    def rgba(self, *args, **kwargs) -> np.ndarray:
-        """The figure's pixels, ``(height, width, 4)`` uint8."""
+    def _pixels(self, channels: int, *args, **kwargs) -> np.ndarray:
+        """The first ``channels`` of the figure's RGBA pixels, copied out of the canvas before the
+        figure goes back to the pool."""
         try:
             fig, dynamic, background = self._pool.get_nowait()
         except queue.Empty:
@@ -91,13 +92,17 @@ class _Painter:
             fig.canvas.restore_region(background)
             for artist in dynamic:
                 fig.draw_artist(artist)
-            return np.asarray(fig.canvas.buffer_rgba()).copy()
+            return np.asarray(fig.canvas.buffer_rgba())[..., :channels].copy()
         finally:
             self._pool.put((fig, dynamic, background))
 
+    def rgba(self, *args, **kwargs) -> np.ndarray:
+        """The figure's pixels, ``(height, width, 4)`` uint8."""
+        return self._pixels(4, *args, **kwargs)
+
     def rgb(self, *args, **kwargs) -> np.ndarray:
         """The figure's pixels, ``(height, width, 3)`` uint8 (what ``gr.Image`` takes)."""
-        return np.ascontiguousarray(self.rgba(*args, **kwargs)[..., :3])
+        return self._pixels(3, *args, **kwargs)
 
     def png(self, *args, **kwargs) -> bytes:
         """The figure as PNG bytes (RGBA, as ``savefig`` writes it)."""
