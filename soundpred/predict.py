@@ -22,6 +22,7 @@ __all__ = ["Predictor", "Prediction", "window_starts"]
 SILENCE_RMS = 5e-4
 #: Windows more than this many dB below the loudest window are left out of the average.
 WINDOW_GATE_DB = 40.0
+POOLS = ("mean", "precision")  # how the distance windows' beliefs are combined (Predictor.pool_distance)
 
 
 def window_starts(n: int, win: int, hop: int) -> list[int]:
@@ -199,24 +200,41 @@ class Predictor:
         """Whether the distance model takes a room kind (``soundpred.rooms.ROOM_KINDS``)."""
         return self.distance is not None and takes_room_hint(self.distance.model)
 
-    def distance_for_waveform(self, y: np.ndarray, *, coverage: float = COVERAGE, room: str = "auto",
-                              window: int | None = None, hop: int | None = None) -> tuple[float, tuple[float, float]]:
-        """Distance estimate (m) and its ``coverage`` interval for a waveform at the distance
-        model's rate. Windows are combined by averaging their log-distance means and their
-        variances (not shrinking the spread: neighbouring windows share the same room); the
-        estimate is :func:`soundpred.distance.point_estimate` with the bundle's ``point_shrink``.
-
-        ``window`` and ``hop`` (samples) default to the bundle's window and half of it; the
-        networks pool over time, so any window length runs (``train.probe_input_length`` measures
-        what other choices cost)."""
-        fe = self.distance.frontend
-        win = window or fe.window_samples
+    def distance_windows(self, y: np.ndarray, *, room: str = "auto", window: int | None = None,
+                         hop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Each loud-enough window's belief over log-distance: ``(mu, sigma)``, two ``(k,)``
+        arrays, for a waveform at the distance model's rate. ``window`` and ``hop`` (samples)
+        default to the bundle's window and half of it; the networks pool over time, so any window
+        length runs (``train.probe_input_length`` measures what other choices cost)."""
+        win = window or self.distance.frontend.window_samples
         hint = kind_one_hot([room])[0] if self.takes_room_hint else None
         (out, *_), _, kept = self._run_windows(self.distance.model, y, win, hop or max(1, win // 2), hint)
-        mu = float(out[kept, 0].mean())
-        sigma = float(np.sqrt(np.mean(np.exp(2 * clip_log_sigma(out[kept, 1])))))
-        lo, hi = interval(mu, sigma, coverage)
-        return float(point_estimate(mu, sigma, self._shrink)), (float(lo), float(hi))
+        return out[kept, 0].astype(np.float64), np.exp(clip_log_sigma(out[kept, 1])).astype(np.float64)
+
+    def pool_distance(self, mu: np.ndarray, sigma: np.ndarray, *, coverage: float = COVERAGE,
+                      pool: str = "mean") -> tuple[float, tuple[float, float]]:
+        """Distance estimate (m) and its ``coverage`` interval from the windows' beliefs
+        (:meth:`distance_windows`). Their variances are averaged, not shrunk: neighbouring
+        windows share the same room, so more of them does not make the room better known. The
+        log-distance means are averaged with equal weights (``pool="mean"``, the app's) or with
+        weights ``1 / sigma²`` (``"precision"``: a window the network is unsure of counts less).
+        The estimate is :func:`soundpred.distance.point_estimate` with the bundle's
+        ``point_shrink``."""
+        if pool not in POOLS:
+            raise ValueError(f"pool is one of {POOLS}, not {pool!r}")
+        weights = np.ones_like(mu) if pool == "mean" else sigma ** -2.0
+        m = float(np.sum(weights * mu) / np.sum(weights))
+        s = float(np.sqrt(np.mean(sigma ** 2)))
+        lo, hi = interval(m, s, coverage)
+        return float(point_estimate(m, s, self._shrink)), (float(lo), float(hi))
+
+    def distance_for_waveform(self, y: np.ndarray, *, coverage: float = COVERAGE, room: str = "auto",
+                              window: int | None = None, hop: int | None = None,
+                              pool: str = "mean") -> tuple[float, tuple[float, float]]:
+        """Distance estimate (m) and its ``coverage`` interval for a waveform at the distance
+        model's rate: :meth:`distance_windows`, then :meth:`pool_distance`."""
+        mu, sigma = self.distance_windows(y, room=room, window=window, hop=hop)
+        return self.pool_distance(mu, sigma, coverage=coverage, pool=pool)
 
     def display_spectrogram(self, y: np.ndarray) -> np.ndarray:
         """The log-mel the classifier sees, ``(frames, n_mels)`` in [-1, 0], of at most the first

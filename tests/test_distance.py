@@ -102,6 +102,35 @@ def test_short_and_long_inputs(distance_predictor):
         assert np.isfinite(d) and 0 < lo < d < hi
 
 
+def test_pooling_the_windows(distance_predictor):
+    """``pool_distance``: ``mean`` averages the windows' log-distance means with equal weights;
+    ``precision`` weights them by ``1 / sigma²``, so a window the network is sure of pulls the
+    estimate to itself; both average the variances (the interval does not shrink with more
+    windows); an unknown pool is refused. On a real recording both pools stay in its windows'
+    range."""
+    p = distance_predictor
+    mu, sigma = np.log([1.0, 4.0]), np.array([0.2, 0.8])
+    mean, prec = (p.pool_distance(mu, sigma, pool=k) for k in ("mean", "precision"))
+    shrink = np.exp(-p._shrink * np.mean(sigma ** 2))  # the point estimate's shift (1 when the median)
+    assert mean[0] == pytest.approx(2.0 * shrink, rel=1e-9)  # geometric mean of 1 m and 4 m
+    w = sigma ** -2.0
+    assert prec[0] == pytest.approx(np.exp(np.sum(w * mu) / np.sum(w)) * shrink, rel=1e-9)
+    assert prec[0] / shrink < 1.1  # near the sure window's 1 m
+    width = [np.log(hi / lo) for _, (lo, hi) in (mean, prec)]
+    assert width[0] == pytest.approx(width[1])  # same spread, another centre
+    one = p.pool_distance(mu[:1], sigma[:1])
+    assert np.log(one[1][1] / one[1][0]) < width[0]  # the unsure window widens the interval
+    with pytest.raises(ValueError, match="pool"):
+        p.pool_distance(mu, sigma, pool="median")
+    y = 0.1 * np.random.default_rng(4).standard_normal(SR * 12).astype(np.float32)
+    y[: SR * 4] *= 0.05  # a quiet start: windows differ
+    m, s = p.distance_windows(y)
+    assert m.shape == s.shape and len(m) >= 3 and np.all(s > 0)
+    for pool in ("mean", "precision"):
+        d, (lo, hi) = p.distance_for_waveform(y, pool=pool)
+        assert np.exp(m.min()) * 0.5 < d < np.exp(m.max()) * 1.01 and lo < d < hi
+
+
 def test_distance_windows_can_be_chosen(distance_predictor):
     """``distance_for_waveform(window=, hop=)``: one window over the whole input is the model run
     on that input once; a hop of a whole window runs fewer windows than the default half-window

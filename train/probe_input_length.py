@@ -3,6 +3,7 @@
     python -m train.probe_input_length                             # the embedded default, 4, 8 and 12 s
     python -m train.probe_input_length --distance runs/m7 --segments 1 2 4
     python -m train.probe_input_length --windows app 4:4 all   # also: no overlap, one window over all
+    python -m train.probe_input_length --pools mean precision  # also: windows weighted by 1/sigma^2
     python -m train.probe_input_length --distance runs/m3 --save m3.npz
     python -m train.probe_input_length --distance runs/m13 --windows 8:4 app --against m3.npz
 
@@ -29,7 +30,7 @@ import numpy as np
 from soundpred.bundle import load_bundle
 from soundpred.hub import EMBEDDED
 from soundpred.metrics import distance_summary, paired_bootstrap
-from soundpred.predict import Predictor
+from soundpred.predict import POOLS, Predictor
 from soundpred.rooms import synthesize
 from train.distance_eval import dry_sources, eval_sets, room_banks
 
@@ -71,6 +72,9 @@ def main(argv=None):
                    help="how each recording is cut, in seconds: 'app' (the bundle's window, every half "
                         "window, as the app does), e.g. '4:4' (no overlap), or 'all' (one window over the "
                         "whole recording); the others are compared with the first")
+    p.add_argument("--pools", nargs="+", default=["mean"], choices=POOLS,
+                   help="how the windows' beliefs are combined (Predictor.pool_distance): 'mean', the "
+                        "app's, and/or 'precision' (weights 1/sigma^2); each with each way of cutting")
     p.add_argument("--save", type=Path, metavar="NPZ", help="write every estimate here (for --against)")
     p.add_argument("--against", type=Path, metavar="NPZ",
                    help="also compare this run, each way of cutting at each length, with the first way "
@@ -90,7 +94,8 @@ def main(argv=None):
     names = args.sets or [k for k in sets if k != "training rooms"]
     if unknown := set(names) - set(sets):
         p.error(f"unknown sets {sorted(unknown)}; there are {sorted(sets)}")
-    longest, shortest, first = max(args.segments), min(args.segments), args.windows[0]
+    longest, shortest = max(args.segments), min(args.segments)
+    first = args.windows[0] if args.pools[0] == "mean" else f"{args.windows[0]}, {args.pools[0]}"
     print(f"{args.distance}; segments of {n / sr:g} s\n")
     print("| set | windows | length | MAE m | rel. error | rank corr. | rank within rooms | slope within rooms |")
     print("|---|---|---|---|---|---|---|---|")
@@ -104,18 +109,22 @@ def main(argv=None):
         for cut, (win, hop) in cuts.items():
             for seg in sorted(args.segments):
                 t0 = time.time()
-                preds[cut, seg] = pred = np.array([
-                    predictor.distance_for_waveform(y[:seg * n], window=win or seg * n, hop=hop or seg * n)[0]
-                    for y in x])
-                row = results.setdefault(name, {}).setdefault(cut, {})[f"{seg * n / sr:g} s"] = summary_row(pred, bank)
-                print(f"| {name} | {cut} | {seg * n / sr:g} s | " + " | ".join(f"{v:.3f}" for v in row.values())
-                      + " |", flush=True)
+                beliefs = [predictor.distance_windows(y[:seg * n], window=win or seg * n, hop=hop or seg * n)
+                           for y in x]
+                for pool in args.pools:
+                    way = cut if pool == "mean" else f"{cut}, {pool}"
+                    preds[way, seg] = pred = np.array([predictor.pool_distance(mu, sd, pool=pool)[0]
+                                                       for mu, sd in beliefs])
+                    row = results.setdefault(name, {}).setdefault(way, {})[f"{seg * n / sr:g} s"] = \
+                        summary_row(pred, bank)
+                    print(f"| {name} | {way} | {seg * n / sr:g} s | " + " | ".join(f"{v:.3f}" for v in row.values())
+                          + " |", flush=True)
                 print(f"  ({len(x)} recordings in {time.time() - t0:.0f} s)", flush=True, file=sys.stderr)
         gains[name] = {f"{first}: {longest * n / sr:g} s minus {shortest * n / sr:g} s":
                        paired_bootstrap(preds[first, longest], preds[first, shortest], bank.distance, bank.room)}
-        for cut in list(cuts)[1:]:
-            gains[name][f"{longest * n / sr:g} s: {cut} minus {first}"] = paired_bootstrap(
-                preds[cut, longest], preds[first, longest], bank.distance, bank.room)
+        for way in [w for w, seg in preds if seg == longest and w != first]:
+            gains[name][f"{longest * n / sr:g} s: {way} minus {first}"] = paired_bootstrap(
+                preds[way, longest], preds[first, longest], bank.distance, bank.room)
         if against is not None:
             theirs = str(against["first"])
             for (cut, seg), pred in preds.items():
