@@ -31,7 +31,9 @@ import concurrent.futures
 import contextlib
 import hashlib
 import json
+import multiprocessing
 import os
+import sys
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -400,8 +402,12 @@ def make_bank(settings: SimSettings, n_rooms: int, pairs_per_room: int = 4, *, s
     rirs, dist, rt, room_id, volume = [], [], [], [], []
     rooms = list(_rooms(settings, n_rooms, pairs_per_room, seed))
     # each RIR has its own seed: simulated in parallel, the bank is the same
-    workers = min(os.cpu_count() or 1, 8) if len(rooms) >= 64 else 1
-    with concurrent.futures.ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+    workers = min(os.cpu_count() or 1, 16) if len(rooms) >= 64 else 1
+    # a process that runs JAX (Keras on JAX, train/device_train.sh) must not fork: its threads
+    # can deadlock the children; a fork server starts them from a process that never ran JAX
+    ctx = multiprocessing.get_context("forkserver") if "jax" in sys.modules else None
+    with (concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) if workers > 1
+          else contextlib.nullcontext()) as pool:
         jobs = [(room, settings, sr, rir_seed) for _, room, rir_seed in rooms]
         simulated = pool.map(_simulate_job, jobs, chunksize=4) if pool else map(_simulate_job, jobs)
         if progress:

@@ -45,6 +45,28 @@ class AverageLast(keras.callbacks.Callback):
         return self.count
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """Stop at the end of the first epoch after which one more (as slow as the slowest so far)
+    would end past ``seconds`` of training: a run on a machine lent for a few minutes keeps what
+    it trained instead of losing it to a timeout. ``stopped_after``: epochs done when it stopped
+    the run (None while it has not)."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds, self.stopped_after = seconds, None
+
+    def on_train_begin(self, logs=None):
+        self.start = self.last = time.time()
+        self.slowest = 0.0
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.time()
+        self.slowest, self.last = max(self.slowest, now - self.last), now
+        if now - self.start + self.slowest > self.seconds:
+            self.model.stop_training = True
+            self.stopped_after = epoch + 1
+
+
 def changed_options(saved: dict, current: dict) -> list[str]:
     """The options in which ``current`` differs from the ``saved`` run's. An option the saved run
     does not know (added to the trainer since) counts only if it is now switched on: left at

@@ -24,8 +24,8 @@ from soundpred.bundle import load_bundle, save_bundle
 from soundpred.distance import point_shrink
 from soundpred.models import DISTANCE_FRONTEND, build_distance
 from soundpred.rooms import HYBRID, TRAIN
-from train.common import (AverageLast, HubPush, TrainingState, adamw_cosine, add_hub_args, finish_bundle,
-                          write_history)
+from train.common import (AverageLast, HubPush, TimeBudget, TrainingState, adamw_cosine, add_hub_args,
+                          finish_bundle, write_history)
 from train.distance_eval import (
     Baselines,
     DistanceConfig,
@@ -110,6 +110,17 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                         "every epoch: weights, optimizer, schedule, averaging, history)")
     p.add_argument("--stop-after", type=int, metavar="N",
                    help="train at most N more epochs in this run and stop without evaluating; --resume goes on")
+    p.add_argument("--workers", type=int, default=2,
+                   help="threads that synthesise training batches while the model trains (more where the "
+                        "model is fast: on a GPU the batches are the bottleneck)")
+    p.add_argument("--time-budget", type=float, metavar="SECONDS",
+                   help="stop after the epoch past which another would end beyond SECONDS of training, and "
+                        "save what was trained (the schedule and averaging as planned for --epochs; the card "
+                        "gives the epochs done): for a lent machine's few minutes")
+    p.add_argument("--no-evaluate", action="store_true",
+                   help="save the trained bundle without evaluating it (its card says so); then "
+                        "--evaluate OUT --update-card, e.g. after training on a lent GPU machine "
+                        "(train/device_train.sh)")
     p.add_argument("--verbose", type=int, default=1)
     add_hub_args(p)
     args = p.parse_args(argv)
@@ -171,6 +182,19 @@ def init_weights(trainer: keras.Model, model: keras.Model, init: Path) -> None:
     print(f"initialised from {init} by layer name; new layers: {', '.join(fresh)}", file=sys.stderr)
 
 
+def machine() -> str:
+    """What trained it, for the card: the processor, its cores and, where Keras runs on an
+    accelerator (the JAX backend on a GPU, ``train/device_train.sh``), that device and backend."""
+    words = f"{platform.machine()}, {os.cpu_count()} CPU cores"
+    if keras.backend.backend() == "jax":
+        import jax
+
+        dev = jax.devices()[0]
+        if dev.platform != "cpu":
+            return f"{words}, one {dev.device_kind} (Keras on JAX)"
+    return words
+
+
 def main(argv=None):
     args, config = parse_args(argv)
     keras.utils.set_random_seed(config.init_seed)
@@ -191,7 +215,7 @@ def main(argv=None):
           f"{len(sources.eval_speech)}+{len(sources.eval_clips)} eval", file=sys.stderr)
     base = Baselines.fit(train_bank, sources, fe, seed=config.seed, speech_share=config.speech_share)
 
-    history, train_seconds = {}, 0.0
+    history, train_seconds, epochs_done = {}, 0.0, None
     if not args.evaluate:
         model = build_distance(fe, width=config.width, room_hint=config.room_hint, band_stats=config.band_stats)
         trainer = with_acoustics_head(model) if config.aux_weight else model
@@ -216,14 +240,20 @@ def main(argv=None):
         if done:
             print(f"resuming after epoch {done} of {config.epochs} ({state.seconds:.0f} s trained)", file=sys.stderr)
         until = config.epochs if args.stop_after is None else min(config.epochs, done + args.stop_after)
+        budget = TimeBudget(args.time_budget) if args.time_budget else None
         if until > done:
-            trainer.fit(make_batches(parts, sources, fe, config, shares, first_draw=done * config.steps),
+            trainer.fit(make_batches(parts, sources, fe, config, shares, first_draw=done * config.steps,
+                                     workers=args.workers),
                         epochs=until, initial_epoch=done, verbose=args.verbose,
-                        callbacks=[averager, state])
+                        callbacks=[averager, state] + ([budget] if budget else []))
+        if budget and budget.stopped_after and budget.stopped_after < until:
+            until = epochs_done = budget.stopped_after
+            print(f"the time budget ({args.time_budget:g} s) stopped training after epoch {until} of "
+                  f"{config.epochs}", file=sys.stderr)
         train_seconds, history = state.seconds, state.history
         print(f"trained epochs {done + 1}-{until} of {config.epochs} in {time.time() - t0:.0f} s "
               f"({train_seconds:.0f} s in all)", file=sys.stderr)
-        if until < config.epochs:
+        if until < config.epochs and epochs_done is None:
             print(f"stopped after epoch {until}; go on with the same command and --resume", file=sys.stderr)
             return None
         if config.average_last and averager.apply():  # OUT.state keeps the last epoch's weights
@@ -231,11 +261,14 @@ def main(argv=None):
 
     out = args.out or args.evaluate
     figs = out / "figures"
-    figs.mkdir(parents=True, exist_ok=True)
-    results = evaluate(model, fe, eval_sets(banks, sources, config.seed), base.train_median,
-                       speech_share=config.speech_share, ridge=base.ridge, oracle=base.oracle, figs=figs,
-                       shrink=point_shrink(bundle.meta) if args.evaluate else 0.0)
-    print(table(results), spread_table(results), rt60_table(results), sep="\n\n")
+    if args.no_evaluate and not args.evaluate:
+        results = {}
+    else:
+        figs.mkdir(parents=True, exist_ok=True)
+        results = evaluate(model, fe, eval_sets(banks, sources, config.seed), base.train_median,
+                           speech_share=config.speech_share, ridge=base.ridge, oracle=base.oracle, figs=figs,
+                           shrink=point_shrink(bundle.meta) if args.evaluate else 0.0)
+        print(table(results), spread_table(results), rt60_table(results), sep="\n\n")
     if args.evaluate:
         if args.update_card:
             meta_path = out / "soundpred.json"
@@ -247,10 +280,12 @@ def main(argv=None):
             (out / "evaluation.json").write_text(json.dumps(results, indent=2) + "\n")
         return results
 
-    training = {"rooms": config.rooms, "rirs": len(train_bank), "settings": TRAIN.name, "epochs": config.epochs,
+    training = {"rooms": config.rooms, "rirs": len(train_bank), "settings": TRAIN.name,
+                "epochs": config.epochs if epochs_done is None else epochs_done,
+                **({} if epochs_done is None else {"epochs_planned": config.epochs}),
                 "steps_per_epoch": config.steps, "batch_size": config.batch_size, "train_median_m": base.train_median,
                 "params": int(model.count_params()), "train_seconds": round(train_seconds, 1),
-                "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+                "machine": machine(),
                 "hybrid_rirs": len(banks.hybrid_train or []), "hybrid_share": config.hybrid_share,
                 "front_end": {"hop_length": fe.hop_length, "win_length": fe.win_length},
                 "aux_weight": config.aux_weight, "rel_weight": config.rel_weight, "pair_weight": config.pair_weight,

@@ -246,7 +246,7 @@ def acoustic_targets(bank: RirBank, sr: int) -> np.ndarray:
 
 
 def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, fe, config: DistanceConfig,
-                 shares: list[float] | None = None, first_draw: int = 0):
+                 shares: list[float] | None = None, first_draw: int = 0, workers: int = 2):
     """Training batches synthesised on the fly: ``config.steps`` per epoch of ``config.batch_size``.
     Each example takes a room of one of the ``parts`` (``(bank, simulation settings)``), chosen
     with probability ``shares`` (default: by bank size).
@@ -297,9 +297,9 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
 
     class Batches(keras.utils.PyDataset):
         def __init__(self):
-            # two threads synthesise the next batches while the model trains on this one; each
-            # batch has a generator of its own (seeded by its draw number: no shared state)
-            super().__init__(workers=2, use_multiprocessing=False)
+            # ``workers`` threads synthesise the next batches while the model trains on this one;
+            # each batch has a generator of its own (seeded by its draw number: no shared state)
+            super().__init__(workers=workers, use_multiprocessing=False)
             self.draws = itertools.count(first_draw)
 
         def __len__(self):
@@ -685,6 +685,10 @@ def _recipe(training: dict) -> str:
 
 
 def _evaluation(results: dict) -> str:
+    if not results:  # train.distance --no-evaluate
+        return """## Evaluation
+Not evaluated yet (trained with `--no-evaluate`): `python -m train.distance --evaluate FOLDER
+--update-card` scores it on the held-out, shifted, broad and hybrid sets and rewrites this card."""
     return f"""## Evaluation (rooms and dry sources never used in training)
 - *held-out rooms*: the training settings, other rooms;
 - *shifted simulation*: {_simulation(SHIFTED)};
@@ -704,6 +708,12 @@ the interval as a rough guide."""
 
 
 def _front_matter(results: dict, extra_tags: str = "") -> str:
+    if not results:
+        return f"""---
+library_name: keras
+license: mit
+tags: [audio, distance-estimation, room-acoustics, soundpred, simulation{extra_tags}]
+---"""
     h = results["held-out rooms"]["model"]
     return f"""---
 library_name: keras
@@ -726,6 +736,12 @@ def _extra_dry(training: dict) -> str:
         return f" and, in training only, the dry clips of `{Path(extra).name}` (see its own licences)"
     return (" and, in training only, the more-real set's studio recordings (Philharmonia Orchestra single notes, "
             "CC BY-SA 3.0; the jRhodes electric piano, CC BY-NC 4.0)")
+
+
+def _budget_words(training: dict) -> str:
+    planned = training.get("epochs_planned")
+    return f" (of {planned} epochs planned: `--time-budget` stopped it; the schedule was set for {planned})" \
+        if planned else ""
 
 
 def write_card(training: dict, results: dict) -> str:
@@ -751,7 +767,7 @@ direct sound's arrival time and the level carry no distance.
 
 ## Training
 `{training["command"]}` — {training["epochs"]} × {training["steps_per_epoch"]} batches of
-{training["batch_size"]}, {training["train_seconds"]:.0f} s on {training["machine"]}. {_recipe(training)}
+{training["batch_size"]}{_budget_words(training)}, {training["train_seconds"]:.0f} s on {training["machine"]}. {_recipe(training)}
 """
 
 

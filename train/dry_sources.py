@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from soundpred.data import cache_dir
+from soundpred.data.common import resolve_audio
 
 SENTENCES = (
     "The quick brown fox jumps over the lazy dog near the river bank.",
@@ -47,16 +48,20 @@ def speak(text: str, voice: str, speed: int, pitch: int, out: Path) -> Path:
 
 def make_speech(out: Path | None = None, n: int = 240, seed: int = 0) -> list[Path]:
     """``n`` utterances (several sentences each) in varied languages, voices, speeds and pitches,
-    written once to ``out`` (default: ``speech/`` in the cache)."""
+    written once to ``out`` (default: ``speech/`` in the cache). An utterance already there in
+    another audio format (``speech_0000.ogg``, as ``train.device_pack`` writes them) is used as
+    it is; espeak-ng is needed only for those missing."""
     out = out or cache_dir() / "speech"
-    if shutil.which("espeak-ng") is None:
-        raise SystemExit("espeak-ng is not installed: apt-get install espeak-ng")
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     paths = []
     for i in range(n):
         p = out / f"speech_{i:04d}.wav"
-        if not p.exists():
+        try:
+            p = resolve_audio(out, p.name)
+        except FileNotFoundError:
+            if shutil.which("espeak-ng") is None:
+                raise SystemExit("espeak-ng is not installed: apt-get install espeak-ng") from None
             text = " ".join(rng.choice(SENTENCES, size=3, replace=False))
             voice = f"{rng.choice(LANGS)}+{rng.choice(VARIANTS)}"
             speak(text, voice, int(rng.integers(120, 200)), int(rng.integers(20, 80)), p)
