@@ -38,10 +38,11 @@ from soundpred.paths import STARTER
 from train.dry_sources import make_speech
 
 ROOT = Path(__file__).resolve().parent.parent
-#: what that machine's image lacks, pinned as requirements.txt pins them where it pins them
+#: what that machine's image lacks, pinned as requirements.txt pins them where it pins them (not
+#: huggingface_hub: 2.x needs httpx2, which is not there; its 1.x there has what soundpred.hub uses)
 WHEELS = ("keras==3.15.1", "namex==0.1.0", "optree==0.20.0", "librosa==0.11.0", "audioread==3.1.0",
           "pooch==1.9.0", "lazy_loader==0.6", "decorator==5.3.1", "soundfile==0.14.0", "cffi==2.1.1",
-          "pycparser==3.12", "soxr==1.1.0", "pyroomacoustics==0.10.1", "huggingface_hub==2.4.0")
+          "pycparser==3.12", "soxr==1.1.0", "pyroomacoustics==0.10.1", "platformdirs==4.14.9")
 #: what travels with the working tree, at most (the device tool's limit)
 TRAVEL_LIMIT = 64 * 2 ** 20
 RATE = 16000
