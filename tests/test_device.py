@@ -90,7 +90,7 @@ def test_a_model_trained_on_jax_by_the_device_script_comes_back_and_runs_here(tm
                          env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     log = (out / "tiny.log").read_text()
-    assert "jax" in log and "device_train.sh:" in log
+    assert "jax" in log and "device_train.sh:" in log and "0 held-out, 0 shifted, 0 hybrid" in log  # not simulated
     assert "dry sources: 10+" in log and "2+0 eval" in log  # 12 utterances, a sixth for evaluation; no test clips
     assert sorted(p.name for p in out.iterdir()) == ["tiny.log", "tiny.tar.gz"]  # 8 files come back at most
     shutil.unpack_archive(out / "tiny.tar.gz", tmp_path / "runs")

@@ -205,12 +205,13 @@ def main(argv=None):
         fe = replace(DISTANCE_FRONTEND, hop_length=config.hop, win_length=min(DISTANCE_FRONTEND.win_length, 4 * config.hop))
     sr = fe.sample_rate
     banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed,
-                       hybrid_rooms=0 if args.evaluate else config.hybrid_rooms)
+                       hybrid_rooms=0 if args.evaluate else config.hybrid_rooms,
+                       evaluation=bool(args.evaluate) or not args.no_evaluate)
     train_bank = banks.train
     sources = dry_sources(sr, n_speech=config.speech, data=config.data,
                           extra=None if args.evaluate else config.extra_dry)
-    print(f"{len(train_bank)} training RIRs, {len(banks.hybrid_train or [])} hybrid ones, {len(banks.heldout)} "
-          f"held-out, {len(banks.shifted)} shifted, {len(banks.hybrid)} hybrid; dry sources: "
+    print(f"{len(train_bank)} training RIRs, {len(banks.hybrid_train or [])} hybrid ones, {len(banks.heldout or [])} "
+          f"held-out, {len(banks.shifted or [])} shifted, {len(banks.hybrid or [])} hybrid; dry sources: "
           f"{len(sources.train_speech)}+{len(sources.train_clips)} train, "
           f"{len(sources.eval_speech)}+{len(sources.eval_clips)} eval", file=sys.stderr)
     base = Baselines.fit(train_bank, sources, fe, seed=config.seed, speech_share=config.speech_share)

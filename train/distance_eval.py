@@ -149,21 +149,26 @@ class EvalSet:
 
 @dataclass
 class Banks:
-    """The seeded room banks: training rooms, and held-out rooms of every evaluation setting."""
+    """The seeded room banks: training rooms, and held-out rooms of every evaluation setting
+    (None where only training needs them: ``room_banks(evaluation=False)``)."""
 
     train: RirBank
-    heldout: RirBank
-    shifted: RirBank
-    broad: RirBank
-    hybrid: RirBank  # held-out rooms of the HYBRID simulation
+    heldout: RirBank | None
+    shifted: RirBank | None
+    broad: RirBank | None
+    hybrid: RirBank | None  # held-out rooms of the HYBRID simulation
     hybrid_train: RirBank | None = None  # HYBRID training rooms (only when training uses them)
 
 
-def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 0, hybrid_rooms: int = 0) -> Banks:
-    """The seeded banks (simulated once, then cached); ``hybrid_rooms`` HYBRID training rooms if > 0."""
-    return Banks(make_bank(TRAIN, rooms, seed=seed + 100, sr=sr), make_bank(TRAIN, eval_rooms, seed=seed + 200, sr=sr),
-                 make_bank(SHIFTED, eval_rooms, seed=seed + 300, sr=sr), make_bank(BROAD, eval_rooms, seed=seed + 400, sr=sr),
-                 make_bank(HYBRID, eval_rooms, seed=seed + 600, sr=sr),
+def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 0, hybrid_rooms: int = 0,
+               evaluation: bool = True) -> Banks:
+    """The seeded banks (simulated once, then cached); ``hybrid_rooms`` HYBRID training rooms if
+    > 0; the evaluation banks unless ``evaluation`` is False (``train.distance --no-evaluate``: a
+    lent machine's minutes are not spent simulating rooms it will not score)."""
+    train = make_bank(TRAIN, rooms, seed=seed + 100, sr=sr)
+    evals = [make_bank(s, eval_rooms, seed=seed + k, sr=sr) if evaluation else None
+             for s, k in ((TRAIN, 200), (SHIFTED, 300), (BROAD, 400), (HYBRID, 600))]
+    return Banks(train, *evals,
                  make_bank(HYBRID, hybrid_rooms, seed=seed + 500, sr=sr) if hybrid_rooms else None)
 
 
