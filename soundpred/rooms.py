@@ -382,6 +382,13 @@ class RirBank:
         return room_kind(self.volume)
 
 
+def _runs_jax() -> bool:
+    """Whether this process computes with JAX: Keras on its JAX backend. (Importing Keras
+    imports jax too where it is installed, whatever the backend, without starting it.)"""
+    keras = sys.modules.get("keras")
+    return keras is not None and keras.backend.backend() == "jax"
+
+
 def make_bank(settings: SimSettings, n_rooms: int, pairs_per_room: int = 4, *, seed: int, sr: int = 16000,
               cache_dir: Path | None = None, progress: bool = True) -> RirBank:
     """Simulate ``n_rooms`` rooms with ``pairs_per_room`` source–mic pairs each (cached)."""
@@ -405,7 +412,7 @@ def make_bank(settings: SimSettings, n_rooms: int, pairs_per_room: int = 4, *, s
     workers = min(os.cpu_count() or 1, 16) if len(rooms) >= 64 else 1
     # a process that runs JAX (Keras on JAX, train/device_train.sh) must not fork: its threads
     # can deadlock the children; a fork server starts them from a process that never ran JAX
-    ctx = multiprocessing.get_context("forkserver") if "jax" in sys.modules else None
+    ctx = multiprocessing.get_context("forkserver") if _runs_jax() else None
     with (concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) if workers > 1
           else contextlib.nullcontext()) as pool:
         jobs = [(room, settings, sr, rir_seed) for _, room, rir_seed in rooms]

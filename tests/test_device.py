@@ -82,7 +82,8 @@ def test_a_model_trained_on_jax_by_the_device_script_comes_back_and_runs_here(tm
     out = tmp_path / "out"
     out.mkdir()
     env = {**os.environ, "OUT": str(out), "SOUNDPRED_DEVICE_PACK": str(pack),
-           "SOUNDPRED_CACHE": str(tmp_path / "cache-there")}
+           "SOUNDPRED_CACHE": str(tmp_path / "cache-there"),
+           "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}  # its python3: this one
     env.pop("KERAS_BACKEND", None)
     args = ["--rooms", "4", "--eval-rooms", "2", "--speech", "12", "--width", "4", "--room-hint", "--seed", "3"]
     run = subprocess.run(["bash", str(ROOT / "train" / "device_train.sh"), "tiny", *args, "--epochs", "3", "--time-budget", "1",
@@ -120,3 +121,26 @@ def test_a_model_trained_on_jax_by_the_device_script_comes_back_and_runs_here(tm
     card = (folder / "README.md").read_text()
     assert "Not evaluated yet" not in card and "| held-out rooms |" in card
     assert json.loads((folder / "soundpred.json").read_text())["metrics"]["held-out rooms"]["model"]["mae_m"] > 0
+
+
+def test_rooms_simulated_in_a_jax_process_are_the_same(tmp_path, monkeypatch):
+    """Under Keras on JAX the room bank's worker processes start from a fork server (forking a
+    process that runs JAX can deadlock); they simulate the same RIRs as forked workers do here."""
+    from soundpred.rooms import TRAIN, _runs_jax, make_bank
+
+    assert not _runs_jax()  # importing keras imported jax here too; it does not compute with it
+    code = ("import sys, numpy as np, keras; from soundpred.rooms import TRAIN, _runs_jax, make_bank\n"
+            "if __name__ == '__main__':\n"
+            "    assert _runs_jax()\n"
+            "    rirs = make_bank(TRAIN, 16, 4, seed=77, sr=16000, progress=False).rirs\n"
+            "    np.savez(sys.argv[1], flat=np.concatenate(rirs), lengths=[len(r) for r in rirs])\n")
+    (tmp_path / "bank.py").write_text(code)
+    subprocess.run([sys.executable, str(tmp_path / "bank.py"), str(tmp_path / "jax.npz")], check=True, cwd=ROOT,
+                   env={**os.environ, "KERAS_BACKEND": "jax", "SOUNDPRED_CACHE": str(tmp_path / "there"),
+                        "PYTHONPATH": str(ROOT)}, capture_output=True, timeout=600)
+    monkeypatch.setenv("SOUNDPRED_CACHE", str(tmp_path / "here"))
+    here = make_bank(TRAIN, 16, 4, seed=77, sr=16000, progress=False)
+    assert len(here) == 64  # enough RIRs for worker processes
+    there = np.load(tmp_path / "jax.npz")
+    np.testing.assert_array_equal(there["lengths"], [len(r) for r in here.rirs])
+    np.testing.assert_array_equal(there["flat"], np.concatenate(here.rirs))
