@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train a distance model on a lent GPU machine (the workplace's `device` tool), Keras on JAX.
 #
-# Here, once:   python -m train.device_pack            # -> .device/ (audio and wheels, about 50 MiB with the tree)
+# Here, once:   python -m train.device_pack            # -> .device/ (audio and wheels: 55 of the 64 MiB with the tree)
 # There:        run(command="bash train/device_train.sh NAME [train.distance options]", carry=[".device"])
 # Back here:    tar -xzf FILES_AT/NAME.tar.gz -C runs && python -m train.distance --evaluate runs/NAME --update-card
 #               (with the run's --rooms, --seed and --speech where they are not the defaults)
