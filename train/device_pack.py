@@ -1,6 +1,6 @@
 """Pack what a distance training needs for a lent GPU machine, within what travels there.
 
-    python -m train.device_pack                     # -> .device/ (ignored by git), about 2 minutes
+    python -m train.device_pack                     # -> .device/ (ignored by git), about 30 s
     python -m train.device_pack --no-wheels         # the audio only (a test, or wheels already there)
 
 That machine (the workplace's ``device`` tool) is bare: no TensorFlow, no ``../shared``, no
@@ -34,6 +34,7 @@ import soundfile as sf
 
 from soundpred import audio
 from soundpred.data import read_fsdkaggle2018
+from soundpred.models import DISTANCE_FRONTEND
 from soundpred.paths import STARTER
 from train.dry_sources import make_speech
 
@@ -45,7 +46,7 @@ WHEELS = ("keras==3.15.1", "namex==0.1.0", "optree==0.20.0", "librosa==0.11.0", 
           "pycparser==3.12", "soxr==1.1.0", "pyroomacoustics==0.10.1", "platformdirs==4.14.9")
 #: what travels with the working tree, at most (the device tool's limit)
 TRAVEL_LIMIT = 64 * 2 ** 20
-RATE = 16000
+RATE = DISTANCE_FRONTEND.sample_rate  # the rate the distance trainer decodes its sources at
 PEAK = 0.99
 #: libsndfile's Vorbis compression level: about 2.8 kB a second of starter clips, 25 dB SNR
 #: (0.6, its default: 3.6 kB/s, 28 dB; 0: 7.2 kB/s, 39 dB), so that the pack and the tree fit

@@ -204,9 +204,9 @@ def main(argv=None):
     else:
         fe = replace(DISTANCE_FRONTEND, hop_length=config.hop, win_length=min(DISTANCE_FRONTEND.win_length, 4 * config.hop))
     sr = fe.sample_rate
+    evaluating = bool(args.evaluate) or not args.no_evaluate
     banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed,
-                       hybrid_rooms=0 if args.evaluate else config.hybrid_rooms,
-                       evaluation=bool(args.evaluate) or not args.no_evaluate)
+                       hybrid_rooms=0 if args.evaluate else config.hybrid_rooms, evaluation=evaluating)
     train_bank = banks.train
     sources = dry_sources(sr, n_speech=config.speech, data=config.data,
                           extra=None if args.evaluate else config.extra_dry)
@@ -214,7 +214,10 @@ def main(argv=None):
           f"held-out, {len(banks.shifted or [])} shifted, {len(banks.hybrid or [])} hybrid; dry sources: "
           f"{len(sources.train_speech)}+{len(sources.train_clips)} train, "
           f"{len(sources.eval_speech)}+{len(sources.eval_clips)} eval", file=sys.stderr)
-    base = Baselines.fit(train_bank, sources, fe, seed=config.seed, speech_share=config.speech_share)
+    # the baselines (1200 simulated examples, the oracle's fit) serve only the evaluation
+    base = Baselines.fit(train_bank, sources, fe, seed=config.seed, speech_share=config.speech_share) \
+        if evaluating else None
+    train_median = Baselines.median(train_bank)
 
     history, train_seconds, epochs_done = {}, 0.0, None
     if not args.evaluate:
@@ -262,11 +265,11 @@ def main(argv=None):
 
     out = args.out or args.evaluate
     figs = out / "figures"
-    if args.no_evaluate and not args.evaluate:
+    if not evaluating:
         results = {}
     else:
         figs.mkdir(parents=True, exist_ok=True)
-        results = evaluate(model, fe, eval_sets(banks, sources, config.seed), base.train_median,
+        results = evaluate(model, fe, eval_sets(banks, sources, config.seed), train_median,
                            speech_share=config.speech_share, ridge=base.ridge, oracle=base.oracle, figs=figs,
                            shrink=point_shrink(bundle.meta) if args.evaluate else 0.0)
         print(table(results), spread_table(results), rt60_table(results), sep="\n\n")
@@ -284,7 +287,7 @@ def main(argv=None):
     training = {"rooms": config.rooms, "rirs": len(train_bank), "settings": TRAIN.name,
                 "epochs": config.epochs if epochs_done is None else epochs_done,
                 **({} if epochs_done is None else {"epochs_planned": config.epochs}),
-                "steps_per_epoch": config.steps, "batch_size": config.batch_size, "train_median_m": base.train_median,
+                "steps_per_epoch": config.steps, "batch_size": config.batch_size, "train_median_m": train_median,
                 "params": int(model.count_params()), "train_seconds": round(train_seconds, 1),
                 "machine": machine(),
                 "hybrid_rirs": len(banks.hybrid_train or []), "hybrid_share": config.hybrid_share,

@@ -446,6 +446,11 @@ class Baselines:
     ridge: "RidgeBaseline"
     oracle: "RirOracle"
 
+    @staticmethod
+    def median(train_bank: RirBank) -> float:
+        """The training bank's median distance (m): the constant guess, and the card's figure."""
+        return float(np.median(train_bank.distance))
+
     @classmethod
     def fit(cls, train_bank: RirBank, sources: DrySources, fe, *, seed: int, speech_share: float) -> "Baselines":
         sr = fe.sample_rate
@@ -453,7 +458,7 @@ class Baselines:
                               sources.train_clips, TRAIN, n=fe.window_samples, sr=sr, seed=seed + 7,
                               speech_share=speech_share)
         ridge = RidgeBaseline().fit(classical_features(logmel_of(fe, fit_x)), np.log(train_bank.distance[:len(fit_x)]))
-        return cls(float(np.median(train_bank.distance)), ridge, RirOracle(sr).fit(train_bank))
+        return cls(cls.median(train_bank), ridge, RirOracle(sr).fit(train_bank))
 
 
 def classical_features(logmel: np.ndarray) -> np.ndarray:
