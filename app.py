@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import signal
 import threading
 import time
@@ -18,7 +19,6 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 from gradio.data_classes import FileData
-from gradio.route_utils import delete_files_created_by_app
 from PIL import Image
 
 from soundpred import audio
@@ -121,7 +121,8 @@ def _image(rgb: np.ndarray, request: str) -> Image.Image:
 def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bool = True) -> gr.Blocks:
     """The Blocks app. ``warm`` runs :meth:`Predictor.warm_up` and draws each figure before
     serving, so the first person's answer is as fast as the next one's (Keras traces the models
-    and matplotlib loads its fonts on first use)."""
+    and matplotlib loads its fonts on first use). Whoever launches it deletes what it keeps:
+    :func:`main` runs a :class:`CacheCleaner`."""
     fe = predictor.classifier.frontend
     # figures reused across requests (the per-request cost was mostly building them)
     spectrogram = SpectrogramPainter(n_mels=fe.n_mels, fmin=fe.fmin, fmax=fe.fmax, top_db=fe.top_db)
@@ -206,7 +207,9 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
         figures(predictor.warm_up())
         log.info("warmed up in %.1f s", time.perf_counter() - t0)
 
-    with gr.Blocks(title="soundpred", delete_cache=(min(600, settings.cache_seconds), settings.cache_seconds)) as demo:
+    # no delete_cache: Gradio 6.31's schedule dies on a request that adds a file during its pass;
+    # main() runs a CacheCleaner instead
+    with gr.Blocks(title="soundpred") as demo:
         gr.Markdown("# soundpred\nRecord or upload a sound: see the spectrogram the model saw, the five most "
                     "likely of the 41 Freesound (FSDKaggle2018) labels, and how far the source was from "
                     "the microphone.")
@@ -272,6 +275,70 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
     return demo
 
 
+def delete_old_files(demo: gr.Blocks, age: float | None) -> int:
+    """Delete the uploads and figures ``demo`` keeps (its ``temp_file_sets``) that are more than
+    ``age`` seconds old by their ctime (Gradio touches a cached file when it hands it out again),
+    or all of them if ``age`` is None; return how many went.
+
+    Gradio's own pass (``gradio.route_utils.delete_files_created_by_app``) iterates the live
+    sets while requests add to them from other threads. "Set changed size during iteration"
+    then ends its ``delete_cache`` schedule for good, silently. From then on no upload left
+    the disk until the app stopped. This pass works on copies taken at once (``set.copy`` holds
+    the GIL), takes away only what it deleted, and counts a file already gone as deleted."""
+    keep = set()
+    for block in list(demo.blocks.values()):
+        keep.update(set(getattr(block, "keep_in_cache", ())))
+    now, deleted = time.time(), 0
+    for files in list(demo.temp_file_sets):
+        gone = set()
+        for f in files.copy():
+            if f in keep:
+                continue
+            try:
+                if age is None or now - os.lstat(f).st_ctime > age:
+                    os.remove(f)
+                    gone.add(f)
+            except FileNotFoundError:
+                gone.add(f)
+            except OSError as e:  # one file that cannot go does not keep the others
+                log.warning("could not delete %s: %s", f, e)
+        files.difference_update(gone)
+        deleted += len(gone)
+    return deleted
+
+
+class CacheCleaner:
+    """Every ``every`` seconds, :func:`delete_old_files` with ``age``, on a daemon thread; a
+    pass that fails is logged and the next one runs as planned. :meth:`stop` ends the schedule
+    and deletes everything that is left."""
+
+    def __init__(self, demo: gr.Blocks, every: float, age: float):
+        self.demo, self.every, self.age = demo, every, age
+        self.passes = self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="soundpred-cache-cleaner", daemon=True)
+
+    def start(self) -> "CacheCleaner":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                n = delete_old_files(self.demo, self.age)
+                if n:
+                    log.debug("deleted %d cached files older than %g s", n, self.age)
+            except Exception:
+                self.failures += 1
+                log.exception("a pass of the cache cleaner failed; the next runs in %g s", self.every)
+            self.passes += 1
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        return delete_old_files(self.demo, None)
+
+
 def stop_on_sigterm() -> None:
     """End the app on SIGTERM (how ``docker stop``, systemd and ``kill`` stop it) as on Ctrl-C:
     Gradio shuts its server down and :func:`main` deletes every upload and figure this run
@@ -291,13 +358,14 @@ def main() -> None:
     if limit_malloc_arenas(settings.malloc_arenas):
         log.info("glibc malloc arenas capped at %d (SOUNDPRED_MALLOC_ARENAS)", settings.malloc_arenas)
     demo = build_app(load_predictor(settings), settings)
+    cleaner = CacheCleaner(demo, every=min(600, settings.cache_seconds), age=settings.cache_seconds).start()
     try:
         demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size).launch(
             server_name=settings.server_name, max_file_size=settings.max_file_size, css=CSS)
     finally:
-        # Gradio's own shutdown deletes these too, but only once every connection has closed,
-        # and it gives up after 5 s: an open browser tab keeps one open. The same function, now.
-        delete_files_created_by_app(demo, age=None)
+        # at once: Gradio's own shutdown would wait for every connection to close (an open
+        # browser tab keeps one open) and give up after 5 s
+        cleaner.stop()
         log.info("deleted the uploads and figures of this run")
 
 

