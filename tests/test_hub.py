@@ -70,20 +70,51 @@ def clip(tmp_path_factory):
     return p
 
 
-def cli(spec, clip, cache):
-    env = {**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "SOUNDPRED_CLASSIFIER": spec,
-           "TF_CPP_MIN_LOG_LEVEL": "2"}
-    r = subprocess.run([sys.executable, "-m", "soundpred", "predict", "--json", str(clip)], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=300)
-    return r, (json.loads(r.stdout.splitlines()[0]) if r.stdout.strip() else None)
+#: every model spec the CLI tests give, the one refused last
+SPECS = ("owner/tiny", "owner/tiny@v1", f"owner/tiny@{SHA_A}", "owner/absent@main", "LOCAL", "owner/evil")
+
+
+@pytest.fixture(scope="module")
+def cli_runs(hub_cache, clip):
+    """``soundpred predict --json CLIP`` with each of :data:`SPECS` as ``SOUNDPRED_CLASSIFIER``
+    (``LOCAL``: a snapshot's folder), in one fresh process started with ``HF_HUB_OFFLINE=1`` and
+    ``HF_HUB_CACHE`` at the hand-made cache, so it is huggingface_hub's own offline resolution:
+    the CLI's ``main`` once per spec, with settings read from an environment holding that spec (as
+    ``main`` reads them), its output captured. spec -> (exit status, stdout, stderr); one process
+    rather than six saves five TensorFlow start-ups (about a minute of the suite)."""
+    local = str(hub_cache / "models--owner--tiny" / "snapshots" / SHA_A)
+    code = ("import contextlib, io, json, os, sys\n"
+            "from soundpred.__main__ import main\n"
+            "from soundpred.settings import Settings\n"
+            "runs = {}\n"
+            "for spec in sys.argv[2:]:\n"
+            "    out, err = io.StringIO(), io.StringIO()\n"
+            "    env = {**os.environ, 'SOUNDPRED_CLASSIFIER': spec}\n"
+            "    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):\n"
+            "        status = main(['predict', '--json', sys.argv[1]], settings=Settings.from_env(env))\n"
+            "    runs[spec] = [status, out.getvalue(), err.getvalue()]\n"
+            "print('RUNS', json.dumps(runs))\n")
+    env = {**os.environ, "HF_HUB_CACHE": str(hub_cache), "HF_HUB_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    r = subprocess.run([sys.executable, "-c", code, str(clip), *(local if s == "LOCAL" else s for s in SPECS)],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    line = [x for x in r.stdout.splitlines() if x.startswith("RUNS ")]
+    assert r.returncode == 0 and line, r.stderr[-3000:]
+    runs = json.loads(line[0][5:])
+    return {s: runs[local if s == "LOCAL" else s] for s in SPECS}
+
+
+def cli(spec, cli_runs):
+    """(exit status, stderr, the first JSON line or None) of the CLI run with ``spec``."""
+    status, out, err = cli_runs[spec]
+    return status, err, (json.loads(out.splitlines()[0]) if out.strip() else None)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("spec,sha", [("owner/tiny", SHA_B), ("owner/tiny@v1", SHA_A),
                                       (f"owner/tiny@{SHA_A}", SHA_A)])
-def test_pinned_revision_loads_that_snapshot(hub_cache, clip, spec, sha):
-    r, res = cli(spec, clip, hub_cache)
-    assert r.returncode == 0, r.stderr
+def test_pinned_revision_loads_that_snapshot(hub_cache, clip, cli_runs, spec, sha):
+    status, err, res = cli(spec, cli_runs)
+    assert status == 0, err
     assert res["models"]["classifier"]["revision"] == sha
     assert res["models"]["classifier"]["source"] == "hf://owner/tiny"
     # identical to the same bundle loaded from its folder
@@ -95,11 +126,11 @@ def test_pinned_revision_loads_that_snapshot(hub_cache, clip, spec, sha):
 
 
 @pytest.mark.slow
-def test_missing_repo_falls_back_with_warning(hub_cache, clip):
-    r, res = cli("owner/absent@main", clip, hub_cache)
-    assert r.returncode == 0, r.stderr
-    assert "warning: Could not get owner/absent@main from the Hugging Face Hub" in r.stderr
-    assert "using the embedded default" in r.stderr
+def test_missing_repo_falls_back_with_warning(cli_runs):
+    status, err, res = cli("owner/absent@main", cli_runs)
+    assert status == 0, err
+    assert "warning: Could not get owner/absent@main from the Hugging Face Hub" in err
+    assert "using the embedded default" in err
     assert res["models"]["classifier"]["source"] == "embedded default"
 
 
@@ -115,17 +146,16 @@ def test_app_shows_fallback_warning_on_the_page(hub_cache, tmp_path):
 
 
 @pytest.mark.slow
-def test_lambda_bundle_refused(hub_cache, clip):
-    r, res = cli("owner/evil", clip, hub_cache)
-    assert r.returncode == 2 and res is None
-    assert "could not be loaded safely" in r.stderr
+def test_lambda_bundle_refused(cli_runs):
+    status, err, res = cli("owner/evil", cli_runs)
+    assert status == 2 and res is None
+    assert "could not be loaded safely" in err
 
 
 @pytest.mark.slow
-def test_local_folder_spec(hub_cache, clip):
-    folder = hub_cache / "models--owner--tiny" / "snapshots" / SHA_A
-    r, res = cli(str(folder), clip, hub_cache)
-    assert r.returncode == 0 and res["models"]["classifier"]["name"] == "tiny-1"
+def test_local_folder_spec(cli_runs):
+    status, err, res = cli("LOCAL", cli_runs)
+    assert status == 0 and res["models"]["classifier"]["name"] == "tiny-1", err
 
 
 def test_resolve_in_process(hub_cache, monkeypatch):
