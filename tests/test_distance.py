@@ -276,3 +276,29 @@ def test_source_spread_tells_the_source_from_the_position():
     assert src == pytest.approx(0.3, rel=0.02) and pos == pytest.approx(np.log(2.0) * np.sqrt(5 / 3), rel=0.02)
     half = source_spread(noisy * 0.5, room)
     assert half == pytest.approx((src / 2, pos / 2), rel=1e-6)
+
+
+@pytest.mark.parametrize("settings", [TRAIN, HYBRID], ids=lambda s: s.name)
+def test_conditions_probe_changes_the_noise_level_and_nothing_else(settings):
+    """``train.probe_conditions``: one RIR and source at 5 dB and at 'clean' are the same
+    example but for the noise (same random numbers: onset, stretch, noise waveform, colouration);
+    at 5 dB what is left over beside the clean example is about 5 dB below it, and a source
+    through no room is the source alone (its spectrum, up to colouration and level)."""
+    from soundpred.rooms import RirBank
+    from train.probe_conditions import CLEAN_DB, anechoic, recordings
+
+    rng = np.random.default_rng(1)
+    rirs = [np.r_[np.zeros(20), 1.0, 0.3 * rng.standard_normal(400) * np.exp(-np.arange(400) / 80)].astype(np.float32)
+            for _ in range(2)]
+    bank = RirBank(rirs, np.array([1.0, 2.0]), np.full(2, 0.5), np.zeros(2, int), settings, np.full(2, 100.0))
+    sources = [np.sin(2 * np.pi * 300 * np.arange(SR * 3) / SR).astype(np.float32) * (1 + np.arange(SR * 3) % 400 / 400)]
+    clean, noisy = recordings(bank, sources, settings, [CLEAN_DB, 5.0], n=SR * 2, sr=SR, seed=0)
+    for c, y in zip(clean, noisy):
+        scale = np.dot(y, c) / np.dot(c, c)
+        active = np.abs(c) > 1e-3 * np.abs(c).max()  # where the source sounds (not the leading silence)
+        snr = 10 * np.log10(np.sum((scale * c[active]) ** 2) / np.sum((y - scale * c)[active] ** 2))
+        assert 3.0 < snr < 8.0, snr
+    again = recordings(bank, sources, settings, [5.0], n=SR * 2, sr=SR, seed=0)[0]
+    np.testing.assert_array_equal(again, noisy)
+    dry = anechoic(sources, n=SR * 2, sr=SR, seed=0)
+    assert dry.shape == (1, SR * 2) and np.abs(np.fft.rfft(dry[0])).argmax() == pytest.approx(300 * 2, abs=2)

@@ -773,3 +773,33 @@ def test_cue_ordering_follows_the_true_responses_direct_sound():
     out = cue_ordering(bank, sr)
     assert out["drr_within"] == -1.0 and out["c50_within"] == -1.0
     assert -0.9 < out["drr_all"] < 0
+
+
+def test_evaluation_reports_speech_and_clips_apart():
+    """``make_examples(with_sources=True)`` gives the same examples and says which carry speech;
+    ``by_source`` scores each kind on its own examples, and the card's table shows both."""
+    from soundpred.rooms import TRAIN, RirBank
+    from train.distance_eval import by_source, make_examples, source_table
+
+    rng = np.random.default_rng(0)
+    n_rooms = 12
+    rirs = [np.r_[np.zeros(20), 1.0, 0.2 * rng.standard_normal(200)].astype(np.float32) for _ in range(4 * n_rooms)]
+    distance = np.tile([1.0, 2.0, 4.0, 8.0], n_rooms)
+    bank = RirBank(rirs, distance, np.full(len(rirs), 0.5), np.repeat(np.arange(n_rooms), 4), TRAIN,
+                   np.full(len(rirs), 100.0))
+    speech = [np.sin(np.arange(16000 * 2) * 0.05).astype(np.float32)]
+    clips = [np.sign(np.sin(np.arange(16000 * 2) * 0.01)).astype(np.float32)]
+    kw = dict(n=8000, sr=16000, seed=5, speech_share=0.6)
+    x = make_examples(bank, speech, clips, TRAIN, **kw)
+    x2, is_speech = make_examples(bank, speech, clips, TRAIN, with_sources=True, **kw)
+    np.testing.assert_array_equal(x, x2)
+    is_clip_tone = np.array([np.abs(np.fft.rfft(e)).argmax() < 8000 * 0.05 / (2 * np.pi) * 0.5 for e in x])
+    np.testing.assert_array_equal(is_speech, ~is_clip_tone)  # the flag names the source each example carries
+    assert 0 < is_speech.sum() < len(is_speech)
+    estimate = np.where(is_speech, distance, 2.5)  # right on speech, the same guess on every clip
+    res = by_source(estimate, bank, is_speech)
+    assert res["speech"]["mae_m"] == 0.0 and res["speech"]["spearman_within_room"] == 1.0
+    assert res["clips"]["n"] == (~is_speech).sum() and res["clips"]["mae_m"] > 0
+    table = source_table({"held-out rooms": {"model": {"by_source": res}}})
+    assert "| held-out rooms | speech |" in table and "| held-out rooms | clips |" in table
+    assert source_table({"held-out rooms": {"model": {}}}) == ""

@@ -38,6 +38,7 @@ from train.distance_eval import (
     make_batches,
     room_banks,
     rt60_table,
+    source_table,
     spread_table,
     table,
     with_acoustics_head,
@@ -272,7 +273,7 @@ def main(argv=None):
         results = evaluate(model, fe, eval_sets(banks, sources, config.seed), train_median,
                            speech_share=config.speech_share, ridge=base.ridge, oracle=base.oracle, figs=figs,
                            shrink=point_shrink(bundle.meta) if args.evaluate else 0.0)
-        print(table(results), spread_table(results), rt60_table(results), sep="\n\n")
+        print(table(results), spread_table(results), source_table(results), rt60_table(results), sep="\n\n")
     if args.evaluate:
         if args.update_card:
             meta_path = out / "soundpred.json"

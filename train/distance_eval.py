@@ -42,6 +42,7 @@ from train.data import load_waveforms
 from train.dry_sources import make_speech
 
 __all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "room_banks", "dry_sources", "make_examples", "make_batches",
+           "by_source", "source_table",
            "ACOUSTIC_TARGETS", "acoustic_targets", "distance_loss", "acoustics_loss", "with_acoustics_head",
            "eval_sets", "validation_sets", "Baselines", "classical_features", "RidgeBaseline", "rir_parameters", "bank_parameters",
            "RirOracle", "logmel_of", "predict_model", "evaluate", "table", "rt60_table", "write_card", "write_ensemble_card"]
@@ -226,15 +227,33 @@ def dry_sources(sr: int, *, n_speech: int = 240, data: Path = STARTER, extra: Pa
 
 
 def make_examples(bank: RirBank, speech, clips, settings: SimSettings, *, n: int, sr: int, seed: int,
-                  speech_share: float) -> np.ndarray:
-    """One deterministic example per RIR of ``bank`` (for evaluation)."""
+                  speech_share: float, with_sources: bool = False):
+    """One deterministic example per RIR of ``bank`` (for evaluation): ``(len(bank), n)``; with
+    ``with_sources`` also a boolean array, True where the example's dry source is speech."""
     rng = np.random.default_rng(seed)
-    xs = []
+    xs, is_speech = [], []
     for i in range(len(bank)):
-        pool = speech if (rng.random() < speech_share or not clips) else clips
+        is_speech.append(rng.random() < speech_share or not clips)
+        pool = speech if is_speech[-1] else clips
         dry = pool[int(rng.integers(len(pool)))]
         xs.append(synthesize(dry, bank.rirs[i], settings, n=n, sr=sr, rng=rng)[0])
-    return np.stack(xs)
+    return (np.stack(xs), np.array(is_speech)) if with_sources else np.stack(xs)
+
+
+#: what :func:`by_source` keeps of each kind of source's summary
+SOURCE_MEASURES = ("n", "mae_m", "rel_error", "spearman", "spearman_within_room", "slope_within_room")
+
+
+def by_source(estimate, bank: RirBank, is_speech) -> dict:
+    """The model's figures on the speech examples and on the clip examples apart (the clips
+    are real recordings that bring rooms of their own: docs/distance.md, session 22); rooms with
+    under three examples of a kind add nothing to its within-room measures."""
+    out = {}
+    for name, m in (("speech", is_speech), ("clips", ~is_speech)):
+        if m.sum() >= 3:
+            s = distance_summary(estimate[m], bank.distance[m], room=bank.room[m])
+            out[name] = {k: s[k] for k in SOURCE_MEASURES}
+    return out
 
 
 #: What the auxiliary head predicts of each example's true RIR and room (standardised over the
@@ -553,8 +572,8 @@ def evaluate(model, fe, sets: list[EvalSet], train_median: float, *, speech_shar
     results = {}
     for s in sets:
         bank, d = s.bank, s.bank.distance
-        x = make_examples(bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=fe.sample_rate,
-                          seed=s.seed, speech_share=speech_share)
+        x, is_speech = make_examples(bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=fe.sample_rate,
+                                     seed=s.seed, speech_share=speech_share, with_sources=True)
         mu, log_sigma = predict_model(model, x)
         sigma = np.exp(log_sigma)
         lo, hi = interval(mu, sigma)
@@ -563,6 +582,7 @@ def evaluate(model, fe, sets: list[EvalSet], train_median: float, *, speech_shar
         z = (np.log(d) - mu) / sigma  # Gaussian NLL without its constant, and how well mu follows log d
         model_summary["nll"] = round(float(np.mean(0.5 * z * z + log_sigma)), 3)
         model_summary["corr_log"] = round(float(np.corrcoef(mu, np.log(d))[0, 1]), 3)
+        model_summary["by_source"] = by_source(estimate, bank, is_speech)
         res = {"model": model_summary,
                "median_guess": distance_summary(np.full(len(d), train_median), d, rt60=bank.rt60)}
         if ridge is not None:
@@ -621,6 +641,17 @@ def spread_table(results: dict, *, columns: tuple[str, ...] = ("set",), bins=_BI
         cells = " | ".join("–" if b not in by else "{:g}–{:g} m".format(*by[b]["estimate_p10_p90"]) for b in bins)
         rows.append("| " + " | ".join(name if isinstance(name, tuple) else (name,)) + f" | {cells} |")
     return "\n".join(rows)
+
+
+def source_table(results: dict) -> str:
+    """The model's figures per kind of dry source (:func:`by_source`); empty where no set has them."""
+    rows = ["| set | source | n | MAE m | rel. error | rank corr. | rank corr. within rooms | slope within rooms |",
+            "|---" * 8 + "|"]
+    for name, res in results.items():
+        for kind, s in res["model"].get("by_source", {}).items():
+            rows.append(f"| {name} | {kind} | {s['n']} | {s['mae_m']} | {s['rel_error']} | {_cell(s['spearman'])} | "
+                        f"{_cell(s['spearman_within_room'])} | {_cell(s['slope_within_room'])} |")
+    return "\n".join(rows) if len(rows) > 2 else ""
 
 
 def rt60_table(results: dict) -> str:
@@ -711,10 +742,16 @@ Estimates per true distance (10th–90th percentile):
 
 {spread_table(results)}
 
-{rt60_table(results)}
+{_source_words(results)}{rt60_table(results)}
 
 Simulation only: real rooms, microphones and browsers' audio processing will do worse; treat
 the interval as a rough guide."""
+
+
+def _source_words(results: dict) -> str:
+    t = source_table(results)
+    return ("The same examples by dry source: espeak-ng speech, and the starter clips, real recordings "
+            f"that bring a room of their own to the simulated one:\n\n{t}\n\n") if t else ""
 
 
 def _front_matter(results: dict, extra_tags: str = "") -> str:

@@ -61,6 +61,7 @@ from train.distance_eval import (
     predict_model,
     room_banks,
     rt60_table,
+    source_table,
     spread_table,
     table,
     validation_sets,
@@ -239,7 +240,7 @@ def main(argv=None):
     sets = eval_sets(banks, sources, config.seed)
     results = evaluate(model, fe, sets, base.train_median, speech_share=config.speech_share, ridge=base.ridge,
                        oracle=base.oracle, figs=figs, shrink=shrink)
-    print(table(results), spread_table(results), rt60_table(results), sep="\n\n")
+    print(table(results), spread_table(results), source_table(results), rt60_table(results), sep="\n\n")
 
     compared = {}
     for c in args.compare:

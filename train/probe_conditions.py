@@ -1,0 +1,116 @@
+"""Probe: how does the distance estimate's ordering depend on the noise and on the kind of sound?
+
+    python -m train.probe_conditions                        # the embedded default
+    python -m train.probe_conditions runs/m3 --snr clean 20 5 --sets held-out hybrid
+
+Every RIR of the held-out, shifted and hybrid banks of ``train.distance`` (the same rooms and
+seeds; the training bank is not needed) is heard through one evaluation speech utterance and
+one evaluation starter clip, each at every ``--snr``. Within an RIR and a kind of sound the
+examples differ in the noise's level alone: the same stretch of the same dry source, onset,
+noise waveform and kind, colouration and level (:func:`soundpred.rooms.synthesize` with the
+SNR range pinned to one value, which draws the same random numbers). ``clean`` is 120 dB, with
+the hybrid set's microphone self-noise pinned there too.
+
+Per set, sound and SNR: MAE, relative error, rank correlation (all, and the mean within rooms),
+the within-room slope (how far the estimate moves: 1 = as far as the truth), and the mean
+within-room rank correlation of the estimate with the true response's direct-to-reverberant
+ratio (what a blind estimator of the DRR could at best order by). Then, per sound, the estimates
+with no room at all (the direct sound alone, clean): a dry source should come out nearest there;
+one whose recording carries a room of its own cannot. The training examples are
+drawn at 5-40 dB (``TRAIN``/``HYBRID``) and 5-30 dB (``SHIFTED``): a gap between ``clean`` and
+the lower SNRs tells how much the noise, not the rooms' ambiguity, holds the ordering back.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+import numpy as np
+
+from soundpred.bundle import load_bundle
+from soundpred.hub import EMBEDDED
+from soundpred.metrics import distance_summary, spearman_within_rooms
+from soundpred.rooms import DIRECT_INDEX, HYBRID, SHIFTED, TRAIN, make_bank, synthesize
+from train.distance_eval import bank_parameters, dry_sources, predict_model
+
+#: the evaluation banks of :func:`train.distance_eval.room_banks` (settings, bank seed) and their
+#: example seeds in :func:`train.distance_eval.eval_sets`
+SETS = {"held-out": (TRAIN, 200, 11), "shifted": (SHIFTED, 300, 12), "hybrid": (HYBRID, 600, 15)}
+CLEAN_DB = 120.0
+
+
+def parse_snr(spec: str) -> float:
+    return CLEAN_DB if spec == "clean" else float(spec)
+
+
+def at_snr(settings, snr_db: float):
+    """``settings`` with the SNR (and, where it has one, the microphone self-noise) pinned to
+    ``snr_db``: :func:`~soundpred.rooms.synthesize` draws the same random numbers as before."""
+    pinned = replace(settings, snr_db=(snr_db, snr_db))
+    if settings.self_noise_db is not None and snr_db >= CLEAN_DB:
+        pinned = replace(pinned, self_noise_db=(snr_db, snr_db))
+    return pinned
+
+
+def recordings(bank, pool, settings, snrs, *, n: int, sr: int, seed: int) -> np.ndarray:
+    """``(len(snrs), len(bank), n)``: per RIR one dry source of ``pool``, the same draw at each SNR."""
+    picks = np.random.default_rng(seed).integers(len(pool), size=len(bank))
+    out = np.empty((len(snrs), len(bank), n), np.float32)
+    for i, rir in enumerate(bank.rirs):
+        for k, snr in enumerate(snrs):
+            rng = np.random.default_rng([seed, i])
+            out[k, i] = synthesize(pool[picks[i]], rir, at_snr(settings, snr), n=n, sr=sr, rng=rng)[0]
+    return out
+
+
+def anechoic(pool, *, n: int, sr: int, seed: int, k: int = 120) -> np.ndarray:
+    """``(min(k, len(pool)), n)``: the first sources of ``pool`` through no room (a unit impulse at
+    the RIRs' direct-sound index), clean, otherwise as a training example is made."""
+    rir = np.zeros(DIRECT_INDEX + 64, np.float32)
+    rir[DIRECT_INDEX] = 1.0
+    return np.stack([synthesize(pool[i], rir, at_snr(TRAIN, CLEAN_DB), n=n, sr=sr,
+                                rng=np.random.default_rng([seed, i]))[0] for i in range(min(k, len(pool)))])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("bundle", nargs="?", default=str(EMBEDDED["distance"]), help="distance bundle folder")
+    p.add_argument("--snr", nargs="+", default=["clean", "30", "20", "10", "5"], help="dB, or 'clean'")
+    p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    p.add_argument("--eval-rooms", type=int, default=100)
+    args = p.parse_args(argv)
+    bundle = load_bundle(args.bundle)
+    fe = bundle.frontend
+    n, sr = fe.window_samples, fe.sample_rate
+    snrs = [parse_snr(s) for s in args.snr]
+    sources = dry_sources(sr)
+    print("| set | sound | SNR dB | MAE m | rel. error | rank | rank within rooms | slope within rooms | "
+          "rank with true DRR within rooms |\n|---|---|---|---|---|---|---|---|---|")
+    results = {}
+    for name in args.sets:
+        settings, bank_seed, seed = SETS[name]
+        bank = make_bank(settings, args.eval_rooms, seed=bank_seed, sr=sr)
+        drr = bank_parameters(bank, sr)[:, 0]
+        for sound, pool in (("speech", sources.eval_speech), ("clips", sources.eval_clips)):
+            x = recordings(bank, pool, settings, snrs, n=n, sr=sr, seed=seed + 2000 + (sound == "clips"))
+            for spec, xs in zip(args.snr, x):
+                mu, _ = predict_model(bundle.model, xs)
+                s = distance_summary(np.exp(mu), bank.distance, room=bank.room)
+                row = {k: s[k] for k in ("mae_m", "rel_error", "spearman", "spearman_within_room", "slope_within_room")}
+                row["drr_rank_within_room"] = spearman_within_rooms(mu, drr, bank.room)
+                results.setdefault(name, {}).setdefault(sound, {})[spec] = row
+                print(f"| {name} | {sound} | {spec} | {row['mae_m']:.3f} | {row['rel_error']:.3f} | "
+                      f"{row['spearman']:.3f} | {row['spearman_within_room']:.3f} | {row['slope_within_room']:.3f} | "
+                      f"{row['drr_rank_within_room']:.3f} |", flush=True)
+    print("\n| sound | estimate with no room: median | 10th-90th percentile | n |\n|---|---|---|---|")
+    for sound, pool in (("speech", sources.eval_speech), ("clips", sources.eval_clips),
+                        ("training clips", sources.train_clips)):
+        est = np.exp(predict_model(bundle.model, anechoic(pool, n=n, sr=sr, seed=4000))[0])
+        lo, mid, hi = np.percentile(est, [10, 50, 90])
+        results.setdefault("no room", {})[sound] = {"median_m": float(mid), "p10_p90_m": [float(lo), float(hi)]}
+        print(f"| {sound} | {mid:.2f} m | {lo:.2f}-{hi:.2f} m | {len(est)} |", flush=True)
+    return results
+
+
+if __name__ == "__main__":
+    main()
