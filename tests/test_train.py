@@ -797,9 +797,12 @@ def test_evaluation_reports_speech_and_clips_apart():
     np.testing.assert_array_equal(is_speech, ~is_clip_tone)  # the flag names the source each example carries
     assert 0 < is_speech.sum() < len(is_speech)
     estimate = np.where(is_speech, distance, 2.5)  # right on speech, the same guess on every clip
-    res = by_source(estimate, bank, is_speech)
+    res = by_source(estimate, bank, is_speech, lo=estimate / 2, hi=estimate * 2)
     assert res["speech"]["mae_m"] == 0.0 and res["speech"]["spearman_within_room"] == 1.0
     assert res["clips"]["n"] == (~is_speech).sum() and res["clips"]["mae_m"] > 0
+    assert res["speech"]["coverage"] == 1.0 and res["clips"]["coverage"] < 1.0  # 8 m is outside 1.25-5 m
+    assert res["speech"]["interval_ratio"] == 4.0
+    assert "coverage" not in {k for k, v in by_source(estimate, bank, is_speech)["speech"].items() if v is not None}
     table = source_table({"held-out rooms": {"model": {"by_source": res}}})
     assert "| held-out rooms | speech |" in table and "| held-out rooms | clips |" in table
     assert source_table({"held-out rooms": {"model": {}}}) == ""

@@ -241,18 +241,22 @@ def make_examples(bank: RirBank, speech, clips, settings: SimSettings, *, n: int
 
 
 #: what :func:`by_source` keeps of each kind of source's summary
-SOURCE_MEASURES = ("n", "mae_m", "rel_error", "spearman", "spearman_within_room", "slope_within_room")
+SOURCE_MEASURES = ("n", "mae_m", "rel_error", "spearman", "spearman_within_room", "slope_within_room", "coverage")
 
 
-def by_source(estimate, bank: RirBank, is_speech) -> dict:
+def by_source(estimate, bank: RirBank, is_speech, lo=None, hi=None) -> dict:
     """The model's figures on the speech examples and on the clip examples apart (the clips
-    are real recordings that bring rooms of their own: docs/distance.md, session 22); rooms with
-    under three examples of a kind add nothing to its within-room measures."""
+    are real recordings that bring rooms of their own: docs/distance.md, session 22), with the
+    interval's coverage and median width ratio hi / lo where ``lo`` and ``hi`` are given; rooms
+    with under three examples of a kind add nothing to its within-room measures."""
     out = {}
     for name, m in (("speech", is_speech), ("clips", ~is_speech)):
         if m.sum() >= 3:
-            s = distance_summary(estimate[m], bank.distance[m], room=bank.room[m])
-            out[name] = {k: s[k] for k in SOURCE_MEASURES}
+            bounds = {} if lo is None else {"lo": np.asarray(lo)[m], "hi": np.asarray(hi)[m]}
+            s = distance_summary(estimate[m], bank.distance[m], room=bank.room[m], **bounds)
+            out[name] = {k: s.get(k) for k in SOURCE_MEASURES}
+            if bounds:
+                out[name]["interval_ratio"] = round(float(np.median(bounds["hi"] / bounds["lo"])), 2)
     return out
 
 
@@ -582,7 +586,7 @@ def evaluate(model, fe, sets: list[EvalSet], train_median: float, *, speech_shar
         z = (np.log(d) - mu) / sigma  # Gaussian NLL without its constant, and how well mu follows log d
         model_summary["nll"] = round(float(np.mean(0.5 * z * z + log_sigma)), 3)
         model_summary["corr_log"] = round(float(np.corrcoef(mu, np.log(d))[0, 1]), 3)
-        model_summary["by_source"] = by_source(estimate, bank, is_speech)
+        model_summary["by_source"] = by_source(estimate, bank, is_speech, lo, hi)
         res = {"model": model_summary,
                "median_guess": distance_summary(np.full(len(d), train_median), d, rt60=bank.rt60)}
         if ridge is not None:
@@ -645,12 +649,13 @@ def spread_table(results: dict, *, columns: tuple[str, ...] = ("set",), bins=_BI
 
 def source_table(results: dict) -> str:
     """The model's figures per kind of dry source (:func:`by_source`); empty where no set has them."""
-    rows = ["| set | source | n | MAE m | rel. error | rank corr. | rank corr. within rooms | slope within rooms |",
-            "|---" * 8 + "|"]
+    rows = ["| set | source | n | MAE m | rel. error | rank corr. | rank corr. within rooms | slope within rooms | "
+            "90 % coverage | interval hi / lo |", "|---" * 10 + "|"]
     for name, res in results.items():
         for kind, s in res["model"].get("by_source", {}).items():
             rows.append(f"| {name} | {kind} | {s['n']} | {s['mae_m']} | {s['rel_error']} | {_cell(s['spearman'])} | "
-                        f"{_cell(s['spearman_within_room'])} | {_cell(s['slope_within_room'])} |")
+                        f"{_cell(s['spearman_within_room'])} | {_cell(s['slope_within_room'])} | "
+                        f"{_cell(s.get('coverage'))} | {_cell(s.get('interval_ratio'))} |")
     return "\n".join(rows) if len(rows) > 2 else ""
 
 
