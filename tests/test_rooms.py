@@ -178,3 +178,21 @@ def test_parallel_bank_equals_serial(tmp_path):
         if k % 16 == 0:
             np.testing.assert_array_equal(bank.rirs[k], simulate_rir(room, HYBRID, sr=SR, rng=np.random.default_rng(seed)))
             assert bank.room[k] == r and bank.distance[k] == room["distance"]
+
+
+def test_speech_cache_filled_in_parts_equals_one_filled_at_once(tmp_path):
+    """``make_speech``: the i-th utterance is the same whether the cache is filled in one run or
+    grows from an earlier, smaller one (before session 22 an utterance already there skipped its
+    draws, so every later one got another's sentences, voice, speed and pitch)."""
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng is required (apt-get install espeak-ng)")
+    from train.dry_sources import make_speech
+
+    once = make_speech(tmp_path / "once", n=3)
+    make_speech(tmp_path / "parts", n=1)
+    parts = make_speech(tmp_path / "parts", n=3)
+    for a, b in zip(once, parts, strict=True):
+        assert a.read_bytes() == b.read_bytes(), (a.name, b.name)
+    assert once[1].read_bytes() != once[2].read_bytes()

@@ -56,15 +56,18 @@ def make_speech(out: Path | None = None, n: int = 240, seed: int = 0) -> list[Pa
     rng = np.random.default_rng(seed)
     paths = []
     for i in range(n):
+        # every utterance's draws are taken whether or not it is already there, so the i-th one is
+        # the same in a cache filled at once and in one filled in parts (an earlier, smaller n)
+        text = " ".join(rng.choice(SENTENCES, size=3, replace=False))
+        voice = f"{rng.choice(LANGS)}+{rng.choice(VARIANTS)}"
+        speed, pitch = int(rng.integers(120, 200)), int(rng.integers(20, 80))
         p = out / f"speech_{i:04d}.wav"
         try:
             p = resolve_audio(out, p.name)
         except FileNotFoundError:
             if shutil.which("espeak-ng") is None:
                 raise SystemExit("espeak-ng is not installed: apt-get install espeak-ng") from None
-            text = " ".join(rng.choice(SENTENCES, size=3, replace=False))
-            voice = f"{rng.choice(LANGS)}+{rng.choice(VARIANTS)}"
-            speak(text, voice, int(rng.integers(120, 200)), int(rng.integers(20, 80)), p)
+            speak(text, voice, speed, pitch, p)
         paths.append(p)
     return paths
 
