@@ -76,12 +76,28 @@ def _known_md(pred: Prediction) -> str:
 LONGER_S = 8.0
 
 
+#: AudioSet classes that count as speech for the distance note: the distance model orders the
+#: positions of a simulated room at 0.50–0.61 (rank correlation within rooms) when it hears
+#: speech and at 0.09–0.24 when it hears the starter clips (``python -m train.probe_conditions``,
+#: docs/distance.md, session 22).
+SPEECH_CLASSES = frozenset({"Speech", "Child speech, kid speaking", "Conversation", "Narration, monologue",
+                            "Babbling", "Speech synthesizer", "Whispering"})
+
+
+def _heard_speech(pred: Prediction) -> bool | None:
+    """Whether the best AudioSet class is speech; None without an AudioSet head to tell."""
+    return pred.audioset[0][0] in SPEECH_CLASSES if pred.audioset else None
+
+
 def _distance_md(pred: Prediction, *, tip: bool = True) -> str:
     if pred.distance_m is None:
         return "*No distance model loaded.*"
     lo, hi = pred.distance_interval_m
     text = (f"### Distance ≈ {pred.distance_m:.1f} m\n90 % interval {lo:.1f} – {hi:.1f} m "
             "(experimental: one microphone, trained on simulated rooms only)")
+    if tip and _heard_speech(pred) is False:
+        text += ("\n\n*Not speech: the distance model hears speech best. For other sounds its estimate follows "
+                 "near and far much less, on simulated rooms.*")
     if tip and pred.duration_s < LONGER_S:
         text += (f"\n\n*Comparing places? {LONGER_S:.0f} s or more of sound at each place tells near from "
                  "far more reliably.*")

@@ -48,6 +48,7 @@ def test_analyze_endpoint_returns_plot_and_labels(client, tmp_path):
     assert labels["__type__"] == "update" and len(labels["value"]["confidences"]) == 5
     assert "Distance ≈" in distance and "90 % interval" in distance
     assert "8 s or more" in distance  # a 0.9 s clip: the tip to record longer
+    assert "Not speech: the distance model hears speech best" in distance  # a tone is no speech
     assert "Classifier" in info and "Distance" in info
     assert isinstance(known, str)
 
@@ -64,6 +65,7 @@ def test_speech_is_none_of_the_labels(client):
                                                     api_name="/analyze")
     assert "None of the 41 labels fits well" in known and "Speech" in known
     assert "8 s or more" not in distance  # the example is long enough for its own advice
+    assert "Not speech" not in distance  # speech: what the distance model hears best
     # the five closest labels are listed, without the first one's name as a heading
     assert labels["show_heading"] is False and len(labels["value"]["confidences"]) == 5
     res = client.predict(handle_file(str(ROOT / "examples" / "speech_1m_meeting_room.wav")), api_name="/predict")

@@ -144,3 +144,6 @@ def test_the_default_bundle_is_scored_against_the_targets(measured, tmp_path, mo
     printed = capsys.readouterr().out
     assert "| true 0.3-1 m | true 1-2 m | true 4-8 m |" in printed  # where the estimates fall per bin
     assert printed.count("(≤ 1.2)") == 1 and "against issue 12's targets" in printed
+    speech = res["auto"]["by_source"]["speech"]  # speech and the clips apart, as in every card
+    assert 3 <= speech["n"] < 12 and 0 <= speech["coverage"] <= 1
+    assert f"| {ROOT / 'models' / 'distance'}, auto | speech |" in printed
