@@ -4,6 +4,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+import soundfile as sf
 
 from soundpred.bundle import load_bundle, save_bundle
 from soundpred.hub import resolve
@@ -11,7 +12,7 @@ from soundpred.models import DISTANCE_FRONTEND, build_distance
 from soundpred.predict import Predictor
 from soundpred.rooms import HYBRID, SHIFTED, TRAIN, sample_room, simulate_rir, synthesize
 
-from .conftest import ROOT
+from .conftest import ROOT, tone
 
 SR = 16000
 
@@ -302,3 +303,30 @@ def test_conditions_probe_changes_the_noise_level_and_nothing_else(settings):
     np.testing.assert_array_equal(again, noisy)
     dry = anechoic(sources, n=SR * 2, sr=SR, seed=0)
     assert dry.shape == (1, SR * 2) and np.abs(np.fft.rfft(dry[0])).argmax() == pytest.approx(300 * 2, abs=2)
+
+
+def test_conditions_probe_hears_the_dry_clips_of_a_folder(tmp_path):
+    """``train.probe_conditions --clips FOLDER``: the clips whose ``sources.csv`` row names a dry
+    source, 1.5 s or longer, decoded at the model's rate; a folder without ``sources.csv`` is refused."""
+    import csv
+
+    from train.probe_conditions import dry_clips
+
+    (tmp_path / "audio_train").mkdir()
+    clips = {"a.flac": ("Oboe", "philharmonia", 2.0), "b.flac": ("Gunshot_or_gunfire", "urbansound8k", 2.0),
+             "c.flac": ("Gong", "philharmonia", 1.0)}
+    for name, (_, _, seconds) in clips.items():
+        sf.write(tmp_path / "audio_train" / name, tone(22050, seconds), 22050)
+    with open(tmp_path / "train.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["fname", "label", "manually_verified"])
+        w.writerows([name, label, 1] for name, (label, _, _) in clips.items())
+    with open(tmp_path / "sources.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["fname", "label", "source"])
+        w.writerows([name, label, source] for name, (label, source, _) in clips.items())
+    waves = dry_clips(tmp_path, SR)
+    assert len(waves) == 1 and len(waves[0]) == pytest.approx(2 * SR, abs=2)  # the oboe; not the street, not 1 s
+    (tmp_path / "sources.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="sources.csv"):
+        dry_clips(tmp_path, SR)

@@ -2,6 +2,7 @@
 
     python -m train.probe_conditions                        # the embedded default
     python -m train.probe_conditions runs/m3 --snr clean 20 5 --sets held-out hybrid
+    python -m train.probe_conditions runs/sdry2 --clips runs/dry-eval   # other clips in the clips' place
 
 Every RIR of the held-out, shifted and hybrid banks of ``train.distance`` (the same rooms and
 seeds; the training bank is not needed) is heard through one evaluation speech utterance and
@@ -23,7 +24,9 @@ the lower SNRs tells how much the noise, not the rooms' ambiguity, holds the ord
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -31,7 +34,8 @@ from soundpred.bundle import load_bundle
 from soundpred.hub import EMBEDDED
 from soundpred.metrics import distance_summary, spearman_within_rooms
 from soundpred.rooms import DIRECT_INDEX, HYBRID, SHIFTED, TRAIN, make_bank, synthesize
-from train.distance_eval import bank_parameters, dry_sources, predict_model
+from train.data import load_waveforms
+from train.distance_eval import bank_parameters, check_extra_dry, dry_sources, extra_dry_clips, predict_model
 
 #: the evaluation banks of :func:`train.distance_eval.room_banks` (settings, bank seed) and their
 #: example seeds in :func:`train.distance_eval.eval_sets`
@@ -72,18 +76,34 @@ def anechoic(pool, *, n: int, sr: int, seed: int, k: int = 120) -> np.ndarray:
                                 rng=np.random.default_rng([seed, i]))[0] for i in range(min(k, len(pool)))])
 
 
+def dry_clips(folder: Path, sr: int) -> list[np.ndarray]:
+    """The dry clips of a Kaggle-layout ``folder`` with a ``sources.csv``
+    (:func:`~train.distance_eval.extra_dry_clips`), decoded at ``sr``, 1.5 s or longer (as
+    :func:`~train.distance_eval.dry_sources` keeps them)."""
+    check_extra_dry(folder)
+    _, waves = load_waveforms(extra_dry_clips(folder), sr, desc="decoding --clips", cache=False)
+    return [w for w in waves if len(w) >= sr * 1.5]
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("bundle", nargs="?", default=str(EMBEDDED["distance"]), help="distance bundle folder")
     p.add_argument("--snr", nargs="+", default=["clean", "30", "20", "10", "5"], help="dB, or 'clean'")
     p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     p.add_argument("--eval-rooms", type=int, default=100)
+    p.add_argument("--clips", type=Path, metavar="FOLDER",
+                   help="hear these instead of the starter set's test clips: the dry clips of a Kaggle-layout "
+                        "folder with a sources.csv (train.distance_eval.extra_dry_clips), 1.5 s or longer, e.g. "
+                        "instruments that a model trained with --extra-dry never heard")
     args = p.parse_args(argv)
     bundle = load_bundle(args.bundle)
     fe = bundle.frontend
     n, sr = fe.window_samples, fe.sample_rate
     snrs = [parse_snr(s) for s in args.snr]
     sources = dry_sources(sr)
+    if args.clips:
+        sources = replace(sources, eval_clips=dry_clips(args.clips, sr))
+        print(f"clips: {len(sources.eval_clips)} of {args.clips}", file=sys.stderr)
     print("| set | sound | SNR dB | MAE m | rel. error | rank | rank within rooms | slope within rooms | "
           "rank with true DRR within rooms |\n|---|---|---|---|---|---|---|---|---|")
     results = {}
