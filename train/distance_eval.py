@@ -245,8 +245,8 @@ SOURCE_MEASURES = ("n", "mae_m", "rel_error", "spearman", "spearman_within_room"
 
 
 def by_source(estimate, bank: RirBank, is_speech, lo=None, hi=None) -> dict:
-    """The model's figures on the speech examples and on the clip examples apart (the clips
-    are real recordings that bring rooms of their own: docs/distance.md, session 22), with the
+    """The model's figures on the speech examples and on the clip examples apart (the networks
+    so far read distance from speech far better: docs/distance.md, session 22), with the
     interval's coverage and median width ratio hi / lo where ``lo`` and ``hi`` are given; rooms
     with under three examples of a kind add nothing to its within-room measures."""
     out = {}
@@ -755,8 +755,8 @@ the interval as a rough guide."""
 
 def _source_words(results: dict) -> str:
     t = source_table(results)
-    return ("The same examples by dry source: espeak-ng speech, and the starter clips, real recordings "
-            f"that bring a room of their own to the simulated one:\n\n{t}\n\n") if t else ""
+    return ("The same examples by dry source: espeak-ng speech, and the starter clips (real recordings, "
+            f"with rooms of their own):\n\n{t}\n\n") if t else ""
 
 
 def _front_matter(results: dict, extra_tags: str = "") -> str:
