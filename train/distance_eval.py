@@ -208,22 +208,23 @@ def dry_sources(sr: int, *, n_speech: int = 240, data: Path = STARTER, extra: Pa
     so that the evaluation sources stay the same."""
     speech = [audio.load(p, sr=sr) for p in make_speech(n=n_speech)]
     n_eval = max(1, len(speech) // 6)
-
-    def decoded(read, name: str) -> list[np.ndarray]:
-        """The clips ``read()`` lists (none where its folder is missing), decoded, 1.5 s or longer."""
-        try:
-            cs = read()
-        except FileNotFoundError:
-            cs = []
-        _, waves = load_waveforms(cs, sr, desc=f"decoding {name} clips") if cs else ([], [])
-        return [w for w in waves if len(w) >= sr * 1.5]
-
-    train = decoded(lambda: read_fsdkaggle2018(data, "train"), "train")
-    test = decoded(lambda: read_fsdkaggle2018(data, "test"), "test")
+    train = decoded_clips(lambda: read_fsdkaggle2018(data, "train"), sr, "train")
+    test = decoded_clips(lambda: read_fsdkaggle2018(data, "test"), sr, "test")
     if extra:
         check_extra_dry(extra)
-        train += decoded(lambda: extra_dry_clips(extra), "extra")
+        train += decoded_clips(lambda: extra_dry_clips(extra), sr, "extra")
     return DrySources(speech[n_eval:], train, speech[:n_eval], test)
+
+
+def decoded_clips(read, sr: int, name: str) -> list[np.ndarray]:
+    """The clips ``read()`` lists (none where its folder is missing), decoded at ``sr``, 1.5 s or
+    longer: the dry sources :func:`dry_sources` keeps."""
+    try:
+        cs = read()
+    except FileNotFoundError:
+        cs = []
+    _, waves = load_waveforms(cs, sr, desc=f"decoding {name} clips") if cs else ([], [])
+    return [w for w in waves if len(w) >= sr * 1.5]
 
 
 def make_examples(bank: RirBank, speech, clips, settings: SimSettings, *, n: int, sr: int, seed: int,

@@ -34,8 +34,8 @@ from soundpred.bundle import load_bundle
 from soundpred.hub import EMBEDDED
 from soundpred.metrics import distance_summary, spearman_within_rooms
 from soundpred.rooms import DIRECT_INDEX, HYBRID, SHIFTED, TRAIN, make_bank, synthesize
-from train.data import load_waveforms
-from train.distance_eval import bank_parameters, check_extra_dry, dry_sources, extra_dry_clips, predict_model
+from train.distance_eval import (bank_parameters, check_extra_dry, decoded_clips, dry_sources, extra_dry_clips,
+                                 predict_model)
 
 #: the evaluation banks of :func:`train.distance_eval.room_banks` (settings, bank seed) and their
 #: example seeds in :func:`train.distance_eval.eval_sets`
@@ -78,11 +78,10 @@ def anechoic(pool, *, n: int, sr: int, seed: int, k: int = 120) -> np.ndarray:
 
 def dry_clips(folder: Path, sr: int) -> list[np.ndarray]:
     """The dry clips of a Kaggle-layout ``folder`` with a ``sources.csv``
-    (:func:`~train.distance_eval.extra_dry_clips`), decoded at ``sr``, 1.5 s or longer (as
-    :func:`~train.distance_eval.dry_sources` keeps them)."""
+    (:func:`~train.distance_eval.extra_dry_clips`), kept as :func:`~train.distance_eval.dry_sources`
+    keeps its clips (:func:`~train.distance_eval.decoded_clips`)."""
     check_extra_dry(folder)
-    _, waves = load_waveforms(extra_dry_clips(folder), sr, desc="decoding --clips", cache=False)
-    return [w for w in waves if len(w) >= sr * 1.5]
+    return decoded_clips(lambda: extra_dry_clips(folder), sr, "--clips")
 
 
 def main(argv=None):
