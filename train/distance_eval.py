@@ -161,6 +161,13 @@ class Banks:
     hybrid_train: RirBank | None = None  # HYBRID training rooms (only when training uses them)
 
 
+#: The evaluation banks by name: simulation settings, the bank's seed offset and the offset of its
+#: examples' seed (:func:`room_banks`, :func:`eval_sets`; ``train.probe_conditions`` hears the same
+#: rooms without simulating the training bank).
+EVAL_BANKS = {"held-out": (TRAIN, 200, 11), "shifted": (SHIFTED, 300, 12), "broad": (BROAD, 400, 14),
+              "hybrid": (HYBRID, 600, 15)}
+
+
 def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 0, hybrid_rooms: int = 0,
                evaluation: bool = True) -> Banks:
     """The seeded banks (simulated once, then cached); ``hybrid_rooms`` HYBRID training rooms if
@@ -168,29 +175,29 @@ def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 
     lent machine's minutes are not spent simulating rooms it will not score)."""
     train = make_bank(TRAIN, rooms, seed=seed + 100, sr=sr)
     evals = [make_bank(s, eval_rooms, seed=seed + k, sr=sr) if evaluation else None
-             for s, k in ((TRAIN, 200), (SHIFTED, 300), (BROAD, 400), (HYBRID, 600))]
+             for s, k, _ in EVAL_BANKS.values()]
     return Banks(train, *evals,
                  make_bank(HYBRID, hybrid_rooms, seed=seed + 500, sr=sr) if hybrid_rooms else None)
 
 
-#: The clips of ``more-real`` (``../shared/data/README.md``) recorded close and dry enough to
-#: serve as dry sources, by the ``source`` column of its ``sources.csv``: the Philharmonia
-#: Orchestra's single notes (a studio) and the jRhodes electric piano (a sampled instrument).
-#: Not its gun shots, microwave ovens or harmonica takes, recorded in rooms and streets.
-DRY_EXTRA_SOURCES = ("philharmonia", "jrhodes")
+#: Dry sources by the ``source`` column of a ``sources.csv``. Of ``more-real``
+#: (``../shared/data/README.md``), the clips recorded close and dry enough: the Philharmonia
+#: Orchestra's single notes (a studio) and the jRhodes electric piano (a sampled instrument); not
+#: its gun shots, microwave ovens or harmonica takes, recorded in rooms and streets. And the kinds
+#: ``train.dry_renders`` writes: Hydrogen drum patterns, fluidsynth phrases, tonejs note phrases.
+DRY_EXTRA_SOURCES = ("philharmonia", "jrhodes", "hydrogen", "fluidsynth", "tonejs")
 
 
 def extra_dry_clips(folder: Path, kinds=DRY_EXTRA_SOURCES) -> list:
-    """The train-split clips of a Kaggle-layout ``folder`` whose ``sources.csv`` row names one of
-    ``kinds`` as its source (every clip if ``kinds`` is empty)."""
-    import csv
+    """The clips of a Kaggle-layout ``folder``'s ``train.csv`` whose ``sources.csv`` row names one
+    of ``kinds`` as its source (every clip if ``kinds`` is empty). A dry source needs no label,
+    so labels outside the 41 classes (``train.dry_renders``' kinds) are kept as they are."""
+    from soundpred.data.common import Clip, read_csv, resolve_audio
 
-    clips = read_fsdkaggle2018(folder, "train")
-    if not kinds:
-        return clips
-    with open(Path(folder) / "sources.csv", newline="") as f:
-        source = {row["fname"]: row["source"] for row in csv.DictReader(f)}
-    return [c for c in clips if source.get(c.path.name) in kinds]
+    folder = Path(folder)
+    source = {r["fname"].strip(): r["source"].strip() for r in read_csv(folder / "sources.csv")} if kinds else {}
+    return [Clip(resolve_audio(folder / "audio_train", r["fname"].strip()), r["label"].strip(), origin="extra")
+            for r in read_csv(folder / "train.csv") if not kinds or source.get(r["fname"].strip()) in kinds]
 
 
 def check_extra_dry(folder: Path) -> None:
@@ -441,10 +448,11 @@ def eval_sets(banks: Banks, sources: DrySources, seed: int) -> list[EvalSet]:
     """Held-out rooms, shifted, broad and hybrid simulation with held-out dry sources; and a slice
     of the training rooms with training sources, which shows whether the model over- or underfits."""
     train_bank, n = banks.train, len(banks.heldout)
-    return [EvalSet("held-out rooms", banks.heldout, TRAIN, seed + 11, sources.eval_speech, sources.eval_clips),
-            EvalSet("shifted simulation", banks.shifted, SHIFTED, seed + 12, sources.eval_speech, sources.eval_clips),
-            EvalSet("broad distances", banks.broad, BROAD, seed + 14, sources.eval_speech, sources.eval_clips),
-            EvalSet("hybrid simulation", banks.hybrid, HYBRID, seed + 15, sources.eval_speech, sources.eval_clips),
+    names = {"held-out": "held-out rooms", "shifted": "shifted simulation", "broad": "broad distances",
+             "hybrid": "hybrid simulation"}
+    return [*(EvalSet(names[k], bank, settings, seed + s, sources.eval_speech, sources.eval_clips)
+              for (k, (settings, _, s)), bank in zip(EVAL_BANKS.items(), (banks.heldout, banks.shifted, banks.broad,
+                                                                            banks.hybrid))),
             EvalSet("training rooms", train_bank.subset(np.arange(min(len(train_bank), n))), TRAIN,
                     seed + 13, sources.train_speech, sources.train_clips)]
 

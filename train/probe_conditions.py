@@ -33,13 +33,12 @@ import numpy as np
 from soundpred.bundle import load_bundle
 from soundpred.hub import EMBEDDED
 from soundpred.metrics import distance_summary, spearman_within_rooms
-from soundpred.rooms import DIRECT_INDEX, HYBRID, SHIFTED, TRAIN, make_bank, synthesize
-from train.distance_eval import (bank_parameters, check_extra_dry, decoded_clips, dry_sources, extra_dry_clips,
-                                 predict_model)
+from soundpred.rooms import DIRECT_INDEX, TRAIN, make_bank, synthesize
+from train.distance_eval import (EVAL_BANKS, bank_parameters, check_extra_dry, decoded_clips, dry_sources,
+                                 extra_dry_clips, predict_model)
 
-#: the evaluation banks of :func:`train.distance_eval.room_banks` (settings, bank seed) and their
-#: example seeds in :func:`train.distance_eval.eval_sets`
-SETS = {"held-out": (TRAIN, 200, 11), "shifted": (SHIFTED, 300, 12), "hybrid": (HYBRID, 600, 15)}
+#: the evaluation banks it hears (settings, bank seed, example seed), as the evaluation makes them
+SETS = {k: EVAL_BANKS[k] for k in ("held-out", "shifted", "hybrid")}
 CLEAN_DB = 120.0
 
 
