@@ -305,6 +305,28 @@ def test_conditions_probe_changes_the_noise_level_and_nothing_else(settings):
     assert dry.shape == (1, SR * 2) and np.abs(np.fft.rfft(dry[0])).argmax() == pytest.approx(300 * 2, abs=2)
 
 
+def test_conditions_probe_can_play_one_source_at_every_position_of_a_room():
+    """``--one-source-per-room``: the positions of a room hear the same dry source (one sound
+    walking away); by default each position draws its own, and both draws are reproducible."""
+    from soundpred.rooms import RirBank
+    from train.probe_conditions import CLEAN_DB, recordings, source_picks
+
+    room = np.repeat(np.arange(30), 4)
+    rirs = [np.r_[np.zeros(20), 1.0].astype(np.float32)] * len(room)
+    bank = RirBank(rirs, np.tile([0.5, 1.0, 2.0, 4.0], 30), np.full(len(room), 0.5), room, TRAIN,
+                   np.full(len(room), 100.0))
+    same = source_picks(bank, 5, seed=3, per_room=True)
+    assert all(len(set(same[room == r])) == 1 for r in range(30)) and len(set(same)) > 1
+    drawn = source_picks(bank, 5, seed=3)
+    assert any(len(set(drawn[room == r])) > 1 for r in range(30))
+    np.testing.assert_array_equal(drawn, source_picks(bank, 5, seed=3))
+    freqs = [200, 300, 450, 700, 1100]
+    pool = [np.sin(2 * np.pi * f * np.arange(SR * 3) / SR).astype(np.float32) for f in freqs]
+    x = recordings(bank.subset(np.arange(8)), pool, TRAIN, [CLEAN_DB], n=SR, sr=SR, seed=3, per_room=True)[0]
+    heard = [freqs[int(np.argmin([abs(np.abs(np.fft.rfft(v)).argmax() - f) for f in freqs]))] for v in x]
+    assert heard == [freqs[i] for i in same[:8]]
+
+
 def test_conditions_probe_hears_the_dry_clips_of_a_folder(tmp_path):
     """``train.probe_conditions --clips FOLDER``: the clips whose ``sources.csv`` row names a dry
     source, 1.5 s or longer, decoded at the model's rate; a folder without ``sources.csv`` is refused."""

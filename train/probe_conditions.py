@@ -3,6 +3,7 @@
     python -m train.probe_conditions                        # the embedded default
     python -m train.probe_conditions runs/m3 --snr clean 20 5 --sets held-out hybrid
     python -m train.probe_conditions runs/sdry2 --clips runs/dry-eval   # other clips in the clips' place
+    python -m train.probe_conditions --one-source-per-room --snr 20      # one sound at every position of a room
 
 Every RIR of the held-out, shifted and hybrid banks of ``train.distance`` (the same rooms and
 seeds; the training bank is not needed) is heard through one evaluation speech utterance and
@@ -15,7 +16,10 @@ the hybrid set's microphone self-noise pinned there too.
 Per set, sound and SNR: MAE, relative error, rank correlation (all, and the mean within rooms),
 the within-room slope (how far the estimate moves: 1 = as far as the truth), and the mean
 within-room rank correlation of the estimate with the true response's direct-to-reverberant
-ratio (what a blind estimator of the DRR could at best order by). Then, per sound, the estimates
+ratio (what a blind estimator of the DRR could at best order by). Each position hears a source
+drawn for it, so within a room both the position and the source change; with
+``--one-source-per-room`` every position of a room hears the same one, as when one sound moves
+away from the microphone. Then, per sound, the estimates
 with no room at all (the direct sound alone, clean): a dry source should come out nearest there;
 one whose recording carries a room of its own cannot. The training examples are
 drawn at 5-40 dB (``TRAIN``/``HYBRID``) and 5-30 dB (``SHIFTED``): a gap between ``clean`` and
@@ -55,9 +59,20 @@ def at_snr(settings, snr_db: float):
     return pinned
 
 
-def recordings(bank, pool, settings, snrs, *, n: int, sr: int, seed: int) -> np.ndarray:
-    """``(len(snrs), len(bank), n)``: per RIR one dry source of ``pool``, the same draw at each SNR."""
-    picks = np.random.default_rng(seed).integers(len(pool), size=len(bank))
+def source_picks(bank, n_pool: int, seed: int, *, per_room: bool = False) -> np.ndarray:
+    """Which of ``n_pool`` dry sources each RIR of ``bank`` hears: drawn per RIR, or with
+    ``per_room`` one per room, heard at every position there (one sound walking away)."""
+    rng = np.random.default_rng(seed)
+    if not per_room:
+        return rng.integers(n_pool, size=len(bank))
+    _, room = np.unique(bank.room, return_inverse=True)
+    return rng.integers(n_pool, size=room.max() + 1)[room]
+
+
+def recordings(bank, pool, settings, snrs, *, n: int, sr: int, seed: int, per_room: bool = False) -> np.ndarray:
+    """``(len(snrs), len(bank), n)``: per RIR one dry source of ``pool`` (:func:`source_picks`),
+    the same draw at each SNR."""
+    picks = source_picks(bank, len(pool), seed, per_room=per_room)
     out = np.empty((len(snrs), len(bank), n), np.float32)
     for i, rir in enumerate(bank.rirs):
         for k, snr in enumerate(snrs):
@@ -93,6 +108,9 @@ def main(argv=None):
                    help="hear these instead of the starter set's test clips: the dry clips of a Kaggle-layout "
                         "folder with a sources.csv (train.distance_eval.extra_dry_clips), 1.5 s or longer, e.g. "
                         "instruments that a model trained with --extra-dry never heard")
+    p.add_argument("--one-source-per-room", action="store_true",
+                   help="every position of a room hears the same dry source (one sound walking away), "
+                        "so the within-room figures are not mixed with the differences between sources")
     args = p.parse_args(argv)
     bundle = load_bundle(args.bundle)
     fe = bundle.frontend
@@ -110,7 +128,8 @@ def main(argv=None):
         bank = make_bank(settings, args.eval_rooms, seed=bank_seed, sr=sr)
         drr = bank_parameters(bank, sr)[:, 0]
         for sound, pool in (("speech", sources.eval_speech), ("clips", sources.eval_clips)):
-            x = recordings(bank, pool, settings, snrs, n=n, sr=sr, seed=seed + 2000 + (sound == "clips"))
+            x = recordings(bank, pool, settings, snrs, n=n, sr=sr, seed=seed + 2000 + (sound == "clips"),
+                           per_room=args.one_source_per_room)
             for spec, xs in zip(args.snr, x):
                 mu, _ = predict_model(bundle.model, xs)
                 s = distance_summary(np.exp(mu), bank.distance, room=bank.room)
