@@ -19,11 +19,11 @@ within-room rank correlation of the estimate with the true response's direct-to-
 ratio (what a blind estimator of the DRR could at best order by). Each position hears a source
 drawn for it, so within a room both the position and the source change; with
 ``--one-source-per-room`` every position of a room hears the same one, as when one sound moves
-away from the microphone. Then, per sound, the estimates
-with no room at all (the direct sound alone, clean): a dry source should come out nearest there;
-one whose recording carries a room of its own cannot. The training examples are
-drawn at 5-40 dB (``TRAIN``/``HYBRID``) and 5-30 dB (``SHIFTED``): a gap between ``clean`` and
-the lower SNRs tells how much the noise, not the rooms' ambiguity, holds the ordering back.
+away from the microphone. Then, per sound, the estimates with no room at all (the direct sound
+alone, clean): a dry source should come out nearest there; one whose recording carries a room of
+its own cannot. The training examples are drawn at 5-40 dB (``TRAIN``/``HYBRID``) and 5-30 dB
+(``SHIFTED``): a gap between ``clean`` and the lower SNRs tells how much the noise, not the rooms'
+ambiguity, holds the ordering back.
 """
 from __future__ import annotations
 
