@@ -30,15 +30,14 @@ import re
 import struct
 import subprocess
 import tempfile
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 
+from train.extra_data import ACOUSTIC_KITS, HYDROGEN, kit_instruments
+
 SR = 22050
-HYDROGEN = Path("/usr/share/hydrogen/data/drumkits")
-KITS = ("BJA_Pacific", "ColomboAcousticDrumkit", "ForzeeStereo", "Millo-Drums_v.1", "Millo_MultiLayered2",
-        "Millo_MultiLayered3", "The Black Pearl 1.0", "circAfrique v4", "Gimme A Hand 1.0")
+KITS = (*ACOUSTIC_KITS, "circAfrique v4", "Gimme A Hand 1.0")
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 TONEJS = ("cello-wav", "flute-wav", "guitar-acoustic-wav", "saxophone-wav", "violin-wav", "clarinet-mp3")
 #: what the held-out evaluation clips are (more-real's Philharmonia oboe, double bass and percussion)
@@ -109,19 +108,10 @@ def fluidsynth_clips(rng, per_program: int, tmp: Path, programs=range(128)):
 def hydrogen_samples() -> dict[str, list[Path]]:
     """Sample files per kit, of instruments whose names are not held out."""
     out: dict[str, list[Path]] = {}
-    for kit in KITS:
-        xml = HYDROGEN / kit / "drumkit.xml"
-        if not xml.exists():
+    for kit, name, files in kit_instruments(KITS, HYDROGEN):
+        if not name.strip() or name.strip().isdigit() or HELD_OUT.search(name):
             continue
-        root = ET.parse(xml).getroot()
-        m = re.match(r"\{.*\}", root.tag)
-        ns = m.group(0) if m else ""
-        for inst in root.iter(f"{ns}instrument"):
-            name = inst.findtext(f"{ns}name") or ""
-            if not name.strip() or name.strip().isdigit() or HELD_OUT.search(name):
-                continue
-            files = [HYDROGEN / kit / fn.text for fn in inst.iter(f"{ns}filename") if fn.text]
-            out.setdefault(kit, []).extend(p for p in files if p.exists() and not HELD_OUT.search(p.name))
+        out.setdefault(kit, []).extend(p for p in files if not HELD_OUT.search(p.name))
     return {k: v for k, v in out.items() if v}
 
 

@@ -40,23 +40,27 @@ def drum_label(name: str) -> str | None:
     return None
 
 
-def hydrogen_files() -> dict[str, list[Path]]:
-    out: dict[str, list[Path]] = {}
-    for kit in ACOUSTIC_KITS:
-        xml = HYDROGEN / kit / "drumkit.xml"
+def kit_instruments(kits, root: Path = HYDROGEN):
+    """``(kit, instrument name, its sample files that exist)`` for every instrument of the Hydrogen
+    ``kits`` installed under ``root`` (a kit not installed is skipped)."""
+    for kit in kits:
+        xml = root / kit / "drumkit.xml"
         if not xml.exists():
             continue
-        root = ET.parse(xml).getroot()
-        ns = re.match(r"\{.*\}", root.tag)
+        tree = ET.parse(xml).getroot()
+        ns = re.match(r"\{.*\}", tree.tag)
         ns = ns.group(0) if ns else ""
-        for inst in root.iter(f"{ns}instrument"):
-            label = drum_label(inst.findtext(f"{ns}name") or "")
-            if label is None:
-                continue
-            for fn in inst.iter(f"{ns}filename"):
-                p = HYDROGEN / kit / fn.text
-                if p.exists():
-                    out.setdefault(label, []).append(p)
+        for inst in tree.iter(f"{ns}instrument"):
+            files = [root / kit / fn.text for fn in inst.iter(f"{ns}filename") if fn.text]
+            yield kit, inst.findtext(f"{ns}name") or "", [p for p in files if p.exists()]
+
+
+def hydrogen_files() -> dict[str, list[Path]]:
+    out: dict[str, list[Path]] = {}
+    for _, name, files in kit_instruments(ACOUSTIC_KITS):
+        label = drum_label(name)
+        if label is not None:
+            out.setdefault(label, []).extend(files)
     return out
 
 
