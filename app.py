@@ -78,8 +78,10 @@ LONGER_S = 8.0
 
 #: AudioSet classes that count as speech for the distance note: the distance model orders the
 #: positions of a simulated room at 0.50–0.61 (rank correlation within rooms) when it hears
-#: speech, at 0.09–0.24 when it hears the starter clips and at 0.03–0.21 for dry instrument notes
-#: (``python -m train.probe_conditions [--clips FOLDER]``, docs/distance.md, session 22).
+#: speech, at 0.09–0.24 when it hears the starter clips and at 0.03–0.21 for dry instrument notes,
+#: a new sound at each position (``python -m train.probe_conditions [--clips FOLDER]``, session 22);
+#: one sound at every position, 0.37–0.46 for those, but its estimate moves less than half as far
+#: as for speech (``--one-source-per-room``, session 23; docs/distance.md).
 SPEECH_CLASSES = frozenset({"Speech", "Child speech, kid speaking", "Conversation", "Narration, monologue",
                             "Babbling", "Speech synthesizer", "Whispering"})
 
