@@ -659,6 +659,37 @@ def test_band_stats_are_each_bands_loud_frames_rise_and_floor():
     np.testing.assert_allclose(out, np.concatenate([loud, loud - mean, mean - quiet], 1), atol=1e-6)
 
 
+def test_room_hint_network_starts_as_the_plain_one_it_is_initialised_from(tmp_path):
+    """``--init`` from a plain bundle into a ``--room-hint`` network: the dense layer after the
+    pooled features now also reads the room kind's embedding; its old rows are copied and the new
+    ones start at zero, so the network answers as the plain one whatever kind it is told, until
+    training moves those rows. A kernel that does not fit is refused with the layer's name."""
+    import keras
+
+    from soundpred.models import DISTANCE_FRONTEND, build_distance
+    from train.distance import _grown, init_weights
+
+    keras.utils.set_random_seed(0)
+    plain = build_distance(DISTANCE_FRONTEND, width=4)
+    plain.set_weights([w + 0.01 * np.random.default_rng(i).standard_normal(w.shape).astype(w.dtype)
+                       for i, w in enumerate(plain.get_weights())])
+    folder = save_bundle(plain, tmp_path / "plain", frontend=DISTANCE_FRONTEND, task="distance")
+    hinted = build_distance(DISTANCE_FRONTEND, width=4, room_hint=True)
+    init_weights(hinted, hinted, folder)
+    x = np.random.default_rng(1).standard_normal((4, DISTANCE_FRONTEND.window_samples)).astype(np.float32) * 0.1
+    kinds = np.eye(4, dtype=np.float32)  # auto, small, medium, large
+    want = plain.predict_on_batch(x)
+    for kind in kinds:
+        np.testing.assert_allclose(hinted.predict_on_batch([x, np.tile(kind, (4, 1))]), want, atol=1e-5)
+    hinted.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    for _ in range(2):  # the first step moves the zero rows, the second the hint's embedding through them
+        hinted.train_on_batch([x, kinds], np.ones((4, 2), np.float32))
+    answers = [hinted.predict_on_batch([x, np.tile(k, (4, 1))]) for k in kinds]
+    assert max(np.abs(a - answers[0]).max() for a in answers[1:]) > 1e-4
+    with pytest.raises(ValueError, match="layer embedding"):
+        _grown([np.zeros((8, 64)), np.zeros(64)], [np.zeros((8, 32)), np.zeros(32)], "embedding")
+
+
 def test_band_stats_network_starts_as_the_plain_one_it_is_initialised_from(tmp_path):
     """``--init`` from a plain bundle into a ``--band-stats`` network copies every layer by name;
     the band branch is added through a layer that starts at zero, so the new network answers as

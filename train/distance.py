@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from soundpred.bundle import load_bundle, save_bundle
 from soundpred.distance import point_shrink
@@ -156,11 +157,28 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     return args, config
 
 
+def _grown(old: list, new: list, name: str) -> list:
+    """``old`` weights for a layer whose ``new`` ones may have more input rows: a dense kernel
+    that reads the pooled features and, after them, the room kind's embedding
+    (``build_distance``'s ``with_room_hint``) gets the old rows first and zeros for the rest, so
+    the network answers as before whatever the kind, until training moves those rows."""
+    if [w.shape for w in old] == [w.shape for w in new]:
+        return old
+    kernel, *rest = old
+    if (len(old) != len(new) or kernel.ndim != 2 or new[0].shape[1] != kernel.shape[1]
+            or new[0].shape[0] < kernel.shape[0] or [w.shape for w in rest] != [w.shape for w in new[1:]]):
+        raise ValueError(f"layer {name}: weights {[w.shape for w in old]} do not fit {[w.shape for w in new]}")
+    grown = np.zeros(new[0].shape, kernel.dtype)
+    grown[:kernel.shape[0]] = kernel
+    return [grown, *rest]
+
+
 def init_weights(trainer: keras.Model, model: keras.Model, init: Path) -> None:
     """Start from ``init``: a trainer weights file, a run's ``OUT.state`` folder (the last epoch's
     weights in it; the previous epoch's if a save was cut short, as ``--resume`` reads it) or a
     distance bundle folder (its network's weights only; into a network with more layers, such as
-    ``--band-stats``, layer by layer by name, the new layers as initialised)."""
+    ``--band-stats`` or ``--room-hint``, layer by layer by name, the new layers as initialised and
+    a dense layer that now also reads the room kind with zeros for it: :func:`_grown`)."""
     state = TrainingState.read(init) if init.is_dir() else None
     if state is not None:
         init = state["folder"] / TrainingState.WEIGHTS
@@ -171,11 +189,12 @@ def init_weights(trainer: keras.Model, model: keras.Model, init: Path) -> None:
     if [w.shape for w in source.weights] == [w.shape for w in model.weights]:
         model.set_weights(source.get_weights())
         return
-    # another architecture (a plain network into one with band statistics): layer by layer, by name
+    # another architecture (a plain network into one with band statistics or the room kind):
+    # layer by layer, by name
     names = {layer.name for layer in source.layers if layer.weights}
     for layer in model.layers:
         if layer.name in names:
-            layer.set_weights(source.get_layer(layer.name).get_weights())
+            layer.set_weights(_grown(source.get_layer(layer.name).get_weights(), layer.get_weights(), layer.name))
     fresh = sorted(layer.name for layer in model.layers if layer.weights and layer.name not in names)
     lost = sorted(names - {layer.name for layer in model.layers})
     if lost:
