@@ -352,3 +352,31 @@ def test_conditions_probe_hears_the_dry_clips_of_a_folder(tmp_path):
     (tmp_path / "sources.csv").unlink()
     with pytest.raises(FileNotFoundError, match="sources.csv"):
         dry_clips(tmp_path, SR)
+
+
+def test_member_weight_probe_pools_with_one_member_weighted(tmp_path):
+    """``train.probe_member_weight``: the weights put ``w`` on one member and share the rest;
+    a third each is the equal pool, weight 1 is that member alone (its own interval scale fitted
+    on validation), and the validation score is the mean of MAE and relative error over the
+    median guess's, so a member that is always right scores 0 at weight 1."""
+    from soundpred.metrics import distance_summary
+    from soundpred.rooms import make_bank
+    from train.ensemble import mixture
+    from train.probe_member_weight import member_weights, pooled_rows
+
+    np.testing.assert_allclose(member_weights(3, 1, 1 / 3), [1 / 3] * 3)
+    np.testing.assert_allclose(member_weights(3, 2, 0.6), [0.2, 0.2, 0.6])
+    for bad in ((3, 1, 1.5), (3, 3, 0.5), (1, 0, 1.0)):
+        with pytest.raises(ValueError):
+            member_weights(*bad)
+    bank = make_bank(TRAIN, 3, seed=5, sr=SR, cache_dir=tmp_path, progress=False)
+    rng = np.random.default_rng(0)
+    log_d = np.log(bank.distance)
+    mus = np.stack([log_d, log_d + rng.normal(0, 0.5, len(log_d)), np.full(len(log_d), log_d.mean())])
+    sigmas = np.full_like(mus, 0.3)
+    sets = [("v", mus, sigmas, bank)]
+    equal, alone = pooled_rows(sets, sets, 0, [1 / 3, 1.0], median=2.0)
+    assert alone["validation"] == 0.0 and alone["v"][:2] == [0.0, 0.0]
+    mu, sigma = mixture(mus, sigmas)
+    s = distance_summary(np.exp(mu), bank.distance)
+    assert equal["v"][:3] == [s["mae_m"], s["rel_error"], s["spearman"]] and equal["validation"] > 0
