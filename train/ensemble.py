@@ -108,20 +108,31 @@ def mixture(mus, sigmas, weights=None) -> tuple[np.ndarray, np.ndarray]:
     return mu, np.sqrt(np.maximum((w * (sigmas ** 2 + mus ** 2)).sum(0) - mu ** 2, 1e-8))
 
 
+def member_beliefs(members, x, kinds=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(mus, sigmas)``, ``(members, n)``: each member bundle's belief over log-distance for the
+    examples ``x`` (``kinds``: the room kind told to members that take it; None: "auto")."""
+    out = [predict_model(b.model, x, kinds) for b in members]
+    return np.array([o[0] for o in out]), np.exp(np.array([o[1] for o in out]))
+
+
+def validation_score(beliefs, weights, median: float, shrink: float, scale: float) -> float:
+    """The mean over sets of MAE and relative error, each over the median guess's, of the members'
+    beliefs pooled with ``weights`` (None: equal). ``beliefs``: per set ``(mus, sigmas, d)``."""
+    errs = []
+    for mus, sigmas, d in beliefs:
+        mu, sigma = mixture(mus, sigmas, weights)
+        errs.append(np.mean(error_ratios(point_estimate(mu, scale * sigma, shrink), d, median)))
+    return float(np.mean(errs))
+
+
 def choose_hint_share(takes_hint: list[bool], beliefs: list[tuple], median: float, shrink: float,
                       scale: float) -> tuple[float | None, dict]:
     """The ``hint_share`` (None: the members' equal share) with the least mean of MAE and relative
     error over the median guess's, averaged over validation sets. ``beliefs``: per set,
     ``(mus, sigmas, d)`` of every member with the true room kind given, ``(members, n)``."""
     grid = [None] + [float(c) for c in np.round(np.arange(0.0, 1.0001, 0.1), 1)]
-    scores = {}
-    for share in grid:
-        w = None if share is None else hinted_weights(takes_hint, share)
-        errs = []
-        for mus, sigmas, d in beliefs:
-            mu, sigma = mixture(mus, sigmas, w)
-            errs.append(np.mean(error_ratios(point_estimate(mu, scale * sigma, shrink), d, median)))
-        scores[share] = float(np.mean(errs))
+    scores = {share: validation_score(beliefs, None if share is None else hinted_weights(takes_hint, share),
+                                      median, shrink, scale) for share in grid}
     best = min(grid, key=lambda c: (scores[c], c is not None))  # a tie keeps the equal share
     return best, {"equal" if c is None else str(c): round(v, 4) for c, v in scores.items()}
 
@@ -211,12 +222,14 @@ def main(argv=None):
     for s in validation_sets(sources, sr, rooms=args.validation_rooms, seed=config.seed):
         x = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=sr, seed=s.seed,
                           speech_share=config.speech_share)
-        auto = [predict_model(b.model, x) for b in members]
-        mu, sigma = mixture([a[0] for a in auto], [np.exp(a[1]) for a in auto])
+        auto = member_beliefs(members, x)
+        mu, sigma = mixture(*auto)
         val.append((s.name, mu, sigma, s.bank.distance))
         if any(takes_hint) and not all(takes_hint):
-            kind = [predict_model(b.model, x, s.bank.kind) if t else a for b, t, a in zip(members, takes_hint, auto)]
-            val_kind.append(([k[0] for k in kind], [np.exp(k[1]) for k in kind], s.bank.distance))
+            mus, sigmas = auto[0].copy(), auto[1].copy()  # told the kind, only the members that take it change
+            hinted = np.flatnonzero(takes_hint)
+            mus[hinted], sigmas[hinted] = member_beliefs([members[i] for i in hinted], x, s.bank.kind)
+            val_kind.append((mus, sigmas, s.bank.distance))
     scale = fit_sigma_scale(np.concatenate([v[1] for v in val]), np.concatenate([v[2] for v in val]),
                             np.log(np.concatenate([v[3] for v in val])))
     errors = [shrink_errors(mu, scale * sigma, d, base.train_median) for _, mu, sigma, d in val]

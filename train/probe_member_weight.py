@@ -23,9 +23,9 @@ import numpy as np
 from soundpred.bundle import load_bundle
 from soundpred.distance import interval, point_estimate
 from soundpred.metrics import distance_summary
-from train.distance_eval import (Baselines, DistanceConfig, dry_sources, eval_sets, make_examples, predict_model,
-                                 room_banks, validation_sets)
-from train.ensemble import error_ratios, fit_sigma_scale, mixture, unpack
+from train.distance_eval import (Baselines, DistanceConfig, dry_sources, eval_sets, make_examples, room_banks,
+                                 validation_sets)
+from train.ensemble import fit_sigma_scale, member_beliefs, mixture, unpack, validation_score
 
 
 def member_weights(n: int, member: int, weight: float) -> np.ndarray:
@@ -46,9 +46,8 @@ def pooled_rows(val, evals, member: int, weights, median: float) -> list[dict]:
         pooled = [(mixture(mus, sigmas, w), bank) for _, mus, sigmas, bank in val]
         scale = fit_sigma_scale(np.concatenate([p[0][0] for p in pooled]), np.concatenate([p[0][1] for p in pooled]),
                                 np.log(np.concatenate([b.distance for _, b in pooled])))
-        score = np.mean([np.mean(error_ratios(point_estimate(mu, scale * sigma, 0.0), b.distance, median))
-                         for (mu, sigma), b in pooled])
-        row = {"weight": round(float(weight), 3), "sigma_scale": round(scale, 3), "validation": round(float(score), 4)}
+        score = validation_score([(mus, sigmas, bank.distance) for _, mus, sigmas, bank in val], w, median, 0.0, scale)
+        row = {"weight": round(float(weight), 3), "sigma_scale": round(scale, 3), "validation": round(score, 4)}
         for name, mus, sigmas, bank in evals:
             mu, sigma = mixture(mus, sigmas, w)
             sigma = scale * sigma
@@ -79,8 +78,7 @@ def main(argv=None):
     def beliefs(s):
         x = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=sr, seed=s.seed,
                           speech_share=config.speech_share)
-        out = [predict_model(m.model, x) for m in members]
-        return s.name, np.array([o[0] for o in out]), np.exp(np.array([o[1] for o in out])), s.bank
+        return s.name, *member_beliefs(members, x), s.bank
 
     val = [beliefs(s) for s in validation_sets(sources, sr, rooms=args.validation_rooms, seed=config.seed)]
     evals = [beliefs(s) for s in eval_sets(banks, sources, config.seed) if s.name != "training rooms"]
