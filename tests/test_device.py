@@ -83,14 +83,14 @@ def test_a_model_trained_on_jax_by_the_device_script_comes_back_and_runs_here(tm
 
     out = tmp_path / "out"
     out.mkdir()
-    env = {**os.environ, "OUT": str(out), "SOUNDPRED_DEVICE_PACK": str(pack),
+    # SOUNDPRED_DEVICE_SECONDS=1: the deadline (--stop-by) has passed when the first epoch ends
+    env = {**os.environ, "OUT": str(out), "SOUNDPRED_DEVICE_PACK": str(pack), "SOUNDPRED_DEVICE_SECONDS": "1",
            "SOUNDPRED_CACHE": str(tmp_path / "cache-there"),
            "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}  # its python3: this one
     env.pop("KERAS_BACKEND", None)
     # 16 rooms: 64 training RIRs, enough for worker processes (there, from a fork server: JAX runs)
     args = ["--rooms", "16", "--eval-rooms", "2", "--speech", "12", "--width", "4", "--room-hint", "--seed", "3"]
     run = subprocess.run(["bash", str(ROOT / "train" / "device_train.sh"), "tiny", *args, "--epochs", "3",
-                          "--time-budget", "1",
                           "--steps", "2", "--batch-size", "4", "--workers", "3", "--verbose", "0"],
                          env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -103,10 +103,10 @@ def test_a_model_trained_on_jax_by_the_device_script_comes_back_and_runs_here(tm
     folder = tmp_path / "runs" / "tiny"
     card = (folder / "README.md").read_text()
     assert "Not evaluated yet" in card
-    assert "1 × 2 batches of\n4 (of 3 epochs planned: `--time-budget` stopped it" in card
+    assert "1 × 2 batches of\n4 (of 3 epochs planned: a time budget stopped it" in card
     meta = json.loads((folder / "soundpred.json").read_text())
     assert meta["metrics"] == {} and "--no-evaluate" in meta["training"]["command"]
-    assert (meta["training"]["epochs"], meta["training"]["epochs_planned"]) == (1, 3)  # the budget: 1 s
+    assert (meta["training"]["epochs"], meta["training"]["epochs_planned"]) == (1, 3)  # the deadline: 1 s after the start
 
     bundle = load_bundle(folder)  # TensorFlow, as the app loads it
     import keras

@@ -444,6 +444,33 @@ def test_average_last_averages_the_final_epochs():
     assert not np.allclose(seen[2][0], seen[3][0])  # the epochs did differ
 
 
+def test_time_budget_stops_by_training_seconds_or_by_a_wall_clock_deadline():
+    """TimeBudget stops after the epoch past which one more would overrun: ``seconds`` of
+    training, or the wall-clock ``until`` (train/device_train.sh's deadline); neither set in
+    reach, all epochs run."""
+    import time
+
+    import keras
+
+    from train.common import TimeBudget
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((4, 3), np.float32), np.ones((4, 1), np.float32)
+    model.fit(x, y, epochs=1, verbose=0)  # compiled here, so that each epoch below takes about its 1 s sleep
+
+    def epochs_run(budget):
+        slow = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: time.sleep(1.0))
+        history = model.fit(x, y, epochs=4, verbose=0, callbacks=[slow, budget])
+        return len(history.epoch), budget.stopped_after
+
+    assert epochs_run(TimeBudget(seconds=2.5)) == (2, 2)  # 1 s an epoch: a third would end past 2.5 s
+    assert epochs_run(TimeBudget(until=time.time() - 1)) == (1, 1)  # the deadline has passed: one epoch
+    assert epochs_run(TimeBudget(seconds=2.5, until=time.time() + 600)) == (2, 2)  # the nearer limit counts
+    assert epochs_run(TimeBudget(until=time.time() + 2.5)) == (2, 2)
+    assert epochs_run(TimeBudget(seconds=600, until=time.time() + 600)) == (4, None)
+
+
 @pytest.mark.slow
 def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeypatch, data_cache, classifier_bundle):
     """train.ensemble on two tiny members (one takes the room kind): one bundle whose output is

@@ -47,13 +47,13 @@ class AverageLast(keras.callbacks.Callback):
 
 class TimeBudget(keras.callbacks.Callback):
     """Stop at the end of the first epoch after which one more (as slow as the slowest so far)
-    would end past ``seconds`` of training: a run on a machine lent for a few minutes keeps what
-    it trained instead of losing it to a timeout. ``stopped_after``: epochs done when it stopped
-    the run (None while it has not)."""
+    would end past ``seconds`` of training, or past the wall-clock time ``until`` (seconds since
+    the epoch): a run on a machine lent for a few minutes keeps what it trained instead of losing
+    it to a timeout. ``stopped_after``: epochs done when it stopped the run (None while it has not)."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float | None = None, until: float | None = None):
         super().__init__()
-        self.seconds, self.stopped_after = seconds, None
+        self.seconds, self.until, self.stopped_after = seconds, until, None
 
     def on_train_begin(self, logs=None):
         self.start = self.last = time.time()
@@ -62,7 +62,9 @@ class TimeBudget(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         now = time.time()
         self.slowest, self.last = max(self.slowest, now - self.last), now
-        if now - self.start + self.slowest > self.seconds:
+        ends = [self.start + self.seconds] if self.seconds else []
+        ends += [self.until] if self.until else []
+        if ends and now + self.slowest > min(ends):
             self.model.stop_training = True
             self.stopped_after = epoch + 1
 

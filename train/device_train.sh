@@ -10,7 +10,11 @@
 # trains with --no-evaluate and writes the bundle to $OUT/NAME.tar.gz and the log to $OUT/NAME.log (what
 # comes back). Evaluation runs here, under TensorFlow, on the lossless sources. Locally (a test)
 # it runs with whatever python3 has jax, without the wheels: SOUNDPRED_DEVICE_PACK names the pack.
+# SOUNDPRED_DEVICE_SECONDS=N: stop training (and keep what was trained) so that the script ends
+# within about N s of its start, whatever the install and the room simulation took: set it a little
+# under the call's timeout_s.
 set -euo pipefail
+began=$(date +%s)
 cd "$(dirname "$0")/.."
 pack=${SOUNDPRED_DEVICE_PACK:-.device}
 out=${OUT:?OUT is the folder whose files come back (the device tool sets it)}
@@ -27,7 +31,12 @@ cp "$pack"/cache/speech/* "$SOUNDPRED_CACHE/speech/"
 { nvidia-smi -L 2>/dev/null || echo "no GPU"; python3 -c "import jax, keras; print('jax', jax.__version__, jax.devices(), 'keras', keras.__version__)"; } \
   | tee "$out/$name.log"
 start=$(date +%s)
-python3 -m train.distance --out "/tmp/soundpred-runs/$name" --data "$pack/data/fsd-starter" --no-evaluate "$@" 2>&1 \
+deadline=()
+if [ -n "${SOUNDPRED_DEVICE_SECONDS:-}" ]; then  # 20 s kept for the archive
+  deadline=(--stop-by "$(( began + SOUNDPRED_DEVICE_SECONDS - 20 ))")
+fi
+python3 -m train.distance --out "/tmp/soundpred-runs/$name" --data "$pack/data/fsd-starter" --no-evaluate "$@" \
+  "${deadline[@]}" 2>&1 \
   | tee -a "$out/$name.log"
 echo "device_train.sh: $(( $(date +%s) - start )) s" | tee -a "$out/$name.log"
 tar -czf "$out/$name.tar.gz" -C /tmp/soundpred-runs "$name"  # one file: the tool brings back 8 at most

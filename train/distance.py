@@ -119,6 +119,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                    help="stop after the epoch past which another would end beyond SECONDS of training, and "
                         "save what was trained (the schedule and averaging as planned for --epochs; the card "
                         "gives the epochs done): for a lent machine's few minutes")
+    p.add_argument("--stop-by", type=float, metavar="UNIX_TIME",
+                   help="as --time-budget, against a wall-clock time (seconds since 1970) instead: room "
+                        "simulation that runs long then eats training time, not the lent machine's call")
     p.add_argument("--no-evaluate", action="store_true",
                    help="save the trained bundle without evaluating it (its card says so); then "
                         "--evaluate OUT --update-card, e.g. after training on a lent GPU machine "
@@ -264,7 +267,7 @@ def main(argv=None):
         if done:
             print(f"resuming after epoch {done} of {config.epochs} ({state.seconds:.0f} s trained)", file=sys.stderr)
         until = config.epochs if args.stop_after is None else min(config.epochs, done + args.stop_after)
-        budget = TimeBudget(args.time_budget) if args.time_budget else None
+        budget = TimeBudget(args.time_budget, args.stop_by) if args.time_budget or args.stop_by else None
         if until > done:
             trainer.fit(make_batches(parts, sources, fe, config, shares, first_draw=done * config.steps,
                                      workers=args.workers),
@@ -272,7 +275,9 @@ def main(argv=None):
                         callbacks=[averager, state] + ([budget] if budget else []))
         if budget and budget.stopped_after and budget.stopped_after < until:
             until = epochs_done = budget.stopped_after
-            print(f"the time budget ({args.time_budget:g} s) stopped training after epoch {until} of "
+            limits = ([f"{args.time_budget:g} s of training"] if args.time_budget else []) + \
+                (["--stop-by"] if args.stop_by else [])
+            print(f"the time budget ({' or '.join(limits)}) stopped training after epoch {until} of "
                   f"{config.epochs}", file=sys.stderr)
         train_seconds, history = state.seconds, state.history
         print(f"trained epochs {done + 1}-{until} of {config.epochs} in {time.time() - t0:.0f} s "

@@ -801,7 +801,7 @@ def _extra_dry(training: dict) -> str:
 
 def _budget_words(training: dict) -> str:
     planned = training.get("epochs_planned")
-    return f" (of {planned} epochs planned: `--time-budget` stopped it; the schedule was set for {planned})" \
+    return f" (of {planned} epochs planned: a time budget stopped it; the schedule was set for {planned})" \
         if planned else ""
 
 
