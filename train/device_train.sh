@@ -25,6 +25,9 @@ if [ -d "$pack/wheels" ]; then
   export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
 export KERAS_BACKEND=jax PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
+# JAX takes 75 % of the GPU's memory at its first operation unless told not to: then a second
+# run of this script beside the first (its own GIL, its own batch threads) fails to start
+export XLA_PYTHON_CLIENT_PREALLOCATE=${XLA_PYTHON_CLIENT_PREALLOCATE:-false}
 export SOUNDPRED_CACHE=${SOUNDPRED_CACHE:-/tmp/soundpred-cache}
 mkdir -p "$SOUNDPRED_CACHE/speech" /tmp/soundpred-runs
 cp "$pack"/cache/speech/* "$SOUNDPRED_CACHE/speech/"
