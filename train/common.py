@@ -56,15 +56,15 @@ class TimeBudget(keras.callbacks.Callback):
         self.seconds, self.until, self.stopped_after = seconds, until, None
 
     def on_train_begin(self, logs=None):
-        self.start = self.last = time.time()
+        self.last = time.time()
         self.slowest = 0.0
+        ends = ([self.last + self.seconds] if self.seconds else []) + ([self.until] if self.until else [])
+        self.end = min(ends, default=None)
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.time()
         self.slowest, self.last = max(self.slowest, now - self.last), now
-        ends = [self.start + self.seconds] if self.seconds else []
-        ends += [self.until] if self.until else []
-        if ends and now + self.slowest > min(ends):
+        if self.end is not None and now + self.slowest > self.end:
             self.model.stop_training = True
             self.stopped_after = epoch + 1
 
