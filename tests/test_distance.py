@@ -380,3 +380,30 @@ def test_member_weight_probe_pools_with_one_member_weighted(tmp_path):
     mu, sigma = mixture(mus, sigmas)
     s = distance_summary(np.exp(mu), bank.distance)
     assert equal["v"][:3] == [s["mae_m"], s["rel_error"], s["spearman"]] and equal["validation"] > 0
+
+
+def test_rt60_mismatch_probe_splits_rooms_by_reverberation_against_size(tmp_path):
+    """``train.probe_rt60_mismatch``: the line is fitted on real simulated training rooms (RT60
+    grows with volume there), a room on the line has residual 0 and one twice as reverberant
+    ln 2; the thirds hold the lowest, middle and highest residuals, each bundle's errors are
+    computed on its own third only."""
+    from soundpred.rooms import make_bank
+    from train.probe_rt60_mismatch import THIRDS, by_third, rt60_fit, rt60_residual
+
+    bank = make_bank(TRAIN, 12, seed=5, sr=SR, cache_dir=tmp_path, progress=False)
+    a, b = rt60_fit(bank.volume, bank.rt60)
+    assert b > 0  # Sabine: bigger rooms ring longer
+    vol = np.array([100.0, 100.0])
+    on_line = np.exp(a + b * np.log(vol))
+    np.testing.assert_allclose(rt60_residual(vol, on_line * [1, 2], (a, b)), [0.0, np.log(2)], atol=1e-9)
+
+    residual = np.array([-3.0, -2.0, -1.0, 0.0, 0.1, 0.2, 1.0, 2.0, 3.0])
+    truth = np.full(9, 2.0)
+    right = truth.copy()
+    wrong_when_high = np.where(residual > 0.5, 4.0, 2.0)  # 2 m off in the highest third only
+    rows = by_third(residual, truth, {"right": right, "wrong": wrong_when_high})
+    assert [r["third"] for r in rows] == list(THIRDS) and [r["n"] for r in rows] == [3, 3, 3]
+    assert rows[0]["residual"] == (-3.0, -1.0) and rows[2]["residual"] == (1.0, 3.0)
+    assert all(r["right"] == (0.0, 0.0) for r in rows)
+    assert rows[0]["wrong"] == (0.0, 0.0) and rows[1]["wrong"] == (0.0, 0.0)
+    assert rows[2]["wrong"] == (2.0, 1.0)
