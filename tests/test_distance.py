@@ -382,13 +382,20 @@ def test_member_weight_probe_pools_with_one_member_weighted(tmp_path):
     assert equal["v"][:3] == [s["mae_m"], s["rel_error"], s["spearman"]] and equal["validation"] > 0
 
 
-def test_rt60_mismatch_probe_splits_rooms_by_reverberation_against_size(tmp_path):
-    """``train.probe_rt60_mismatch``: the line is fitted on real simulated training rooms (RT60
-    grows with volume there), a room on the line has residual 0 and one twice as reverberant
-    ln 2; the thirds hold the lowest, middle and highest residuals, each bundle's errors are
-    computed on its own third only."""
-    from soundpred.rooms import make_bank
-    from train.probe_rt60_mismatch import THIRDS, by_third, rt60_fit, rt60_residual
+def test_shifted_probe_splits_rooms_by_reverberation_against_size(tmp_path):
+    """``train.probe_shifted``: its factors together are the shifted simulation; the RT60 line is
+    fitted on real simulated training rooms (RT60 grows with volume there), a room on the line
+    has residual 0 and one twice as reverberant ln 2; the thirds hold the lowest, middle and
+    highest residuals, and each bundle's errors are computed on its own third only."""
+    from dataclasses import replace
+
+    from soundpred.rooms import SHIFTED, make_bank
+    from train.probe_shifted import FACTORS, THIRDS, by_third, factor_settings, rt60_fit, rt60_residual
+
+    # the factors are the shifted simulation's differences: all of them together are SHIFTED
+    assert factor_settings(FACTORS["all of them"]) == replace(SHIFTED, name="factor")
+    assert factor_settings({}) == TRAIN and all(
+        factor_settings(c) != TRAIN for name, c in FACTORS.items() if c)
 
     bank = make_bank(TRAIN, 12, seed=5, sr=SR, cache_dir=tmp_path, progress=False)
     a, b = rt60_fit(bank.volume, bank.rt60)

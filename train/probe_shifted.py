@@ -1,0 +1,180 @@
+"""Where does the shifted set's verdict between two distance bundles come from?
+
+    python -m train.probe_shifted runs/e_p90hintrel models/distance
+
+In the training simulation (and in real buildings) a room's RT60 grows with its size: it follows
+from Sabine's formula and a random mean absorption. The *shifted* evaluation set draws the RT60
+whatever the room's size. A network that has learnt to tell the kind of room from its
+reverberation (the room-kind networks, docs/distance.md) may be misled where the two disagree.
+
+This fits ``log RT60 = a + b log volume`` on the training rooms (least squares), then, per
+evaluation set, splits the examples into thirds by their room's residual (its RT60 against the
+one its size predicts: ``lower``, ``typical``, ``higher``) and prints each bundle's MAE and
+relative error per third (room kind ``auto``, the same examples as ``train.distance_compare``).
+
+    python -m train.probe_shifted runs/e_p90hintrel models/distance --factors
+
+``--factors``: the held-out rooms again with one of the shifted set's differences at a time
+(:data:`FACTORS`; same room seed and example seed, so each row is paired with the first), then
+with all of them; both bundles' MAE and relative error on each.
+
+    python -m train.probe_shifted runs/e_p90hintrel models/distance --seeds 301 302 303
+    python -m train.probe_shifted runs/e_p90hintrel models/distance --seeds 211 212 --set held-out
+
+``--seeds``: the shifted simulation (or with ``--set held-out`` the training one) on other rooms
+and examples (each seed is the room bank's and the examples' seed offset; the evaluation sets'
+own are 300 and 12, 200 and 11), both bundles on each, and on all of them together (MAE,
+relative error, rank correlation): how much a verdict moves with the draw of 100 rooms.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from soundpred.bundle import load_bundle
+from soundpred.rooms import SHIFTED, TRAIN, make_bank
+from train.distance_compare import estimates
+from train.distance_eval import EVAL_BANKS, DistanceConfig, dry_sources, eval_sets, make_examples, room_banks
+
+THIRDS = ("lower", "typical", "higher")
+#: The shifted simulation's differences from the training one, one at a time (``soundpred.rooms.SHIFTED``).
+FACTORS = {
+    "none (the held-out rooms)": {},
+    "uneven absorption (one very absorbent or reflective surface, flat spectra)": {"absorption": SHIFTED.absorption},
+    "RT60 whatever the room's size": {"absorption_range": SHIFTED.absorption_range},
+    "cardioid source and microphone, random orientations": {"directivity": SHIFTED.directivity},
+    "hum and babble at 5-30 dB": {"noises": SHIFTED.noises, "snr_db": SHIFTED.snr_db},
+    "colouration 6 dB": {"colouration_db": SHIFTED.colouration_db},
+    "all of them": {k: getattr(SHIFTED, k) for k in ("absorption", "absorption_range", "directivity", "noises",
+                                                       "snr_db", "colouration_db")},
+}
+
+
+def factor_settings(changes: dict):
+    """``TRAIN`` with ``changes`` (named ``held-out`` when there are none, else ``factor``, so
+    that a changed bank is cached under its own key)."""
+    from dataclasses import replace
+    return replace(TRAIN, name="factor", **changes) if changes else TRAIN
+
+
+def rt60_fit(volume: np.ndarray, rt60: np.ndarray) -> tuple[float, float]:
+    """``(a, b)`` of the least-squares line ``log rt60 = a + b log volume``."""
+    b, a = np.polyfit(np.log(volume), np.log(rt60), 1)
+    return float(a), float(b)
+
+
+def rt60_residual(volume: np.ndarray, rt60: np.ndarray, fit: tuple[float, float]) -> np.ndarray:
+    """Natural-log ratio of each room's RT60 to the one the fitted line gives for its volume."""
+    a, b = fit
+    return np.log(rt60) - (a + b * np.log(volume))
+
+
+def by_third(residual: np.ndarray, truth: np.ndarray, named: dict[str, np.ndarray]) -> list[dict]:
+    """Per third of ``residual`` (the lowest third first): its residual range, n, and the MAE and
+    mean relative error of each named estimate."""
+    edges = np.quantile(residual, [1 / 3, 2 / 3])
+    third = np.digitize(residual, edges)
+    rows = []
+    for k, name in enumerate(THIRDS):
+        m = third == k
+        row = {"third": name, "n": int(m.sum()), "residual": (float(residual[m].min()), float(residual[m].max()))}
+        for label, est in named.items():
+            err = np.abs(est[m] - truth[m])
+            row[label] = (float(err.mean()), float((err / truth[m]).mean()))
+        rows.append(row)
+    return rows
+
+
+def main(argv=None):
+    d = DistanceConfig()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("new", type=Path)
+    p.add_argument("old", type=Path)
+    p.add_argument("--sets", nargs="+", default=["held-out rooms", "shifted simulation"])
+    p.add_argument("--factors", action="store_true", help="the held-out rooms with one shifted difference at a time")
+    p.add_argument("--seeds", nargs="+", type=int, help="the --set simulation on these room and example seeds")
+    p.add_argument("--set", default="shifted", choices=["shifted", "held-out"], help="with --seeds: which simulation")
+    args = p.parse_args(argv)
+    new, old = load_bundle(args.new), load_bundle(args.old)
+    fe = new.frontend
+    sources = dry_sources(fe.sample_rate, n_speech=d.speech, data=d.data)
+    if args.factors:
+        return factors(new, old, args, d, sources)
+    if args.seeds:
+        return seed_rows(new, old, args, d, sources)
+    banks = room_banks(fe.sample_rate, rooms=d.rooms, eval_rooms=d.eval_rooms, seed=d.seed)
+    fit = rt60_fit(banks.train.volume, banks.train.rt60)
+    print(f"training rooms: log RT60 = {fit[0]:.3f} + {fit[1]:.3f} log volume")
+    print(f"\n| set | RT60 against size | residual (ln) | n | {args.new}: MAE m / rel. error | "
+          f"{args.old}: MAE m / rel. error | difference |\n|---|---|---|---|---|---|---|")
+    for s in eval_sets(banks, sources, d.seed):
+        if s.name not in args.sets:
+            continue
+        x = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=fe.sample_rate,
+                          seed=s.seed, speech_share=d.speech_share)
+        rows = by_third(rt60_residual(s.bank.volume, s.bank.rt60, fit), s.bank.distance,
+                        {"new": estimates(new, x), "old": estimates(old, x)})
+        for r in rows:
+            (nm, nr), (om, orel) = r["new"], r["old"]
+            print(f"| {s.name} | {r['third']} | {r['residual'][0]:+.2f} to {r['residual'][1]:+.2f} | {r['n']} | "
+                  f"{nm:.3f} / {nr:.3f} | {om:.3f} / {orel:.3f} | {nm - om:+.3f} / {nr - orel:+.3f} |")
+    return fit
+
+
+def factors(new, old, args, d: DistanceConfig, sources) -> list[tuple]:
+    """Both bundles on the held-out rooms with each of :data:`FACTORS` (room and example seeds
+    of the held-out set)."""
+    _, bank_seed, example_seed = EVAL_BANKS["held-out"]
+    fe = new.frontend
+    print(f"| held-out rooms with | {args.new}: MAE m / rel. error / rank | {args.old}: MAE m / rel. error / rank "
+          "| difference |\n|---|---|---|---|")
+    rows = []
+    for name, changes in FACTORS.items():
+        settings = factor_settings(changes)
+        bank = make_bank(settings, d.eval_rooms, seed=d.seed + bank_seed, sr=fe.sample_rate)
+        x = make_examples(bank, sources.eval_speech, sources.eval_clips, settings, n=fe.window_samples,
+                          sr=fe.sample_rate, seed=d.seed + example_seed, speech_share=d.speech_share)
+        rows.append((name, estimates(new, x), estimates(old, x), bank.distance))
+        _row(*rows[-1])
+    return rows
+
+
+def seed_rows(new, old, args, d: DistanceConfig, sources) -> dict:
+    """Both bundles on the ``args.set`` simulation drawn with each of ``args.seeds``, and on all
+    of those examples together."""
+    fe = new.frontend
+    settings = SHIFTED if args.set == "shifted" else TRAIN
+    print(f"| {args.set} rooms, seed | {args.new}: MAE m / rel. error / rank | {args.old}: MAE m / rel. error / rank "
+          "| difference |\n|---|---|---|---|")
+    est = {"new": [], "old": [], "truth": []}
+    for seed in args.seeds:
+        bank = make_bank(settings, d.eval_rooms, seed=d.seed + seed, sr=fe.sample_rate)
+        x = make_examples(bank, sources.eval_speech, sources.eval_clips, settings, n=fe.window_samples,
+                          sr=fe.sample_rate, seed=d.seed + seed, speech_share=d.speech_share)
+        est["new"].append(estimates(new, x))
+        est["old"].append(estimates(old, x))
+        est["truth"].append(bank.distance)
+        _row(str(seed), est["new"][-1], est["old"][-1], bank.distance)
+    together = {k: np.concatenate(v) for k, v in est.items()}
+    _row("all together", together["new"], together["old"], together["truth"])
+    return together
+
+
+def _row(name: str, new: np.ndarray, old: np.ndarray, truth: np.ndarray) -> None:
+    n, o = _errors(new, truth), _errors(old, truth)
+    fmt = " / ".join(["{:.3f}"] * 3)
+    print(f"| {name} | {fmt.format(*n)} | {fmt.format(*o)} | {n[0] - o[0]:+.3f} / {n[1] - o[1]:+.3f} / "
+          f"{n[2] - o[2]:+.3f} |", flush=True)
+
+
+def _errors(est: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
+    """MAE m, mean relative error and Spearman rank correlation of ``est``."""
+    err = np.abs(est - truth)
+    return float(err.mean()), float((err / truth).mean()), float(spearmanr(est, truth).statistic)
+
+
+if __name__ == "__main__":
+    main()
