@@ -16,7 +16,7 @@ relative error per third (room kind ``auto``, the same examples as ``train.dista
 
 ``--factors``: the held-out rooms again with one of the shifted set's differences at a time
 (:data:`FACTORS`; same room seed and example seed, so each row is paired with the first), then
-with all of them; both bundles' MAE and relative error on each.
+with all of them; both bundles' MAE, relative error and rank correlation on each.
 
     python -m train.probe_shifted runs/e_p90hintrel models/distance --seeds 301 302 303
     python -m train.probe_shifted runs/e_p90hintrel models/distance --seeds 211 212 --set held-out
@@ -29,6 +29,7 @@ relative error, rank correlation): how much a verdict moves with the draw of 100
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,23 +41,23 @@ from train.distance_compare import estimates
 from train.distance_eval import EVAL_BANKS, DistanceConfig, dry_sources, eval_sets, make_examples, room_banks
 
 THIRDS = ("lower", "typical", "higher")
-#: The shifted simulation's differences from the training one, one at a time (``soundpred.rooms.SHIFTED``).
-FACTORS = {
-    "none (the held-out rooms)": {},
+#: The shifted simulation's differences from the training one (``soundpred.rooms.SHIFTED``), one
+#: at a time; :data:`FACTORS` puts none of them (the held-out rooms themselves) first and all of
+#: them together last.
+_SINGLE = {
     "uneven absorption (one very absorbent or reflective surface, flat spectra)": {"absorption": SHIFTED.absorption},
     "RT60 whatever the room's size": {"absorption_range": SHIFTED.absorption_range},
     "cardioid source and microphone, random orientations": {"directivity": SHIFTED.directivity},
     "hum and babble at 5-30 dB": {"noises": SHIFTED.noises, "snr_db": SHIFTED.snr_db},
     "colouration 6 dB": {"colouration_db": SHIFTED.colouration_db},
-    "all of them": {k: getattr(SHIFTED, k) for k in ("absorption", "absorption_range", "directivity", "noises",
-                                                       "snr_db", "colouration_db")},
 }
+FACTORS = {"none (the held-out rooms)": {}, **_SINGLE,
+           "all of them": {k: v for changes in _SINGLE.values() for k, v in changes.items()}}
 
 
 def factor_settings(changes: dict):
-    """``TRAIN`` with ``changes`` (named ``held-out`` when there are none, else ``factor``, so
-    that a changed bank is cached under its own key)."""
-    from dataclasses import replace
+    """``TRAIN`` itself when there are no ``changes``; else ``TRAIN`` with them, named
+    ``factor`` (a changed bank is cached under its own key anyway: the key hashes every field)."""
     return replace(TRAIN, name="factor", **changes) if changes else TRAIN
 
 
@@ -82,8 +83,7 @@ def by_third(residual: np.ndarray, truth: np.ndarray, named: dict[str, np.ndarra
         m = third == k
         row = {"third": name, "n": int(m.sum()), "residual": (float(residual[m].min()), float(residual[m].max()))}
         for label, est in named.items():
-            err = np.abs(est[m] - truth[m])
-            row[label] = (float(err.mean()), float((err / truth[m]).mean()))
+            row[label] = mae_rel(est[m], truth[m])
         rows.append(row)
     return rows
 
@@ -124,20 +124,30 @@ def main(argv=None):
     return fit
 
 
+def score(new, old, settings, bank_seed: int, example_seed: int, d: DistanceConfig, sources) -> tuple:
+    """``(new estimates, old estimates, true distances)`` on ``d.eval_rooms`` rooms of
+    ``settings`` (bank seed ``d.seed + bank_seed``) heard as evaluation examples (seed
+    ``d.seed + example_seed``) of the held-out dry sources."""
+    fe = new.frontend
+    bank = make_bank(settings, d.eval_rooms, seed=d.seed + bank_seed, sr=fe.sample_rate)
+    x = make_examples(bank, sources.eval_speech, sources.eval_clips, settings, n=fe.window_samples,
+                      sr=fe.sample_rate, seed=d.seed + example_seed, speech_share=d.speech_share)
+    return estimates(new, x), estimates(old, x), bank.distance
+
+
+def _header(first: str, args) -> None:
+    print(f"| {first} | {args.new}: MAE m / rel. error / rank | {args.old}: MAE m / rel. error / rank "
+          "| difference |\n|---|---|---|---|")
+
+
 def factors(new, old, args, d: DistanceConfig, sources) -> list[tuple]:
     """Both bundles on the held-out rooms with each of :data:`FACTORS` (room and example seeds
     of the held-out set)."""
     _, bank_seed, example_seed = EVAL_BANKS["held-out"]
-    fe = new.frontend
-    print(f"| held-out rooms with | {args.new}: MAE m / rel. error / rank | {args.old}: MAE m / rel. error / rank "
-          "| difference |\n|---|---|---|---|")
+    _header("held-out rooms with", args)
     rows = []
     for name, changes in FACTORS.items():
-        settings = factor_settings(changes)
-        bank = make_bank(settings, d.eval_rooms, seed=d.seed + bank_seed, sr=fe.sample_rate)
-        x = make_examples(bank, sources.eval_speech, sources.eval_clips, settings, n=fe.window_samples,
-                          sr=fe.sample_rate, seed=d.seed + example_seed, speech_share=d.speech_share)
-        rows.append((name, estimates(new, x), estimates(old, x), bank.distance))
+        rows.append((name, *score(new, old, factor_settings(changes), bank_seed, example_seed, d, sources)))
         _row(*rows[-1])
     return rows
 
@@ -145,20 +155,13 @@ def factors(new, old, args, d: DistanceConfig, sources) -> list[tuple]:
 def seed_rows(new, old, args, d: DistanceConfig, sources) -> dict:
     """Both bundles on the ``args.set`` simulation drawn with each of ``args.seeds``, and on all
     of those examples together."""
-    fe = new.frontend
     settings = SHIFTED if args.set == "shifted" else TRAIN
-    print(f"| {args.set} rooms, seed | {args.new}: MAE m / rel. error / rank | {args.old}: MAE m / rel. error / rank "
-          "| difference |\n|---|---|---|---|")
-    est = {"new": [], "old": [], "truth": []}
+    _header(f"{args.set} rooms, seed", args)
+    draws = []
     for seed in args.seeds:
-        bank = make_bank(settings, d.eval_rooms, seed=d.seed + seed, sr=fe.sample_rate)
-        x = make_examples(bank, sources.eval_speech, sources.eval_clips, settings, n=fe.window_samples,
-                          sr=fe.sample_rate, seed=d.seed + seed, speech_share=d.speech_share)
-        est["new"].append(estimates(new, x))
-        est["old"].append(estimates(old, x))
-        est["truth"].append(bank.distance)
-        _row(str(seed), est["new"][-1], est["old"][-1], bank.distance)
-    together = {k: np.concatenate(v) for k, v in est.items()}
+        draws.append(score(new, old, settings, seed, seed, d, sources))
+        _row(str(seed), *draws[-1])
+    together = dict(zip(("new", "old", "truth"), (np.concatenate(v) for v in zip(*draws))))
     _row("all together", together["new"], together["old"], together["truth"])
     return together
 
@@ -170,10 +173,16 @@ def _row(name: str, new: np.ndarray, old: np.ndarray, truth: np.ndarray) -> None
           f"{n[2] - o[2]:+.3f} |", flush=True)
 
 
+def mae_rel(est: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """MAE m and mean relative error of ``est``, unrounded (``soundpred.metrics.distance_summary``
+    rounds to 3 decimals, and these are differenced)."""
+    err = np.abs(est - truth)
+    return float(err.mean()), float((err / truth).mean())
+
+
 def _errors(est: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
     """MAE m, mean relative error and Spearman rank correlation of ``est``."""
-    err = np.abs(est - truth)
-    return float(err.mean()), float((err / truth).mean()), float(spearmanr(est, truth).statistic)
+    return (*mae_rel(est, truth), float(spearmanr(est, truth).statistic))
 
 
 if __name__ == "__main__":
