@@ -91,6 +91,15 @@ def slope_within_rooms(pred, true, room) -> float | None:
     return round(num / den, 3) if den > 0 else None
 
 
+def mae_rel(pred, true) -> tuple[float, float]:
+    """MAE in metres and mean relative error ``|d̂ - d| / d`` of ``pred``, unrounded (for
+    differences and ratios; :func:`distance_summary` rounds to 3 decimals). ``pred`` may be one
+    number for every example."""
+    true = np.asarray(true, float)
+    err = np.abs(np.asarray(pred, float) - true)
+    return float(err.mean()), float((err / true).mean())
+
+
 def distance_summary(pred, true, *, lo=None, hi=None, rt60=None, room=None) -> dict:
     """Distance errors in metres: MAE, median absolute error, mean relative error
     ``|d̂ - d| / d`` (DCASE 2024 task 3), per distance bin (with the 10th–90th percentile of the
@@ -143,8 +152,8 @@ def paired_bootstrap(new, old, true, room, *, n: int = 2000, seed: int = 0, cove
         idx = np.concatenate([groups[i] for i in rooms])
         d, a, b = true[idx], new[idx], old[idx]
         w = within[rooms][defined[rooms]]
-        return (np.abs(a - d).mean() - np.abs(b - d).mean(),
-                (np.abs(a - d) / d).mean() - (np.abs(b - d) / d).mean(),
+        (mae_a, rel_a), (mae_b, rel_b) = mae_rel(a, d), mae_rel(b, d)
+        return (mae_a - mae_b, rel_a - rel_b,
                 spearmanr(a, d).statistic - spearmanr(b, d).statistic,
                 w[:, 0].mean() - w[:, 1].mean() if len(w) else np.nan)
 

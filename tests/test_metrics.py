@@ -53,6 +53,21 @@ def test_distance_summary_hand_computed():
     assert s["by_rt60"]["0.1-0.3"]["n"] == 2
 
 
+def test_mae_rel_unrounded_and_with_one_answer_for_all():
+    """The unrounded MAE and relative error that differences and ratios use: hand-computed, equal
+    to :func:`distance_summary`'s to its 3 decimals, and with one number answered for every example
+    (the median guess)."""
+    from soundpred.metrics import distance_summary, mae_rel
+
+    true = np.array([0.5, 1.5, 3.0, 10.0])
+    pred = np.array([1.0, 1.5, 2.0, 15.0])
+    mae, rel = mae_rel(pred, true)
+    assert mae == pytest.approx(6.5 / 4, abs=1e-12) and rel == pytest.approx((1 + 0 + 1 / 3 + 0.5) / 4, abs=1e-12)
+    s = distance_summary(pred, true)
+    assert (round(mae, 3), round(rel, 3)) == (s["mae_m"], s["rel_error"])
+    assert mae_rel(2.0, list(true)) == pytest.approx(((1.5 + 0.5 + 1 + 8) / 4, (3 + 1 / 3 + 1 / 3 + 0.8) / 4))
+
+
 def test_distance_rank_correlation_within_rooms():
     """Two rooms whose estimates order their own sources the wrong way round, though the
     rooms' levels make the overall order look right."""

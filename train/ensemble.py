@@ -49,6 +49,7 @@ import numpy as np
 from soundpred.bundle import Bundle, load_bundle, save_bundle
 from soundpred.distance import COVERAGE, point_estimate, point_shrink, z_value
 from soundpred.features import LogMel
+from soundpred.metrics import mae_rel
 from soundpred.models import GaussianPool, build_distance_ensemble, hinted_weights, member_frontends, takes_room_hint
 from train.common import HubPush, add_hub_args, finish_bundle
 from train.distance_eval import (
@@ -81,8 +82,8 @@ def fit_sigma_scale(mu, sigma, log_d, coverage: float = COVERAGE) -> float:
 def error_ratios(estimate, d, median: float) -> tuple[float, float]:
     """``(MAE / MAE_median, rel / rel_median)``: the errors of ``estimate`` over those of always
     answering the training ``median``."""
-    mae0, rel0 = np.abs(median - d).mean(), (np.abs(median - d) / d).mean()
-    return float(np.abs(estimate - d).mean() / mae0), float((np.abs(estimate - d) / d).mean() / rel0)
+    (mae, rel), (mae0, rel0) = mae_rel(estimate, d), mae_rel(median, d)
+    return mae / mae0, rel / rel0
 
 
 def shrink_errors(mu, sigma, d, median: float) -> dict[float, tuple[float, float]]:

@@ -36,6 +36,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from soundpred.bundle import load_bundle
+from soundpred.metrics import mae_rel
 from soundpred.rooms import SHIFTED, TRAIN, make_bank
 from train.distance_compare import estimates
 from train.distance_eval import EVAL_BANKS, DistanceConfig, dry_sources, eval_sets, make_examples, room_banks
@@ -171,13 +172,6 @@ def _row(name: str, new: np.ndarray, old: np.ndarray, truth: np.ndarray) -> None
     fmt = " / ".join(["{:.3f}"] * 3)
     print(f"| {name} | {fmt.format(*n)} | {fmt.format(*o)} | {n[0] - o[0]:+.3f} / {n[1] - o[1]:+.3f} / "
           f"{n[2] - o[2]:+.3f} |", flush=True)
-
-
-def mae_rel(est: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """MAE m and mean relative error of ``est``, unrounded (``soundpred.metrics.distance_summary``
-    rounds to 3 decimals, and these are differenced)."""
-    err = np.abs(est - truth)
-    return float(err.mean()), float((err / truth).mean())
 
 
 def _errors(est: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
