@@ -35,7 +35,7 @@ import multiprocessing
 import os
 import sys
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +44,7 @@ from scipy.signal import butter, fftconvolve, sosfiltfilt
 from .data.common import cache_dir as default_cache_dir
 from .distance import RANGE_M
 
-__all__ = ["SimSettings", "TRAIN", "SHIFTED", "BROAD", "HYBRID", "draw_materials", "draw_distance", "simulate_rir", "sample_room", "RirBank",
+__all__ = ["SimSettings", "TRAIN", "TRAIN_TALKER", "SHIFTED", "BROAD", "HYBRID", "draw_materials", "draw_distance", "simulate_rir", "sample_room", "RirBank",
            "make_bank", "synthesize", "coloured_noise", "DIRECT_INDEX", "SPEED_OF_SOUND", "ROOM_KINDS",
            "room_kind", "kind_one_hot"]
 
@@ -108,6 +108,11 @@ SHIFTED = SimSettings("shifted", absorption="uneven", directivity=True, noises=(
 HYBRID = SimSettings("hybrid", rt60_range=(0.1, 3.0), absorption="materials", absorption_range=None,
                      distance_prior=("room", 0.35, 0.5), hybrid=True, scattering=(0.05, 0.6), talker=True,
                      noises=("white", "pink", "brown", "babble"), self_noise_db=(35.0, 70.0))
+#: TRAIN's rooms with a talker-like source (subcardioid, facing the microphone ± 60°) instead of
+#: an omnidirectional one: the same rooms, positions and distances as a TRAIN bank of the same
+#: seed, only the direct-to-reverberant ratio now also depends on where the source faces, as
+#: with a person (``train.distance --talker-share``)
+TRAIN_TALKER = replace(TRAIN, name="train-talker", talker=True)
 #: TRAIN's rooms with distances log-uniform over 0.3–20 m: far more far and near sources than
 #: the training prior expects (evaluation only: what the prior costs at the extremes).
 BROAD = SimSettings("broad", distance_prior=("loguniform",))

@@ -265,6 +265,37 @@ def test_aux_pair_weight_alone_makes_pair_batches_and_needs_the_head():
         parse_args(["--out", "x", "--aux-pair-weight", "1"])
 
 
+def test_training_parts_share_the_plain_rooms_with_their_talker_twin():
+    """``--talker-share``: of the examples not drawn from the hybrid rooms, that share comes from
+    the talker-like bank; the command takes a share only, and the card says what was trained on."""
+    from soundpred.rooms import HYBRID, TRAIN, TRAIN_TALKER, RirBank
+    from train.distance import parse_args
+    from train.distance_eval import Banks, DistanceConfig, _hybrid_training, training_parts
+
+    def bank(settings):
+        return RirBank([np.ones(8, np.float32)], np.array([1.0]), np.array([0.5]), np.array([0]), settings,
+                       np.array([60.0]))
+
+    plain, talker, hybrid = bank(TRAIN), bank(TRAIN_TALKER), bank(HYBRID)
+    config = DistanceConfig(hybrid_share=0.4, talker_share=0.25)
+    parts, shares = training_parts(Banks(plain, None, None, None, None, hybrid, talker), config)
+    assert [b for b, _ in parts] == [plain, talker, hybrid] and [s.name for _, s in parts] == [
+        "train", "train-talker", "hybrid"]
+    np.testing.assert_allclose(shares, [0.45, 0.15, 0.4])
+    parts, shares = training_parts(Banks(plain, None, None, None, None, None, talker), config)
+    assert [b for b, _ in parts] == [plain, talker]
+    np.testing.assert_allclose(shares, [0.75, 0.25])
+    parts, shares = training_parts(Banks(plain, None, None, None, None), config)
+    assert [b for b, _ in parts] == [plain] and shares == [1.0]
+
+    _, parsed = parse_args(["--out", "x", "--talker-share", "0.5"])
+    assert parsed.talker_share == 0.5
+    with pytest.raises(SystemExit):
+        parse_args(["--out", "x", "--talker-share", "1.5"])
+    assert "talker-like" in _hybrid_training({"talker_share": 0.5, "hybrid_rirs": 0})
+    assert "talker" not in _hybrid_training({"talker_share": 0.0, "hybrid_rirs": 0})
+
+
 def test_pair_batches_take_two_distances_of_one_room_and_one_source():
     """With ``pair_weight`` or ``aux_pair_weight`` every batch is pairs (2j, 2j + 1) of two
     different source–microphone pairs of one room, convolved with the same dry source."""
@@ -498,7 +529,8 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
         w, b = last.get_weights()
         last.set_weights([w, np.array([0.3 + i, -0.8 + 0.5 * i], np.float32)])
         folders.append(save_bundle(m, tmp_path / f"m{i}", frontend=DISTANCE_FRONTEND, task="distance",
-                                   training={"command": f"member {i}", "hybrid_share": 0.5 * i}))
+                                   training={"command": f"member {i}", "hybrid_share": 0.5 * i,
+                                             "talker_share": 0.5 * i}))
     out = tmp_path / "ens"
     results, compared = ensemble.main([*map(str, folders), "--out", str(out), "--compare", str(folders[0]),
                                        "--rooms", "4", "--eval-rooms", "2", "--validation-rooms", "2",
@@ -529,6 +561,7 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     assert lo == pytest.approx(float(np.exp(mu0 - 1.645 * sigma0)), rel=1e-3)
     card = (out / "README.md").read_text()
     assert "ensemble of 2 distance models" in card and "`member 1`" in card and f"Against `{folders[0]}`" in card
+    assert card.count("with a talker-like source") == 1  # the one member trained with it
 
     # the ensemble given as a member brings its two members: pooled again, all weight to the hint member
     again = tmp_path / "again"

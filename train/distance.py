@@ -24,7 +24,7 @@ import numpy as np
 from soundpred.bundle import load_bundle, save_bundle
 from soundpred.distance import point_shrink
 from soundpred.models import DISTANCE_FRONTEND, build_distance
-from soundpred.rooms import HYBRID, TRAIN
+from soundpred.rooms import TRAIN
 from train.common import (AverageLast, HubPush, TimeBudget, TrainingState, adamw_cosine, add_hub_args,
                           finish_bundle, write_history)
 from train.distance_eval import (
@@ -42,6 +42,7 @@ from train.distance_eval import (
     source_table,
     spread_table,
     table,
+    training_parts,
     with_acoustics_head,
     write_card,
 )
@@ -73,6 +74,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--hybrid-rooms", type=int, default=d.hybrid_rooms,
                    help="also train on this many rooms of the hybrid (ray-traced, material-table) simulation")
     p.add_argument("--hybrid-share", type=float, default=d.hybrid_share, help="share of examples from those rooms")
+    p.add_argument("--talker-share", type=float, default=d.talker_share,
+                   help="share of the training rooms' examples heard from a talker-like source (subcardioid, "
+                        "facing the microphone ± 60°; the same rooms simulated again)")
     p.add_argument("--hop", type=int, default=d.hop, help="front-end hop in samples (80: 5 ms frames)")
     p.add_argument("--aux-weight", type=float, default=d.aux_weight,
                    help="weight of the training-only head that predicts the true RIR's acoustics (0: none)")
@@ -131,6 +135,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     args = p.parse_args(argv)
     if not (args.out or args.evaluate):
         p.error("give --out (train) or --evaluate BUNDLE")
+    if not 0 <= args.talker_share <= 1:
+        p.error("--talker-share is a share: 0 to 1")
     if args.source_pairs and not (args.pair_weight or args.aux_pair_weight):
         p.error("--source-pairs needs --pair-weight or --aux-pair-weight")
     if args.pair_ratio and not args.pair_weight:
@@ -151,7 +157,7 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                             speech_share=args.speech_share, seed=args.seed, train_seed=args.train_seed,
                             data=args.data, room_hint=args.room_hint, hint_drop=args.hint_drop, hop=args.hop,
                             hybrid_rooms=args.hybrid_rooms,
-                            hybrid_share=args.hybrid_share, aux_weight=args.aux_weight,
+                            hybrid_share=args.hybrid_share, talker_share=args.talker_share, aux_weight=args.aux_weight,
                             rel_weight=args.rel_weight, average_last=args.average_last,
                             pair_weight=args.pair_weight, aux_pair_weight=args.aux_pair_weight,
                             source_pairs=args.source_pairs, pair_ratio=args.pair_ratio,
@@ -229,7 +235,8 @@ def main(argv=None):
     sr = fe.sample_rate
     evaluating = bool(args.evaluate) or not args.no_evaluate
     banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed,
-                       hybrid_rooms=0 if args.evaluate else config.hybrid_rooms, evaluation=evaluating)
+                       hybrid_rooms=0 if args.evaluate else config.hybrid_rooms,
+                       talker=config.talker_share > 0 and not args.evaluate, evaluation=evaluating)
     train_bank = banks.train
     sources = dry_sources(sr, n_speech=config.speech, data=config.data,
                           extra=None if args.evaluate else config.extra_dry)
@@ -256,9 +263,7 @@ def main(argv=None):
         trainer.compile(optimizer=adamw_cosine(config.lr, steps, 2 * config.steps), loss=loss,
                         loss_weights={"log_distance": 1.0, "acoustics": config.aux_weight} if config.aux_weight else None)
         t0 = time.time()
-        parts, shares = [(train_bank, TRAIN)], [1.0]
-        if banks.hybrid_train is not None:
-            parts, shares = parts + [(banks.hybrid_train, HYBRID)], [1 - config.hybrid_share, config.hybrid_share]
+        parts, shares = training_parts(banks, config)
         averager = AverageLast(config.average_last, config.epochs)
         state = TrainingState(args.out.parent / f"{args.out.name}.state",
                               {**config.to_json(), "init": str(args.init) if args.init else None}, averager)
@@ -316,6 +321,7 @@ def main(argv=None):
                 "params": int(model.count_params()), "train_seconds": round(train_seconds, 1),
                 "machine": machine(),
                 "hybrid_rirs": len(banks.hybrid_train or []), "hybrid_share": config.hybrid_share,
+                "talker_share": config.talker_share,
                 "front_end": {"hop_length": fe.hop_length, "win_length": fe.win_length},
                 "aux_weight": config.aux_weight, "rel_weight": config.rel_weight, "pair_weight": config.pair_weight,
                 "aux_pair_weight": config.aux_pair_weight, "source_pairs": config.source_pairs,

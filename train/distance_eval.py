@@ -36,12 +36,12 @@ from soundpred.metrics import distance_summary
 from soundpred.models import gaussian_nll, takes_room_hint
 from soundpred.paths import STARTER
 from soundpred.plots import distance_figure
-from soundpred.rooms import (BROAD, DIRECT_INDEX, HYBRID, ROOM_LENGTH_M, SHIFTED, TRAIN, RirBank, SimSettings, kind_one_hot,
+from soundpred.rooms import (BROAD, DIRECT_INDEX, HYBRID, ROOM_LENGTH_M, SHIFTED, TRAIN, TRAIN_TALKER, RirBank, SimSettings, kind_one_hot,
                              make_bank, synthesize)
 from train.data import load_waveforms
 from train.dry_sources import make_speech
 
-__all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "room_banks", "dry_sources", "make_examples", "make_batches",
+__all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "room_banks", "training_parts", "dry_sources", "make_examples", "make_batches",
            "by_source", "source_table",
            "ACOUSTIC_TARGETS", "acoustic_targets", "distance_loss", "acoustics_loss", "with_acoustics_head",
            "eval_sets", "validation_sets", "Baselines", "classical_features", "RidgeBaseline", "rir_parameters", "bank_parameters",
@@ -70,6 +70,11 @@ class DistanceConfig:
     hint_drop: float = 0.3  # share of training examples whose hint is "auto"
     hybrid_rooms: int = 0  # HYBRID training rooms (4 source-microphone pairs each) beside the TRAIN ones
     hybrid_share: float = 0.5  # share of training examples from those rooms
+    #: share of the training rooms' examples (those not from the hybrid rooms) heard from a
+    #: talker-like source instead (``TRAIN_TALKER``: the same rooms, positions and distances,
+    #: a subcardioid source facing the microphone ± 60°), so that a source turned away, whose
+    #: direct sound is weaker against the reverberation, does not read as a farther one
+    talker_share: float = 0.0
     hop: int = 160  # front-end hop in samples (80: 5 ms frames, finer early reflections)
     #: weight of the auxiliary loss: a second head, used only in training, predicts the true
     #: RIR's acoustic parameters (:data:`ACOUSTIC_TARGETS`), so that the trunk learns the cues
@@ -159,6 +164,7 @@ class Banks:
     broad: RirBank | None
     hybrid: RirBank | None  # held-out rooms of the HYBRID simulation
     hybrid_train: RirBank | None = None  # HYBRID training rooms (only when training uses them)
+    talker_train: RirBank | None = None  # the training rooms with a talker-like source (likewise)
 
 
 #: The evaluation banks by name: simulation settings, the bank's seed offset and the offset of its
@@ -169,15 +175,33 @@ EVAL_BANKS = {"held-out": (TRAIN, 200, 11), "shifted": (SHIFTED, 300, 12), "broa
 
 
 def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 0, hybrid_rooms: int = 0,
-               evaluation: bool = True) -> Banks:
+               talker: bool = False, evaluation: bool = True) -> Banks:
     """The seeded banks (simulated once, then cached); ``hybrid_rooms`` HYBRID training rooms if
-    > 0; the evaluation banks unless ``evaluation`` is False (``train.distance --no-evaluate``: a
-    lent machine's minutes are not spent simulating rooms it will not score)."""
+    > 0; with ``talker``, the training rooms again with a talker-like source (TRAIN_TALKER, the
+    same seed: the same rooms and distances); the evaluation banks unless ``evaluation`` is False
+    (``train.distance --no-evaluate``: a lent machine's minutes are not spent simulating rooms it
+    will not score)."""
     train = make_bank(TRAIN, rooms, seed=seed + 100, sr=sr)
     evals = [make_bank(s, eval_rooms, seed=seed + k, sr=sr) if evaluation else None
              for s, k, _ in EVAL_BANKS.values()]
     return Banks(train, *evals,
-                 make_bank(HYBRID, hybrid_rooms, seed=seed + 500, sr=sr) if hybrid_rooms else None)
+                 make_bank(HYBRID, hybrid_rooms, seed=seed + 500, sr=sr) if hybrid_rooms else None,
+                 make_bank(TRAIN_TALKER, rooms, seed=seed + 100, sr=sr) if talker else None)
+
+
+def training_parts(banks: Banks, config: DistanceConfig) -> tuple[list[tuple[RirBank, SimSettings]], list[float]]:
+    """The training banks and the share of examples each gives (:func:`make_batches`' ``parts``
+    and ``shares``): the hybrid rooms ``config.hybrid_share`` of them where there are any, and of
+    the rest, the talker-like rooms ``config.talker_share``."""
+    plain = 1.0 - (config.hybrid_share if banks.hybrid_train is not None else 0.0)
+    parts, shares = [(banks.train, TRAIN)], [plain]
+    if banks.talker_train is not None and config.talker_share > 0:
+        parts.append((banks.talker_train, TRAIN_TALKER))
+        shares = [plain * (1 - config.talker_share), plain * config.talker_share]
+    if banks.hybrid_train is not None:
+        parts.append((banks.hybrid_train, HYBRID))
+        shares.append(config.hybrid_share)
+    return parts, shares
 
 
 #: Dry sources by the ``source`` column of a ``sources.csv``. Of ``more-real``
@@ -705,10 +729,14 @@ def _simulation(s: SimSettings) -> str:
 
 
 def _hybrid_training(training: dict) -> str:
-    if not training.get("hybrid_rirs"):
-        return ""
-    return (f" Also {training['hybrid_rirs']} RIRs of other rooms in the {_simulation(HYBRID)}; "
-            f"{training['hybrid_share'] * 100:g} % of the training examples come from those.")
+    words = ""
+    if training.get("talker_share"):
+        words += (f" The same RIRs again with a talker-like source (subcardioid, facing the microphone ± 60°) "
+                  f"give {training['talker_share'] * 100:g} % of the examples from those rooms.")
+    if training.get("hybrid_rirs"):
+        words += (f" Also {training['hybrid_rirs']} RIRs of other rooms in the {_simulation(HYBRID)}; "
+                  f"{training['hybrid_share'] * 100:g} % of the training examples come from those.")
+    return words
 
 
 def _recipe(training: dict) -> str:
@@ -851,6 +879,7 @@ def write_ensemble_card(training: dict, results: dict) -> str:
     members = "\n".join(
         f"{i + 1}. `{m['name']}` ({'takes the room kind' if m['room_hint'] else 'no room kind'}; "
         f"{m['hybrid_share'] * 100:g} % of its training examples from the hybrid simulation"
+        + (f", {m['talker_share'] * 100:g} % of the rest with a talker-like source" if m.get("talker_share") else "")
         + (f", {m['train_seconds']:.0f} s of training" if m.get("train_seconds") else "") + f"): `{m['command']}`"
         for i, m in enumerate(training["members"]))
     errors = training["validation"]["errors_by_shrink"]

@@ -157,7 +157,7 @@ def unpack(bundle: Bundle) -> list[Bundle]:
         else:
             model = keras.Model(wave, net(features), name=net.name)
         meta = {"name": about.get("name", net.name),
-                "training": {k: about[k] for k in ("folder", "command", "train_seconds", "hybrid_share")
+                "training": {k: about[k] for k in ("folder", "command", "train_seconds", "hybrid_share", "talker_share")
                              if about.get(k) is not None}}
         members.append(replace(bundle, model=model, frontend=fe, meta=meta, source=f"{bundle.source}:{net.name}"))
     return members
@@ -268,6 +268,7 @@ def main(argv=None):
         "members": [{"folder": p, "name": b.name, "command": b.meta.get("training", {}).get("command"),
                      "train_seconds": b.meta.get("training", {}).get("train_seconds"),
                      "hybrid_share": b.meta.get("training", {}).get("hybrid_share", 0.0),
+                     "talker_share": b.meta.get("training", {}).get("talker_share", 0.0),
                      "room_hint": takes_room_hint(b.model)}
                     for p, b in zip(folders, members)],
         "sigma_scale": round(scale, 4), "point_shrink": shrink, "hint_share": hint_share,
