@@ -68,7 +68,9 @@ class SimSettings:
     #: ``("room", share, sigma)``: log-normal around ``share`` × the room's mean floor side.
     distance_prior: tuple = ("lognormal", 2.5, 0.7)
     absorption: str = "tilted"  # "tilted": per-wall random, more absorbent at high frequencies
-    directivity: bool = False
+    #: cardioid source and microphone, each at a random orientation (True); ``"source"`` or
+    #: ``"microphone"``: that end only, at the same orientation, the other omnidirectional
+    directivity: bool | str = False
     noises: tuple[str, ...] = ("white", "pink", "brown")
     snr_db: tuple[float, float] = (5.0, 40.0)
     colouration_db: float = 3.0
@@ -301,6 +303,12 @@ def simulate_rir(room: dict, settings: SimSettings, *, sr: int = 16000, rng: np.
             return DirectionVector(azimuth=float(rng.uniform(0, 360)), colatitude=float(rng.uniform(45, 135)))
 
         src_dir, mic_dir = Cardioid(rand_dir()), Cardioid(rand_dir())
+        if settings.directivity not in (True, "source", "microphone"):
+            raise ValueError(f"directivity {settings.directivity!r}: True, 'source' or 'microphone'")
+        if settings.directivity == "source":
+            mic_dir = None
+        elif settings.directivity == "microphone":
+            src_dir = None
     elif settings.talker:  # facing the microphone, give or take
         to_mic = np.subtract(room["mic"], room["src"])
         azimuth = np.degrees(np.arctan2(to_mic[1], to_mic[0])) + 60.0 * rng.standard_normal()

@@ -50,6 +50,26 @@ def test_aligned_rirs_carry_no_time_of_flight(settings):
             assert abs(first_arrival(h) - DIRECT_INDEX) <= 1
 
 
+def test_directivity_at_one_end_or_both():
+    """``directivity``: True puts cardioids at both ends, ``"source"`` or ``"microphone"`` at one
+    (``train.probe_shifted --factors`` hears each alone): the same room and seed give four
+    different RIRs, each with its direct sound at DIRECT_INDEX; anything else is refused."""
+    from dataclasses import replace
+
+    room = sample_room(TRAIN, np.random.default_rng(4), distance=3.0)
+    rirs = {d: simulate_rir(room, replace(TRAIN, directivity=d), sr=SR, rng=np.random.default_rng(5))
+            for d in (False, True, "source", "microphone")}
+    for d, h in rirs.items():
+        assert abs(h[DIRECT_INDEX]) == pytest.approx(1.0), d
+    names = list(rirs)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            n = min(len(rirs[a]), len(rirs[b]))
+            assert not np.allclose(rirs[a][:n], rirs[b][:n], atol=1e-3), (a, b)
+    with pytest.raises(ValueError, match="directivity"):
+        simulate_rir(room, replace(TRAIN, directivity="both"), sr=SR, rng=np.random.default_rng(5))
+
+
 @pytest.mark.slow
 def test_onset_randomisation_removes_time_of_flight():
     """Onsets measured in the synthesized audio do not follow distance. Control: the same rooms

@@ -715,7 +715,8 @@ def _simulation(s: SimSettings) -> str:
                 f"{s.absorption_range[1]:g}, within {s.rt60_range[0]:g}–{s.rt60_range[1]:g} s; absorption `{s.absorption}`")
     else:
         rt60 = f"RT60 drawn over {s.rt60_range[0]:g}–{s.rt60_range[1]:g} s whatever the size; absorption `{s.absorption}`"
-    source = ("cardioid source and microphone" if s.directivity else
+    source = ({True: "cardioid source and microphone", "source": "cardioid source, omnidirectional microphone",
+               "microphone": "omnidirectional source, cardioid microphone"}[s.directivity] if s.directivity else
               "talker-like subcardioid source facing the microphone ±60°, omnidirectional microphone" if s.talker
               else "omnidirectional source and microphone")
     method = (f"image sources up to order 3 and a ray-traced tail, scattering {s.scattering[0]:g}–{s.scattering[1]:g}"

@@ -49,11 +49,14 @@ _SINGLE = {
     "uneven absorption (one very absorbent or reflective surface, flat spectra)": {"absorption": SHIFTED.absorption},
     "RT60 whatever the room's size": {"absorption_range": SHIFTED.absorption_range},
     "cardioid source and microphone, random orientations": {"directivity": SHIFTED.directivity},
+    "cardioid source only (omnidirectional microphone)": {"directivity": "source"},
+    "cardioid microphone only (omnidirectional source)": {"directivity": "microphone"},
     "hum and babble at 5-30 dB": {"noises": SHIFTED.noises, "snr_db": SHIFTED.snr_db},
     "colouration 6 dB": {"colouration_db": SHIFTED.colouration_db},
 }
 FACTORS = {"none (the held-out rooms)": {}, **_SINGLE,
-           "all of them": {k: v for changes in _SINGLE.values() for k, v in changes.items()}}
+           "all of them": {k: v for changes in _SINGLE.values() for k, v in changes.items()} | {
+               "directivity": SHIFTED.directivity}}
 
 
 def factor_settings(changes: dict):
