@@ -181,12 +181,13 @@ def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 
     same seed: the same rooms and distances); the evaluation banks unless ``evaluation`` is False
     (``train.distance --no-evaluate``: a lent machine's minutes are not spent simulating rooms it
     will not score)."""
-    train = make_bank(TRAIN, rooms, seed=seed + 100, sr=sr)
+    train_seed = seed + 100  # the talker bank's too: the same rooms
+    train = make_bank(TRAIN, rooms, seed=train_seed, sr=sr)
     evals = [make_bank(s, eval_rooms, seed=seed + k, sr=sr) if evaluation else None
              for s, k, _ in EVAL_BANKS.values()]
     return Banks(train, *evals,
                  make_bank(HYBRID, hybrid_rooms, seed=seed + 500, sr=sr) if hybrid_rooms else None,
-                 make_bank(TRAIN_TALKER, rooms, seed=seed + 100, sr=sr) if talker else None)
+                 make_bank(TRAIN_TALKER, rooms, seed=train_seed, sr=sr) if talker else None)
 
 
 def training_parts(banks: Banks, config: DistanceConfig) -> tuple[list[tuple[RirBank, SimSettings]], list[float]]:

@@ -29,7 +29,7 @@ relative error, rank correlation): how much a verdict moves with the draw of 100
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +43,8 @@ from train.distance_eval import EVAL_BANKS, DistanceConfig, dry_sources, eval_se
 
 THIRDS = ("lower", "typical", "higher")
 #: The shifted simulation's differences from the training one (``soundpred.rooms.SHIFTED``), one
-#: at a time; :data:`FACTORS` puts none of them (the held-out rooms themselves) first and all of
-#: them together last.
+#: at a time (the cardioids also at one end only); :data:`FACTORS` puts none of them (the held-out
+#: rooms themselves) first and all of them together, SHIFTED's own settings, last.
 _SINGLE = {
     "uneven absorption (one very absorbent or reflective surface, flat spectra)": {"absorption": SHIFTED.absorption},
     "RT60 whatever the room's size": {"absorption_range": SHIFTED.absorption_range},
@@ -55,8 +55,8 @@ _SINGLE = {
     "colouration 6 dB": {"colouration_db": SHIFTED.colouration_db},
 }
 FACTORS = {"none (the held-out rooms)": {}, **_SINGLE,
-           "all of them": {k: v for changes in _SINGLE.values() for k, v in changes.items()} | {
-               "directivity": SHIFTED.directivity}}
+           "all of them": {f.name: getattr(SHIFTED, f.name) for f in fields(SHIFTED)
+                           if f.name != "name" and getattr(SHIFTED, f.name) != getattr(TRAIN, f.name)}}
 
 
 def factor_settings(changes: dict):
