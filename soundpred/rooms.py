@@ -1,7 +1,7 @@
 """Simulated rooms for distance training and evaluation (pyroomacoustics).
 
 A *bank* is a seeded, cached set of room impulse responses (RIRs) with their
-source–microphone distance, RT60 and room id. Three simulation settings exist:
+source–microphone distance, RT60 and room id. Four simulation settings exist:
 
 ``train``   shoebox rooms from small offices to halls, per-wall absorption with a random
             frequency tilt, air absorption, omnidirectional source and mic; the RT60
@@ -19,6 +19,10 @@ source–microphone distance, RT60 and room id. Three simulation settings exist:
             early reflections and a ray-traced, scattered tail, a talker-like source,
             microphone self-noise, RT60 up to 3 s, and distances that grow with the room
             (see :data:`HYBRID`).
+
+Two twins of ``train`` (its rooms, positions and distances, for a share of the training
+examples) change the source only: ``train-talker`` a subcardioid facing the microphone ±60°,
+``train-turned`` a hypercardioid facing anywhere (:data:`TRAIN_TALKER`, :data:`TRAIN_TURNED`).
 
 No cue that real use lacks: every RIR is aligned so that its direct sound sits at
 :data:`DIRECT_INDEX` (no time of flight), examples start at a random point of the
@@ -44,7 +48,7 @@ from scipy.signal import butter, fftconvolve, sosfiltfilt
 from .data.common import cache_dir as default_cache_dir
 from .distance import RANGE_M
 
-__all__ = ["SimSettings", "TRAIN", "TRAIN_TALKER", "SHIFTED", "BROAD", "HYBRID", "draw_materials", "draw_distance", "simulate_rir", "sample_room", "RirBank",
+__all__ = ["SimSettings", "TRAIN", "TRAIN_TALKER", "TRAIN_TURNED", "SHIFTED", "BROAD", "HYBRID", "draw_materials", "draw_distance", "simulate_rir", "sample_room", "RirBank",
            "make_bank", "synthesize", "coloured_noise", "DIRECT_INDEX", "SPEED_OF_SOUND", "ROOM_KINDS",
            "room_kind", "kind_one_hot"]
 
@@ -83,6 +87,10 @@ class SimSettings:
     #: a talker-like source: subcardioid (6 dB quieter behind), facing the microphone give or
     #: take a random angle (normal, sd 60°); the microphone stays omnidirectional
     talker: bool = False
+    #: a source that may face anywhere: hypercardioid (nulls at ±110°, a rear lobe 6 dB down), at
+    #: a random orientation as SHIFTED's cardioids; the microphone stays omnidirectional. Another
+    #: pattern than SHIFTED's cardioid, so that set still hears a directional source never trained on
+    turned: bool = False
     #: microphone self-noise, white, this many dB below the active signal (None: none)
     self_noise_db: tuple[float, float] | None = None
 
@@ -94,7 +102,7 @@ class SimSettings:
         return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 
 
-_ADDED_LATER = {"hybrid": False, "scattering": (0.0, 0.0), "talker": False, "self_noise_db": None}
+_ADDED_LATER = {"hybrid": False, "scattering": (0.0, 0.0), "talker": False, "turned": False, "self_noise_db": None}
 
 
 TRAIN = SimSettings("train")
@@ -115,6 +123,10 @@ HYBRID = SimSettings("hybrid", rt60_range=(0.1, 3.0), absorption="materials", ab
 #: seed, only the direct-to-reverberant ratio now also depends on where the source faces, as
 #: with a person (``train.distance --talker-share``)
 TRAIN_TALKER = replace(TRAIN, name="train-talker", talker=True)
+#: TRAIN's rooms with a source that may face anywhere (hypercardioid, random orientation): the
+#: same rooms, positions and distances, the direct sound 6 dB weaker when it faces away and all
+#: but gone near its nulls (``train.distance --turned-share``)
+TRAIN_TURNED = replace(TRAIN, name="train-turned", turned=True)
 #: TRAIN's rooms with distances log-uniform over 0.3–20 m: far more far and near sources than
 #: the training prior expects (evaluation only: what the prior costs at the extremes).
 BROAD = SimSettings("broad", distance_prior=("loguniform",))
@@ -294,14 +306,14 @@ def simulate_rir(room: dict, settings: SimSettings, *, sr: int = 16000, rng: np.
     ``align=False`` (then the direct sound arrives at its true time of flight)."""
     import pyroomacoustics as pra  # a training extra (pip install .[train]), not needed to predict
 
-    from pyroomacoustics.directivities import Cardioid, DirectionVector, SubCardioid
+    from pyroomacoustics.directivities import Cardioid, DirectionVector, HyperCardioid, SubCardioid
+
+    def rand_dir():
+        return DirectionVector(azimuth=float(rng.uniform(0, 360)), colatitude=float(rng.uniform(45, 135)))
 
     dims = room["dims"]
     src_dir = mic_dir = None
     if settings.directivity:
-        def rand_dir():
-            return DirectionVector(azimuth=float(rng.uniform(0, 360)), colatitude=float(rng.uniform(45, 135)))
-
         src_dir, mic_dir = Cardioid(rand_dir()), Cardioid(rand_dir())
         if settings.directivity not in (True, "source", "microphone"):
             raise ValueError(f"directivity {settings.directivity!r}: True, 'source' or 'microphone'")
@@ -313,6 +325,8 @@ def simulate_rir(room: dict, settings: SimSettings, *, sr: int = 16000, rng: np.
         to_mic = np.subtract(room["mic"], room["src"])
         azimuth = np.degrees(np.arctan2(to_mic[1], to_mic[0])) + 60.0 * rng.standard_normal()
         src_dir = SubCardioid(DirectionVector(azimuth=float(azimuth % 360), colatitude=float(rng.uniform(75, 105))))
+    elif settings.turned:  # facing anywhere
+        src_dir = HyperCardioid(rand_dir())
     if "absorption" in room:  # per-surface coefficients from the material tables
         scattering = room.get("scattering", 0.0)
         materials = {w: pra.Material(energy_absorption={"coeffs": c, "center_freqs": [125 * 2 ** k for k in range(7)]},

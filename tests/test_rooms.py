@@ -12,6 +12,7 @@ from soundpred.rooms import (
     SPEED_OF_SOUND,
     TRAIN,
     TRAIN_TALKER,
+    TRAIN_TURNED,
     draw_distance,
     eyring_rt60,
     make_bank,
@@ -107,22 +108,29 @@ def test_distance_priors():
     np.testing.assert_allclose(np.quantile(b, [0.1, 0.5, 0.9]), lo + (hi - lo) * np.array([0.1, 0.5, 0.9]), atol=0.1)
 
 
-def test_talker_bank_is_the_training_rooms_with_a_turned_source(tmp_path):
-    """TRAIN_TALKER with TRAIN's seed: the same rooms, distances and RT60s (so the two can share
-    a training run's shares), but a directional source: the direct sound's share of the RIR's
-    energy changes with where the source faces, so it differs from the omnidirectional RIR's."""
-    omni = make_bank(TRAIN, 3, 2, seed=9, sr=SR, cache_dir=tmp_path, progress=False)
-    talker = make_bank(TRAIN_TALKER, 3, 2, seed=9, sr=SR, cache_dir=tmp_path, progress=False)
-    assert len(list(tmp_path.glob("rirs-train-talker-*.npz"))) == 1  # cached apart from TRAIN's bank
-    np.testing.assert_array_equal(omni.distance, talker.distance)
-    np.testing.assert_array_equal(omni.rt60, talker.rt60)
-    np.testing.assert_array_equal(omni.volume, talker.volume)
+@pytest.mark.parametrize("twin", [TRAIN_TALKER, TRAIN_TURNED], ids=lambda s: s.name)
+def test_twin_bank_is_the_training_rooms_with_a_turned_source(tmp_path, twin):
+    """TRAIN_TALKER and TRAIN_TURNED with TRAIN's seed: the same rooms, distances and RT60s (so
+    they can share a training run's shares), but a directional source: the direct sound's share
+    of the RIR's energy changes with where the source faces, so it differs from the
+    omnidirectional RIR's; it gains with the talker, who faces the microphone give or take,
+    and loses with the source that faces anywhere."""
+    omni = make_bank(TRAIN, 4, 2, seed=9, sr=SR, cache_dir=tmp_path, progress=False)
+    turned = make_bank(twin, 4, 2, seed=9, sr=SR, cache_dir=tmp_path, progress=False)
+    assert len(list(tmp_path.glob(f"rirs-{twin.name}-*.npz"))) == 1  # cached apart from TRAIN's bank
+    np.testing.assert_array_equal(omni.distance, turned.distance)
+    np.testing.assert_array_equal(omni.rt60, turned.rt60)
+    np.testing.assert_array_equal(omni.volume, turned.volume)
 
     def direct_share(h):
         return np.sum(h[DIRECT_INDEX - 16:DIRECT_INDEX + 16] ** 2) / np.sum(h ** 2)
 
-    ratios = np.array([direct_share(t) / direct_share(o) for o, t in zip(omni.rirs, talker.rirs)])
-    assert np.all(np.isfinite(ratios)) and np.mean(np.abs(np.log(ratios)) > 0.01) >= 0.5
+    ratios = np.log([direct_share(t) / direct_share(o) for o, t in zip(omni.rirs, turned.rirs)])
+    assert np.all(np.isfinite(ratios)) and np.mean(np.abs(ratios) > 0.01) >= 0.5
+    if twin.turned:  # facing anywhere: the direct sound loses, on the median
+        assert np.median(ratios) < np.log(0.8)
+    else:  # facing the microphone, give or take: it gains
+        assert np.median(ratios) > 0
 
 
 def test_bank_is_seeded_and_cached(tmp_path):

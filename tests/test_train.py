@@ -265,10 +265,11 @@ def test_aux_pair_weight_alone_makes_pair_batches_and_needs_the_head():
         parse_args(["--out", "x", "--aux-pair-weight", "1"])
 
 
-def test_training_parts_share_the_plain_rooms_with_their_talker_twin():
-    """``--talker-share``: of the examples not drawn from the hybrid rooms, that share comes from
-    the talker-like bank; the command takes a share only, and the card says what was trained on."""
-    from soundpred.rooms import HYBRID, TRAIN, TRAIN_TALKER, RirBank
+def test_training_parts_share_the_plain_rooms_with_their_twins():
+    """``--talker-share`` and ``--turned-share``: of the examples not drawn from the hybrid rooms,
+    those shares come from the talker-like bank and the bank facing anywhere; the command takes
+    shares that add up to at most 1, and the card says what was trained on."""
+    from soundpred.rooms import HYBRID, TRAIN, TRAIN_TALKER, TRAIN_TURNED, RirBank
     from train.distance import parse_args
     from train.distance_eval import Banks, DistanceConfig, _hybrid_training, training_parts
 
@@ -276,7 +277,7 @@ def test_training_parts_share_the_plain_rooms_with_their_talker_twin():
         return RirBank([np.ones(8, np.float32)], np.array([1.0]), np.array([0.5]), np.array([0]), settings,
                        np.array([60.0]))
 
-    plain, talker, hybrid = bank(TRAIN), bank(TRAIN_TALKER), bank(HYBRID)
+    plain, talker, turned, hybrid = bank(TRAIN), bank(TRAIN_TALKER), bank(TRAIN_TURNED), bank(HYBRID)
     config = DistanceConfig(hybrid_share=0.4, talker_share=0.25)
     parts, shares = training_parts(Banks(plain, None, None, None, None, hybrid, talker), config)
     assert [b for b, _ in parts] == [plain, talker, hybrid] and [s.name for _, s in parts] == [
@@ -287,13 +288,23 @@ def test_training_parts_share_the_plain_rooms_with_their_talker_twin():
     np.testing.assert_allclose(shares, [0.75, 0.25])
     parts, shares = training_parts(Banks(plain, None, None, None, None), config)
     assert [b for b, _ in parts] == [plain] and shares == [1.0]
+    both = DistanceConfig(hybrid_share=0.4, talker_share=0.25, turned_share=0.5)
+    parts, shares = training_parts(Banks(plain, None, None, None, None, hybrid, talker, turned), both)
+    assert [s.name for _, s in parts] == ["train", "train-talker", "train-turned", "hybrid"]
+    np.testing.assert_allclose(shares, [0.15, 0.15, 0.3, 0.4])
+    parts, shares = training_parts(Banks(plain, None, None, None, None, None, None, turned), both)
+    assert [b for b, _ in parts] == [plain, turned]
+    np.testing.assert_allclose(shares, [0.5, 0.5])
 
-    _, parsed = parse_args(["--out", "x", "--talker-share", "0.5"])
-    assert parsed.talker_share == 0.5
-    with pytest.raises(SystemExit):
-        parse_args(["--out", "x", "--talker-share", "1.5"])
+    _, parsed = parse_args(["--out", "x", "--talker-share", "0.5", "--turned-share", "0.25"])
+    assert parsed.talker_share == 0.5 and parsed.turned_share == 0.25
+    for bad in (["--talker-share", "1.5"], ["--turned-share", "-0.1"], ["--talker-share", "0.6", "--turned-share", "0.6"]):
+        with pytest.raises(SystemExit):
+            parse_args(["--out", "x", *bad])
     assert "talker-like" in _hybrid_training({"talker_share": 0.5, "hybrid_rirs": 0})
     assert "talker" not in _hybrid_training({"talker_share": 0.0, "hybrid_rirs": 0})
+    assert "face anywhere" in _hybrid_training({"turned_share": 0.5, "hybrid_rirs": 0})
+    assert "anywhere" not in _hybrid_training({"talker_share": 0.5, "hybrid_rirs": 0})
 
 
 def test_pair_batches_take_two_distances_of_one_room_and_one_source():
@@ -530,7 +541,7 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
         last.set_weights([w, np.array([0.3 + i, -0.8 + 0.5 * i], np.float32)])
         folders.append(save_bundle(m, tmp_path / f"m{i}", frontend=DISTANCE_FRONTEND, task="distance",
                                    training={"command": f"member {i}", "hybrid_share": 0.5 * i,
-                                             "talker_share": 0.5 * i}))
+                                             "talker_share": 0.5 * i, "turned_share": 0.25 * (1 - i)}))
     out = tmp_path / "ens"
     results, compared = ensemble.main([*map(str, folders), "--out", str(out), "--compare", str(folders[0]),
                                        "--rooms", "4", "--eval-rooms", "2", "--validation-rooms", "2",
@@ -562,6 +573,7 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     card = (out / "README.md").read_text()
     assert "ensemble of 2 distance models" in card and "`member 1`" in card and f"Against `{folders[0]}`" in card
     assert card.count("with a talker-like source") == 1  # the one member trained with it
+    assert card.count("% of the rest with a source facing anywhere") == 1  # and the other one
 
     # the ensemble given as a member brings its two members: pooled again, all weight to the hint member
     again = tmp_path / "again"
@@ -573,6 +585,8 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     np.testing.assert_allclose(got2[0, 0], (p0[0, 0] + p1[0, 0]) / 2, rtol=1e-5)  # auto: both
     card2 = (again / "README.md").read_text()
     assert "ensemble of 2 distance models" in card2 and "`member 1`" in card2
+    assert [(m["talker_share"], m["turned_share"]) for m in b2.meta["training"]["members"]] == [
+        (0.0, 0.25), (0.5, 0.0)]  # the members' training, carried through the first ensemble
     assert b2.meta["training"]["members"][1]["folder"] == f"{out}, member1 (from {folders[1]})"
 
 

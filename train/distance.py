@@ -77,6 +77,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--talker-share", type=float, default=d.talker_share,
                    help="share of the training rooms' examples heard from a talker-like source (subcardioid, "
                         "facing the microphone ± 60°; the same rooms simulated again)")
+    p.add_argument("--turned-share", type=float, default=d.turned_share,
+                   help="share of the training rooms' examples heard from a source that may face anywhere "
+                        "(hypercardioid, random orientation; the same rooms simulated again)")
     p.add_argument("--hop", type=int, default=d.hop, help="front-end hop in samples (80: 5 ms frames)")
     p.add_argument("--aux-weight", type=float, default=d.aux_weight,
                    help="weight of the training-only head that predicts the true RIR's acoustics (0: none)")
@@ -135,8 +138,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     args = p.parse_args(argv)
     if not (args.out or args.evaluate):
         p.error("give --out (train) or --evaluate BUNDLE")
-    if not 0 <= args.talker_share <= 1:
-        p.error("--talker-share is a share: 0 to 1")
+    if not (0 <= args.talker_share <= 1 and 0 <= args.turned_share <= 1
+            and args.talker_share + args.turned_share <= 1):
+        p.error("--talker-share and --turned-share are shares: 0 to 1, and together at most 1")
     if args.source_pairs and not (args.pair_weight or args.aux_pair_weight):
         p.error("--source-pairs needs --pair-weight or --aux-pair-weight")
     if args.pair_ratio and not args.pair_weight:
@@ -157,7 +161,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                             speech_share=args.speech_share, seed=args.seed, train_seed=args.train_seed,
                             data=args.data, room_hint=args.room_hint, hint_drop=args.hint_drop, hop=args.hop,
                             hybrid_rooms=args.hybrid_rooms,
-                            hybrid_share=args.hybrid_share, talker_share=args.talker_share, aux_weight=args.aux_weight,
+                            hybrid_share=args.hybrid_share, talker_share=args.talker_share,
+                            turned_share=args.turned_share, aux_weight=args.aux_weight,
                             rel_weight=args.rel_weight, average_last=args.average_last,
                             pair_weight=args.pair_weight, aux_pair_weight=args.aux_pair_weight,
                             source_pairs=args.source_pairs, pair_ratio=args.pair_ratio,
@@ -236,7 +241,8 @@ def main(argv=None):
     evaluating = bool(args.evaluate) or not args.no_evaluate
     banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed,
                        hybrid_rooms=0 if args.evaluate else config.hybrid_rooms,
-                       talker=config.talker_share > 0 and not args.evaluate, evaluation=evaluating)
+                       talker=config.talker_share > 0 and not args.evaluate,
+                       turned=config.turned_share > 0 and not args.evaluate, evaluation=evaluating)
     train_bank = banks.train
     sources = dry_sources(sr, n_speech=config.speech, data=config.data,
                           extra=None if args.evaluate else config.extra_dry)
@@ -321,7 +327,7 @@ def main(argv=None):
                 "params": int(model.count_params()), "train_seconds": round(train_seconds, 1),
                 "machine": machine(),
                 "hybrid_rirs": len(banks.hybrid_train or []), "hybrid_share": config.hybrid_share,
-                "talker_share": config.talker_share,
+                "talker_share": config.talker_share, "turned_share": config.turned_share,
                 "front_end": {"hop_length": fe.hop_length, "win_length": fe.win_length},
                 "aux_weight": config.aux_weight, "rel_weight": config.rel_weight, "pair_weight": config.pair_weight,
                 "aux_pair_weight": config.aux_pair_weight, "source_pairs": config.source_pairs,

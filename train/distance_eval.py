@@ -36,7 +36,7 @@ from soundpred.metrics import distance_summary
 from soundpred.models import gaussian_nll, takes_room_hint
 from soundpred.paths import STARTER
 from soundpred.plots import distance_figure
-from soundpred.rooms import (BROAD, DIRECT_INDEX, HYBRID, ROOM_LENGTH_M, SHIFTED, TRAIN, TRAIN_TALKER, RirBank, SimSettings, kind_one_hot,
+from soundpred.rooms import (BROAD, DIRECT_INDEX, HYBRID, ROOM_LENGTH_M, SHIFTED, TRAIN, TRAIN_TALKER, TRAIN_TURNED, RirBank, SimSettings, kind_one_hot,
                              make_bank, synthesize)
 from train.data import load_waveforms
 from train.dry_sources import make_speech
@@ -75,6 +75,9 @@ class DistanceConfig:
     #: a subcardioid source facing the microphone ± 60°), so that a source turned away, whose
     #: direct sound is weaker against the reverberation, does not read as a farther one
     talker_share: float = 0.0
+    #: share of them heard from a source that may face anywhere (``TRAIN_TURNED``: the same
+    #: rooms, a hypercardioid at a random orientation); with ``talker_share``, at most 1 together
+    turned_share: float = 0.0
     hop: int = 160  # front-end hop in samples (80: 5 ms frames, finer early reflections)
     #: weight of the auxiliary loss: a second head, used only in training, predicts the true
     #: RIR's acoustic parameters (:data:`ACOUSTIC_TARGETS`), so that the trunk learns the cues
@@ -165,6 +168,7 @@ class Banks:
     hybrid: RirBank | None  # held-out rooms of the HYBRID simulation
     hybrid_train: RirBank | None = None  # HYBRID training rooms (only when training uses them)
     talker_train: RirBank | None = None  # the training rooms with a talker-like source (likewise)
+    turned_train: RirBank | None = None  # the training rooms with a source facing anywhere (likewise)
 
 
 #: The evaluation banks by name: simulation settings, the bank's seed offset and the offset of its
@@ -175,30 +179,35 @@ EVAL_BANKS = {"held-out": (TRAIN, 200, 11), "shifted": (SHIFTED, 300, 12), "broa
 
 
 def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 0, hybrid_rooms: int = 0,
-               talker: bool = False, evaluation: bool = True) -> Banks:
+               talker: bool = False, turned: bool = False, evaluation: bool = True) -> Banks:
     """The seeded banks (simulated once, then cached); ``hybrid_rooms`` HYBRID training rooms if
-    > 0; with ``talker``, the training rooms again with a talker-like source (TRAIN_TALKER, the
-    same seed: the same rooms and distances); the evaluation banks unless ``evaluation`` is False
-    (``train.distance --no-evaluate``: a lent machine's minutes are not spent simulating rooms it
-    will not score)."""
-    train_seed = seed + 100  # the talker bank's too: the same rooms
+    > 0; with ``talker`` (``turned``), the training rooms again with a talker-like source
+    (TRAIN_TALKER) or one facing anywhere (TRAIN_TURNED), of the same seed: the same rooms and
+    distances; the evaluation banks unless ``evaluation`` is False (``train.distance
+    --no-evaluate``: a lent machine's minutes are not spent simulating rooms it will not score)."""
+    train_seed = seed + 100  # the twin banks' too: the same rooms
     train = make_bank(TRAIN, rooms, seed=train_seed, sr=sr)
     evals = [make_bank(s, eval_rooms, seed=seed + k, sr=sr) if evaluation else None
              for s, k, _ in EVAL_BANKS.values()]
     return Banks(train, *evals,
                  make_bank(HYBRID, hybrid_rooms, seed=seed + 500, sr=sr) if hybrid_rooms else None,
-                 make_bank(TRAIN_TALKER, rooms, seed=train_seed, sr=sr) if talker else None)
+                 *(make_bank(s, rooms, seed=train_seed, sr=sr) if wanted else None
+                   for s, wanted in ((TRAIN_TALKER, talker), (TRAIN_TURNED, turned))))
 
 
 def training_parts(banks: Banks, config: DistanceConfig) -> tuple[list[tuple[RirBank, SimSettings]], list[float]]:
     """The training banks and the share of examples each gives (:func:`make_batches`' ``parts``
     and ``shares``): the hybrid rooms ``config.hybrid_share`` of them where there are any, and of
-    the rest, the talker-like rooms ``config.talker_share``."""
+    the rest, the talker-like rooms ``config.talker_share`` and those facing anywhere
+    ``config.turned_share``."""
     plain = 1.0 - (config.hybrid_share if banks.hybrid_train is not None else 0.0)
     parts, shares = [(banks.train, TRAIN)], [plain]
-    if banks.talker_train is not None and config.talker_share > 0:
-        parts.append((banks.talker_train, TRAIN_TALKER))
-        shares = [plain * (1 - config.talker_share), plain * config.talker_share]
+    for bank, settings, share in ((banks.talker_train, TRAIN_TALKER, config.talker_share),
+                                  (banks.turned_train, TRAIN_TURNED, config.turned_share)):
+        if bank is not None and share > 0:
+            parts.append((bank, settings))
+            shares[0] -= plain * share
+            shares.append(plain * share)
     if banks.hybrid_train is not None:
         parts.append((banks.hybrid_train, HYBRID))
         shares.append(config.hybrid_share)
@@ -719,6 +728,7 @@ def _simulation(s: SimSettings) -> str:
     source = ({True: "cardioid source and microphone", "source": "cardioid source, omnidirectional microphone",
                "microphone": "omnidirectional source, cardioid microphone"}[s.directivity] if s.directivity else
               "talker-like subcardioid source facing the microphone ±60°, omnidirectional microphone" if s.talker
+              else "hypercardioid source at a random orientation, omnidirectional microphone" if s.turned
               else "omnidirectional source and microphone")
     method = (f"image sources up to order 3 and a ray-traced tail, scattering {s.scattering[0]:g}–{s.scattering[1]:g}"
               if s.hybrid else f"image sources up to order {s.max_order}")
@@ -735,6 +745,9 @@ def _hybrid_training(training: dict) -> str:
     if training.get("talker_share"):
         words += (f" The same RIRs again with a talker-like source (subcardioid, facing the microphone ± 60°) "
                   f"give {training['talker_share'] * 100:g} % of the examples from those rooms.")
+    if training.get("turned_share"):
+        words += (f" The same RIRs again with a source that may face anywhere (hypercardioid, random orientation) "
+                  f"give {training['turned_share'] * 100:g} % of the examples from those rooms.")
     if training.get("hybrid_rirs"):
         words += (f" Also {training['hybrid_rirs']} RIRs of other rooms in the {_simulation(HYBRID)}; "
                   f"{training['hybrid_share'] * 100:g} % of the training examples come from those.")
@@ -882,6 +895,7 @@ def write_ensemble_card(training: dict, results: dict) -> str:
         f"{i + 1}. `{m['name']}` ({'takes the room kind' if m['room_hint'] else 'no room kind'}; "
         f"{m['hybrid_share'] * 100:g} % of its training examples from the hybrid simulation"
         + (f", {m['talker_share'] * 100:g} % of the rest with a talker-like source" if m.get("talker_share") else "")
+        + (f", {m['turned_share'] * 100:g} % of the rest with a source facing anywhere" if m.get("turned_share") else "")
         + (f", {m['train_seconds']:.0f} s of training" if m.get("train_seconds") else "") + f"): `{m['command']}`"
         for i, m in enumerate(training["members"]))
     errors = training["validation"]["errors_by_shrink"]

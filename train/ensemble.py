@@ -72,6 +72,14 @@ from train.distance_eval import (
 SHRINK_GRID = np.round(np.arange(0.0, 1.0001, 0.05), 2)
 #: the sets and measures on which a new default must beat the current one (issue 12, item 5)
 DECISION_SETS = ("held-out rooms", "shifted simulation")
+#: what the ensemble's card and meta keep of each member's training (its bundle's meta)
+MEMBER_FIELDS = ("command", "train_seconds", "hybrid_share", "talker_share", "turned_share")
+
+
+def member_training(meta: dict) -> dict:
+    """A member's :data:`MEMBER_FIELDS` from its meta; a share it never had is 0."""
+    training = meta.get("training", {})
+    return {k: training.get(k, 0.0 if k.endswith("_share") else None) for k in MEMBER_FIELDS}
 
 
 def fit_sigma_scale(mu, sigma, log_d, coverage: float = COVERAGE) -> float:
@@ -157,7 +165,7 @@ def unpack(bundle: Bundle) -> list[Bundle]:
         else:
             model = keras.Model(wave, net(features), name=net.name)
         meta = {"name": about.get("name", net.name),
-                "training": {k: about[k] for k in ("folder", "command", "train_seconds", "hybrid_share", "talker_share")
+                "training": {k: about[k] for k in ("folder", *MEMBER_FIELDS)
                              if about.get(k) is not None}}
         members.append(replace(bundle, model=model, frontend=fe, meta=meta, source=f"{bundle.source}:{net.name}"))
     return members
@@ -265,11 +273,7 @@ def main(argv=None):
         print(f"\nagainst {c}: " + "; ".join(f"{s}: " + ", ".join(f"{k} {'better' if v else 'NOT better'}"
                                                                   for k, v in w.items()) for s, w in verdict.items()))
     training = {
-        "members": [{"folder": p, "name": b.name, "command": b.meta.get("training", {}).get("command"),
-                     "train_seconds": b.meta.get("training", {}).get("train_seconds"),
-                     "hybrid_share": b.meta.get("training", {}).get("hybrid_share", 0.0),
-                     "talker_share": b.meta.get("training", {}).get("talker_share", 0.0),
-                     "room_hint": takes_room_hint(b.model)}
+        "members": [{"folder": p, "name": b.name, **member_training(b.meta), "room_hint": takes_room_hint(b.model)}
                     for p, b in zip(folders, members)],
         "sigma_scale": round(scale, 4), "point_shrink": shrink, "hint_share": hint_share,
         "hint_share_fitted": fitted,
