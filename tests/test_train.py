@@ -540,7 +540,7 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
         w, b = last.get_weights()
         last.set_weights([w, np.array([0.3 + i, -0.8 + 0.5 * i], np.float32)])
         folders.append(save_bundle(m, tmp_path / f"m{i}", frontend=DISTANCE_FRONTEND, task="distance",
-                                   training={"command": f"member {i}", "hybrid_share": 0.5 * i,
+                                   training={"command": f"member {i}", "hybrid_share": 0.5, "hybrid_rirs": 9 * i,
                                              "talker_share": 0.5 * i, "turned_share": 0.25 * (1 - i)}))
     out = tmp_path / "ens"
     results, compared = ensemble.main([*map(str, folders), "--out", str(out), "--compare", str(folders[0]),
@@ -574,6 +574,7 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     assert "ensemble of 2 distance models" in card and "`member 1`" in card and f"Against `{folders[0]}`" in card
     assert card.count("with a talker-like source") == 1  # the one member trained with it
     assert card.count("% of the rest with a source facing anywhere") == 1  # and the other one
+    assert "(no room kind; 0 % of its training examples from the hybrid" in card  # no hybrid rooms: whatever the option said
 
     # the ensemble given as a member brings its two members: pooled again, all weight to the hint member
     again = tmp_path / "again"
@@ -585,8 +586,8 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     np.testing.assert_allclose(got2[0, 0], (p0[0, 0] + p1[0, 0]) / 2, rtol=1e-5)  # auto: both
     card2 = (again / "README.md").read_text()
     assert "ensemble of 2 distance models" in card2 and "`member 1`" in card2
-    assert [(m["talker_share"], m["turned_share"]) for m in b2.meta["training"]["members"]] == [
-        (0.0, 0.25), (0.5, 0.0)]  # the members' training, carried through the first ensemble
+    assert [(m["hybrid_share"], m["talker_share"], m["turned_share"]) for m in b2.meta["training"]["members"]] == [
+        (0.0, 0.0, 0.25), (0.5, 0.5, 0.0)]  # the members' training, carried through the first ensemble
     assert b2.meta["training"]["members"][1]["folder"] == f"{out}, member1 (from {folders[1]})"
 
 

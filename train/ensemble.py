@@ -77,9 +77,14 @@ MEMBER_FIELDS = ("command", "train_seconds", "hybrid_share", "talker_share", "tu
 
 
 def member_training(meta: dict) -> dict:
-    """A member's :data:`MEMBER_FIELDS` from its meta; a share it never had is 0."""
+    """A member's :data:`MEMBER_FIELDS` from its meta; a share it never had is 0 (so is the
+    hybrid share of a member trained without hybrid rooms: bundles before session 32 kept the
+    option's value)."""
     training = meta.get("training", {})
-    return {k: training.get(k, 0.0 if k.endswith("_share") else None) for k in MEMBER_FIELDS}
+    fields = {k: training.get(k, 0.0 if k.endswith("_share") else None) for k in MEMBER_FIELDS}
+    if training.get("hybrid_rirs") == 0:
+        fields["hybrid_share"] = 0.0
+    return fields
 
 
 def fit_sigma_scale(mu, sigma, log_d, coverage: float = COVERAGE) -> float:
