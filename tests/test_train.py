@@ -572,9 +572,10 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     assert lo == pytest.approx(float(np.exp(mu0 - 1.645 * sigma0)), rel=1e-3)
     card = (out / "README.md").read_text()
     assert "ensemble of 2 distance models" in card and "`member 1`" in card and f"Against `{folders[0]}`" in card
-    assert card.count("with a talker-like source") == 1  # the one member trained with it
+    assert card.count("% of the rest with a talker-like source") == 1  # the one member trained with it
     assert card.count("% of the rest with a source facing anywhere") == 1  # and the other one
     assert "(no room kind; 0 % of its training examples from the hybrid" in card  # no hybrid rooms: whatever the option said
+    assert "again with a talker-like source (`train-talker`)" in card and "(`train-turned`)" in card
 
     # the ensemble given as a member brings its two members: pooled again, all weight to the hint member
     again = tmp_path / "again"

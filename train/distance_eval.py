@@ -898,6 +898,11 @@ def write_ensemble_card(training: dict, results: dict) -> str:
         + (f", {m['turned_share'] * 100:g} % of the rest with a source facing anywhere" if m.get("turned_share") else "")
         + (f", {m['train_seconds']:.0f} s of training" if m.get("train_seconds") else "") + f"): `{m['command']}`"
         for i, m in enumerate(training["members"]))
+    twins = "".join(f"; the same training rooms again with a {source} (`{settings.name}`), for the members whose "
+                    f"line says so"
+                    for key, settings, source in (("talker_share", TRAIN_TALKER, "talker-like source"),
+                                                  ("turned_share", TRAIN_TURNED, "source facing anywhere"))
+                    if any(m.get(key) for m in training["members"]))
     errors = training["validation"]["errors_by_shrink"]
     c = training["point_shrink"]
     point = f"exp(mean − {c:g} · sd²)" if c else "exp(mean)"
@@ -930,7 +935,7 @@ its standard deviation times {training["sigma_scale"]:g}. The app reports
 {members}
 
 All were trained on simulation only (pyroomacoustics; {_simulation(TRAIN)}; and the
-{_simulation(HYBRID)}), convolved on the fly with espeak-ng speech and FSDKaggle2018 starter
+{_simulation(HYBRID)}){twins}, convolved on the fly with espeak-ng speech and FSDKaggle2018 starter
 clips (research-use and Creative Commons recordings), with random level and onset: the direct
 sound's arrival time and the level carry no distance.
 
