@@ -307,6 +307,29 @@ def test_training_parts_share_the_plain_rooms_with_their_twins():
     assert "anywhere" not in _hybrid_training({"talker_share": 0.5, "hybrid_rirs": 0})
 
 
+def test_every_twin_of_the_training_rooms_is_wired_through():
+    """Each entry of ``TWINS`` has its share in the config, the command and the ensemble's member
+    record, its bank in ``Banks``, and training settings that differ from TRAIN in the source only
+    (same name prefix and seed-driven rooms): a twin added to the table and missed elsewhere fails here."""
+    from dataclasses import fields
+
+    from soundpred.rooms import TRAIN
+    from train.distance import parse_args
+    from train.distance_eval import TWINS, Banks, DistanceConfig
+    from train.ensemble import MEMBER_FIELDS
+
+    bank_fields = {f.name for f in fields(Banks)}
+    for twin in TWINS:
+        assert twin.bank in bank_fields and hasattr(DistanceConfig(), twin.key) and twin.key in MEMBER_FIELDS
+        _, parsed = parse_args(["--out", "x", twin.option, "0.3"])
+        assert getattr(parsed, twin.key) == 0.3
+        assert twin.settings.name.startswith(TRAIN.name + "-")
+        same = {f.name for f in fields(TRAIN) if getattr(TRAIN, f.name) == getattr(twin.settings, f.name)}
+        assert {f.name for f in fields(TRAIN)} - same - {"name"}, "a twin must change the source"
+        assert same >= {"rt60_range", "distance_prior", "distance_range", "noises", "snr_db"}
+    assert len({t.key for t in TWINS}) == len({t.bank for t in TWINS}) == len({t.settings.name for t in TWINS}) == len(TWINS)
+
+
 def test_pair_batches_take_two_distances_of_one_room_and_one_source():
     """With ``pair_weight`` or ``aux_pair_weight`` every batch is pairs (2j, 2j + 1) of two
     different source–microphone pairs of one room, convolved with the same dry source."""
@@ -576,6 +599,7 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     assert card.count("% of the rest with a source facing anywhere") == 1  # and the other one
     assert "(no room kind; 0 % of its training examples from the hybrid" in card  # no hybrid rooms: whatever the option said
     assert "again with a talker-like source (`train-talker`)" in card and "(`train-turned`)" in card
+    assert "(`train-turned`), for the members whose line says so), convolved" in card  # inside the simulation's ( )
 
     # the ensemble given as a member brings its two members: pooled again, all weight to the hint member
     again = tmp_path / "again"

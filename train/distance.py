@@ -28,6 +28,7 @@ from soundpred.rooms import TRAIN
 from train.common import (AverageLast, HubPush, TimeBudget, TrainingState, adamw_cosine, add_hub_args,
                           finish_bundle, write_history)
 from train.distance_eval import (
+    TWINS,
     Baselines,
     DistanceConfig,
     acoustics_loss,
@@ -138,9 +139,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     args = p.parse_args(argv)
     if not (args.out or args.evaluate):
         p.error("give --out (train) or --evaluate BUNDLE")
-    if not (0 <= args.talker_share <= 1 and 0 <= args.turned_share <= 1
-            and args.talker_share + args.turned_share <= 1):
-        p.error("--talker-share and --turned-share are shares: 0 to 1, and together at most 1")
+    twin_shares = [getattr(args, t.key) for t in TWINS]
+    if not (all(0 <= s <= 1 for s in twin_shares) and sum(twin_shares) <= 1):
+        p.error(f"{' and '.join(t.option for t in TWINS)} are shares: 0 to 1, and together at most 1")
     if args.source_pairs and not (args.pair_weight or args.aux_pair_weight):
         p.error("--source-pairs needs --pair-weight or --aux-pair-weight")
     if args.pair_ratio and not args.pair_weight:
@@ -241,8 +242,8 @@ def main(argv=None):
     evaluating = bool(args.evaluate) or not args.no_evaluate
     banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed,
                        hybrid_rooms=0 if args.evaluate else config.hybrid_rooms,
-                       talker=config.talker_share > 0 and not args.evaluate,
-                       turned=config.turned_share > 0 and not args.evaluate, evaluation=evaluating)
+                       twins=() if args.evaluate else tuple(t.key for t in TWINS if getattr(config, t.key) > 0),
+                       evaluation=evaluating)
     train_bank = banks.train
     sources = dry_sources(sr, n_speech=config.speech, data=config.data,
                           extra=None if args.evaluate else config.extra_dry)
@@ -328,7 +329,7 @@ def main(argv=None):
                 "machine": machine(),
                 "hybrid_rirs": len(banks.hybrid_train or []),
                 "hybrid_share": config.hybrid_share if banks.hybrid_train else 0.0,
-                "talker_share": config.talker_share, "turned_share": config.turned_share,
+                **{t.key: getattr(config, t.key) for t in TWINS},
                 "front_end": {"hop_length": fe.hop_length, "win_length": fe.win_length},
                 "aux_weight": config.aux_weight, "rel_weight": config.rel_weight, "pair_weight": config.pair_weight,
                 "aux_pair_weight": config.aux_pair_weight, "source_pairs": config.source_pairs,

@@ -41,7 +41,7 @@ from soundpred.rooms import (BROAD, DIRECT_INDEX, HYBRID, ROOM_LENGTH_M, SHIFTED
 from train.data import load_waveforms
 from train.dry_sources import make_speech
 
-__all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "room_banks", "training_parts", "dry_sources", "make_examples", "make_batches",
+__all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "Twin", "TWINS", "room_banks", "training_parts", "dry_sources", "make_examples", "make_batches",
            "by_source", "source_table",
            "ACOUSTIC_TARGETS", "acoustic_targets", "distance_loss", "acoustics_loss", "with_acoustics_head",
            "eval_sets", "validation_sets", "Baselines", "classical_features", "RidgeBaseline", "rir_parameters", "bank_parameters",
@@ -171,6 +171,30 @@ class Banks:
     turned_train: RirBank | None = None  # the training rooms with a source facing anywhere (likewise)
 
 
+@dataclass(frozen=True)
+class Twin:
+    """A twin of the training rooms: the same rooms, positions and distances heard from another
+    source, which gives a share of the examples not drawn from the hybrid rooms."""
+
+    key: str  # the share's field in DistanceConfig and in a bundle's training record; its option
+    settings: SimSettings
+    bank: str  # its field in Banks
+    short: str  # the source in a few words (an ensemble member's line, the twins sentence)
+    detail: str  # the source with its pattern (a single model's card)
+
+    @property
+    def option(self) -> str:
+        return "--" + self.key.replace("_", "-")
+
+
+#: Every twin of the training rooms; one line here adds another (``room_banks``,
+#: ``training_parts``, ``train.distance``'s options check and training record, the cards).
+TWINS = (Twin("talker_share", TRAIN_TALKER, "talker_train", "talker-like source",
+              "talker-like source (subcardioid, facing the microphone ± 60°)"),
+         Twin("turned_share", TRAIN_TURNED, "turned_train", "source facing anywhere",
+              "source that may face anywhere (hypercardioid, random orientation)"))
+
+
 #: The evaluation banks by name: simulation settings, the bank's seed offset and the offset of its
 #: examples' seed (:func:`room_banks`, :func:`eval_sets`; ``train.probe_conditions`` hears the same
 #: rooms without simulating the training bank).
@@ -179,33 +203,32 @@ EVAL_BANKS = {"held-out": (TRAIN, 200, 11), "shifted": (SHIFTED, 300, 12), "broa
 
 
 def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 0, hybrid_rooms: int = 0,
-               talker: bool = False, turned: bool = False, evaluation: bool = True) -> Banks:
+               twins: tuple[str, ...] = (), evaluation: bool = True) -> Banks:
     """The seeded banks (simulated once, then cached); ``hybrid_rooms`` HYBRID training rooms if
-    > 0; with ``talker`` (``turned``), the training rooms again with a talker-like source
-    (TRAIN_TALKER) or one facing anywhere (TRAIN_TURNED), of the same seed: the same rooms and
-    distances; the evaluation banks unless ``evaluation`` is False (``train.distance
-    --no-evaluate``: a lent machine's minutes are not spent simulating rooms it will not score)."""
+    > 0; for each :data:`TWINS` key in ``twins``, the training rooms again with that twin's source
+    (TRAIN_TALKER, TRAIN_TURNED), of the same seed: the same rooms and distances; the evaluation
+    banks unless ``evaluation`` is False (``train.distance --no-evaluate``: a lent machine's
+    minutes are not spent simulating rooms it will not score)."""
     train_seed = seed + 100  # the twin banks' too: the same rooms
     train = make_bank(TRAIN, rooms, seed=train_seed, sr=sr)
     evals = [make_bank(s, eval_rooms, seed=seed + k, sr=sr) if evaluation else None
              for s, k, _ in EVAL_BANKS.values()]
     return Banks(train, *evals,
                  make_bank(HYBRID, hybrid_rooms, seed=seed + 500, sr=sr) if hybrid_rooms else None,
-                 *(make_bank(s, rooms, seed=train_seed, sr=sr) if wanted else None
-                   for s, wanted in ((TRAIN_TALKER, talker), (TRAIN_TURNED, turned))))
+                 **{t.bank: make_bank(t.settings, rooms, seed=train_seed, sr=sr) for t in TWINS if t.key in twins})
 
 
 def training_parts(banks: Banks, config: DistanceConfig) -> tuple[list[tuple[RirBank, SimSettings]], list[float]]:
     """The training banks and the share of examples each gives (:func:`make_batches`' ``parts``
     and ``shares``): the hybrid rooms ``config.hybrid_share`` of them where there are any, and of
-    the rest, the talker-like rooms ``config.talker_share`` and those facing anywhere
-    ``config.turned_share``."""
+    the rest, each twin of the training rooms (:data:`TWINS`) its share (``config.talker_share``,
+    ``config.turned_share``)."""
     plain = 1.0 - (config.hybrid_share if banks.hybrid_train is not None else 0.0)
     parts, shares = [(banks.train, TRAIN)], [plain]
-    for bank, settings, share in ((banks.talker_train, TRAIN_TALKER, config.talker_share),
-                                  (banks.turned_train, TRAIN_TURNED, config.turned_share)):
+    for twin in TWINS:
+        bank, share = getattr(banks, twin.bank), getattr(config, twin.key)
         if bank is not None and share > 0:
-            parts.append((bank, settings))
+            parts.append((bank, twin.settings))
             shares[0] -= plain * share
             shares.append(plain * share)
     if banks.hybrid_train is not None:
@@ -741,13 +764,8 @@ def _simulation(s: SimSettings) -> str:
 
 
 def _hybrid_training(training: dict) -> str:
-    words = ""
-    if training.get("talker_share"):
-        words += (f" The same RIRs again with a talker-like source (subcardioid, facing the microphone ± 60°) "
-                  f"give {training['talker_share'] * 100:g} % of the examples from those rooms.")
-    if training.get("turned_share"):
-        words += (f" The same RIRs again with a source that may face anywhere (hypercardioid, random orientation) "
-                  f"give {training['turned_share'] * 100:g} % of the examples from those rooms.")
+    words = "".join(f" The same RIRs again with a {t.detail} give {training[t.key] * 100:g} % of the examples "
+                    f"from those rooms." for t in TWINS if training.get(t.key))
     if training.get("hybrid_rirs"):
         words += (f" Also {training['hybrid_rirs']} RIRs of other rooms in the {_simulation(HYBRID)}; "
                   f"{training['hybrid_share'] * 100:g} % of the training examples come from those.")
@@ -894,15 +912,11 @@ def write_ensemble_card(training: dict, results: dict) -> str:
     members = "\n".join(
         f"{i + 1}. `{m['name']}` ({'takes the room kind' if m['room_hint'] else 'no room kind'}; "
         f"{m['hybrid_share'] * 100:g} % of its training examples from the hybrid simulation"
-        + (f", {m['talker_share'] * 100:g} % of the rest with a talker-like source" if m.get("talker_share") else "")
-        + (f", {m['turned_share'] * 100:g} % of the rest with a source facing anywhere" if m.get("turned_share") else "")
+        + "".join(f", {m[t.key] * 100:g} % of the rest with a {t.short}" for t in TWINS if m.get(t.key))
         + (f", {m['train_seconds']:.0f} s of training" if m.get("train_seconds") else "") + f"): `{m['command']}`"
         for i, m in enumerate(training["members"]))
-    twins = "".join(f"; the same training rooms again with a {source} (`{settings.name}`), for the members whose "
-                    f"line says so"
-                    for key, settings, source in (("talker_share", TRAIN_TALKER, "talker-like source"),
-                                                  ("turned_share", TRAIN_TURNED, "source facing anywhere"))
-                    if any(m.get(key) for m in training["members"]))
+    twins = "".join(f"; the same training rooms again with a {t.short} (`{t.settings.name}`), for the members whose "
+                    f"line says so" for t in TWINS if any(m.get(t.key) for m in training["members"]))
     errors = training["validation"]["errors_by_shrink"]
     c = training["point_shrink"]
     point = f"exp(mean − {c:g} · sd²)" if c else "exp(mean)"
@@ -935,7 +949,7 @@ its standard deviation times {training["sigma_scale"]:g}. The app reports
 {members}
 
 All were trained on simulation only (pyroomacoustics; {_simulation(TRAIN)}; and the
-{_simulation(HYBRID)}){twins}, convolved on the fly with espeak-ng speech and FSDKaggle2018 starter
+{_simulation(HYBRID)}{twins}), convolved on the fly with espeak-ng speech and FSDKaggle2018 starter
 clips (research-use and Creative Commons recordings), with random level and onset: the direct
 sound's arrival time and the level carry no distance.
 

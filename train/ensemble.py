@@ -53,6 +53,7 @@ from soundpred.metrics import mae_rel
 from soundpred.models import GaussianPool, build_distance_ensemble, hinted_weights, member_frontends, takes_room_hint
 from train.common import HubPush, add_hub_args, finish_bundle
 from train.distance_eval import (
+    TWINS,
     Baselines,
     DistanceConfig,
     dry_sources,
@@ -73,7 +74,7 @@ SHRINK_GRID = np.round(np.arange(0.0, 1.0001, 0.05), 2)
 #: the sets and measures on which a new default must beat the current one (issue 12, item 5)
 DECISION_SETS = ("held-out rooms", "shifted simulation")
 #: what the ensemble's card and meta keep of each member's training (its bundle's meta)
-MEMBER_FIELDS = ("command", "train_seconds", "hybrid_share", "talker_share", "turned_share")
+MEMBER_FIELDS = ("command", "train_seconds", "hybrid_share", *(t.key for t in TWINS))
 
 
 def member_training(meta: dict) -> dict:
