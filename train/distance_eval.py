@@ -187,8 +187,10 @@ class Twin:
         return "--" + self.key.replace("_", "-")
 
 
-#: Every twin of the training rooms; one line here adds another (``room_banks``,
-#: ``training_parts``, ``train.distance``'s options check and training record, the cards).
+#: Every twin of the training rooms. The table drives ``room_banks``, ``training_parts``,
+#: ``train.distance``'s options check and training record, and the cards; a new twin also needs
+#: its settings, a DistanceConfig field, a Banks field and a command option
+#: (``tests/test_train.py::test_every_twin_of_the_training_rooms_is_wired_through`` checks them).
 TWINS = (Twin("talker_share", TRAIN_TALKER, "talker_train", "talker-like source",
               "talker-like source (subcardioid, facing the microphone ± 60°)"),
          Twin("turned_share", TRAIN_TURNED, "turned_train", "source facing anywhere",
