@@ -309,8 +309,8 @@ def test_training_parts_share_the_plain_rooms_with_their_twins():
 
 def test_every_twin_of_the_training_rooms_is_wired_through():
     """Each entry of ``TWINS`` has its share in the config, the command and the ensemble's member
-    record, its bank in ``Banks``, and training settings that differ from TRAIN in the source only
-    (same name prefix and seed-driven rooms): a twin added to the table and missed elsewhere fails here."""
+    record, its bank in ``Banks``, and training settings named after TRAIN's that change something
+    while keeping its RT60, distances and noise: a twin added to the table and missed elsewhere fails here."""
     from dataclasses import fields
 
     from soundpred.rooms import TRAIN
