@@ -20,9 +20,10 @@ source–microphone distance, RT60 and room id. Four simulation settings exist:
             microphone self-noise, RT60 up to 3 s, and distances that grow with the room
             (see :data:`HYBRID`).
 
-Two twins of ``train`` (its rooms, positions and distances, for a share of the training
-examples) change the source only: ``train-talker`` a subcardioid facing the microphone ±60°,
-``train-turned`` a hypercardioid facing anywhere (:data:`TRAIN_TALKER`, :data:`TRAIN_TURNED`).
+Three twins of ``train`` (its rooms, positions and distances, for a share of the training
+examples) change one end only: ``train-talker`` a subcardioid source facing the microphone ±60°,
+``train-turned`` a hypercardioid source facing anywhere, ``train-mic`` a hypercardioid
+microphone facing anywhere (:data:`TRAIN_TALKER`, :data:`TRAIN_TURNED`, :data:`TRAIN_MIC`).
 
 No cue that real use lacks: every RIR is aligned so that its direct sound sits at
 :data:`DIRECT_INDEX` (no time of flight), examples start at a random point of the
@@ -48,7 +49,7 @@ from scipy.signal import butter, fftconvolve, sosfiltfilt
 from .data.common import cache_dir as default_cache_dir
 from .distance import RANGE_M
 
-__all__ = ["SimSettings", "TRAIN", "TRAIN_TALKER", "TRAIN_TURNED", "SHIFTED", "BROAD", "HYBRID", "draw_materials", "draw_distance", "simulate_rir", "sample_room", "RirBank",
+__all__ = ["SimSettings", "TRAIN", "TRAIN_TALKER", "TRAIN_TURNED", "TRAIN_MIC", "MIC_PATTERNS", "SHIFTED", "BROAD", "HYBRID", "draw_materials", "draw_distance", "simulate_rir", "sample_room", "RirBank",
            "make_bank", "synthesize", "coloured_noise", "DIRECT_INDEX", "SPEED_OF_SOUND", "ROOM_KINDS",
            "room_kind", "kind_one_hot"]
 
@@ -93,6 +94,9 @@ class SimSettings:
     turned: bool = False
     #: microphone self-noise, white, this many dB below the active signal (None: none)
     self_noise_db: tuple[float, float] | None = None
+    #: a directional microphone at a random orientation (as SHIFTED's cardioids), the source as the
+    #: other fields say: one of :data:`MIC_PATTERNS` (None: omnidirectional, or as ``directivity``)
+    mic_pattern: str | None = None
 
     def key(self) -> str:
         d = asdict(self)
@@ -102,7 +106,10 @@ class SimSettings:
         return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 
 
-_ADDED_LATER = {"hybrid": False, "scattering": (0.0, 0.0), "talker": False, "turned": False, "self_noise_db": None}
+_ADDED_LATER = {"hybrid": False, "scattering": (0.0, 0.0), "talker": False, "turned": False, "self_noise_db": None,
+                "mic_pattern": None}
+#: ``SimSettings.mic_pattern``'s values: pyroomacoustics' cardioid family by name
+MIC_PATTERNS = ("subcardioid", "hypercardioid", "figure-eight")
 
 
 TRAIN = SimSettings("train")
@@ -127,6 +134,12 @@ TRAIN_TALKER = replace(TRAIN, name="train-talker", talker=True)
 #: same rooms, positions and distances, the direct sound 6 dB weaker when it faces away and all
 #: but gone near its nulls (``train.distance --turned-share``)
 TRAIN_TURNED = replace(TRAIN, name="train-turned", turned=True)
+#: TRAIN's rooms heard by a microphone that may face anywhere (hypercardioid, random orientation;
+#: the source omnidirectional): a directional microphone picks up less of the diffuse tail and
+#: more or less of the direct sound as it faces, so the direct-to-reverberant ratio moves without
+#: the distance moving (``train.distance --mic-share``). Another pattern than SHIFTED's cardioid,
+#: which that set keeps as a microphone never trained on
+TRAIN_MIC = replace(TRAIN, name="train-mic", mic_pattern="hypercardioid")
 #: TRAIN's rooms with distances log-uniform over 0.3–20 m: far more far and near sources than
 #: the training prior expects (evaluation only: what the prior costs at the extremes).
 BROAD = SimSettings("broad", distance_prior=("loguniform",))
@@ -306,7 +319,7 @@ def simulate_rir(room: dict, settings: SimSettings, *, sr: int = 16000, rng: np.
     ``align=False`` (then the direct sound arrives at its true time of flight)."""
     import pyroomacoustics as pra  # a training extra (pip install .[train]), not needed to predict
 
-    from pyroomacoustics.directivities import Cardioid, DirectionVector, HyperCardioid, SubCardioid
+    from pyroomacoustics.directivities import Cardioid, DirectionVector, FigureEight, HyperCardioid, SubCardioid
 
     def rand_dir():
         return DirectionVector(azimuth=float(rng.uniform(0, 360)), colatitude=float(rng.uniform(45, 135)))
@@ -327,6 +340,13 @@ def simulate_rir(room: dict, settings: SimSettings, *, sr: int = 16000, rng: np.
         src_dir = SubCardioid(DirectionVector(azimuth=float(azimuth % 360), colatitude=float(rng.uniform(75, 105))))
     elif settings.turned:  # facing anywhere
         src_dir = HyperCardioid(rand_dir())
+    if settings.mic_pattern is not None:
+        pattern = {"subcardioid": SubCardioid, "hypercardioid": HyperCardioid, "figure-eight": FigureEight}.get(
+            settings.mic_pattern)
+        if pattern is None or mic_dir is not None:
+            raise ValueError(f"mic_pattern {settings.mic_pattern!r}: one of {MIC_PATTERNS}, and not with a "
+                             "cardioid microphone (directivity True or 'microphone')")
+        mic_dir = pattern(rand_dir())
     if "absorption" in room:  # per-surface coefficients from the material tables
         scattering = room.get("scattering", 0.0)
         materials = {w: pra.Material(energy_absorption={"coeffs": c, "center_freqs": [125 * 2 ** k for k in range(7)]},

@@ -8,9 +8,11 @@ from soundpred.rooms import (
     BROAD,
     DIRECT_INDEX,
     HYBRID,
+    MIC_PATTERNS,
     SHIFTED,
     SPEED_OF_SOUND,
     TRAIN,
+    TRAIN_MIC,
     TRAIN_TALKER,
     TRAIN_TURNED,
     draw_distance,
@@ -53,13 +55,16 @@ def test_aligned_rirs_carry_no_time_of_flight(settings):
 
 def test_directivity_at_one_end_or_both():
     """``directivity``: True puts cardioids at both ends, ``"source"`` or ``"microphone"`` at one
-    (``train.probe_shifted --factors`` hears each alone): the same room and seed give four
-    different RIRs, each with its direct sound at DIRECT_INDEX; anything else is refused."""
+    (``train.probe_shifted --factors`` hears each alone), ``mic_pattern`` another microphone
+    pattern: the same room and seed give seven different RIRs, each with its direct sound at
+    DIRECT_INDEX; anything else is refused, and so is a second pattern for the microphone."""
     from dataclasses import replace
 
     room = sample_room(TRAIN, np.random.default_rng(4), distance=3.0)
     rirs = {d: simulate_rir(room, replace(TRAIN, directivity=d), sr=SR, rng=np.random.default_rng(5))
             for d in (False, True, "source", "microphone")}
+    rirs |= {p: simulate_rir(room, replace(TRAIN, mic_pattern=p), sr=SR, rng=np.random.default_rng(5))
+             for p in MIC_PATTERNS}
     for d, h in rirs.items():
         assert abs(h[DIRECT_INDEX]) == pytest.approx(1.0), d
     names = list(rirs)
@@ -69,6 +74,12 @@ def test_directivity_at_one_end_or_both():
             assert not np.allclose(rirs[a][:n], rirs[b][:n], atol=1e-3), (a, b)
     with pytest.raises(ValueError, match="directivity"):
         simulate_rir(room, replace(TRAIN, directivity="both"), sr=SR, rng=np.random.default_rng(5))
+    for wrong in (replace(TRAIN, mic_pattern="cardioid"), replace(TRAIN, mic_pattern="figure-eight", directivity=True),
+                  replace(TRAIN, mic_pattern="subcardioid", directivity="microphone")):
+        with pytest.raises(ValueError, match="mic_pattern"):
+            simulate_rir(room, wrong, sr=SR, rng=np.random.default_rng(5))
+    assert simulate_rir(room, replace(TRAIN, mic_pattern="figure-eight", directivity="source"), sr=SR,
+                        rng=np.random.default_rng(5)).size  # a cardioid source with it is fine
 
 
 @pytest.mark.slow
@@ -108,13 +119,15 @@ def test_distance_priors():
     np.testing.assert_allclose(np.quantile(b, [0.1, 0.5, 0.9]), lo + (hi - lo) * np.array([0.1, 0.5, 0.9]), atol=0.1)
 
 
-@pytest.mark.parametrize("twin", [TRAIN_TALKER, TRAIN_TURNED], ids=lambda s: s.name)
+@pytest.mark.parametrize("twin", [TRAIN_TALKER, TRAIN_TURNED, TRAIN_MIC], ids=lambda s: s.name)
 def test_twin_bank_is_the_training_rooms_with_a_turned_source(tmp_path, twin):
-    """TRAIN_TALKER and TRAIN_TURNED with TRAIN's seed: the same rooms, distances and RT60s (so
-    they can share a training run's shares), but a directional source: the direct sound's share
-    of the RIR's energy changes with where the source faces, so it differs from the
-    omnidirectional RIR's; it gains with the talker, who faces the microphone give or take,
-    and loses with the source that faces anywhere."""
+    """TRAIN_TALKER, TRAIN_TURNED and TRAIN_MIC with TRAIN's seed: the same rooms, distances and
+    RT60s (so they can share a training run's shares), but a directional source or microphone:
+    the direct sound's share of the RIR's energy changes with where it faces, so it differs from
+    the omnidirectional RIR's; it gains with the talker, who faces the microphone give or take,
+    loses with the source that faces anywhere, and with the microphone that faces anywhere it
+    spreads both ways (a hypercardioid picks up less of the diffuse tail, and its rear lobe
+    and nulls less of the direct sound)."""
     omni = make_bank(TRAIN, 4, 2, seed=9, sr=SR, cache_dir=tmp_path, progress=False)
     turned = make_bank(twin, 4, 2, seed=9, sr=SR, cache_dir=tmp_path, progress=False)
     assert len(list(tmp_path.glob(f"rirs-{twin.name}-*.npz"))) == 1  # cached apart from TRAIN's bank
@@ -129,8 +142,10 @@ def test_twin_bank_is_the_training_rooms_with_a_turned_source(tmp_path, twin):
     assert np.all(np.isfinite(ratios)) and np.mean(np.abs(ratios) > 0.01) >= 0.5
     if twin.turned:  # facing anywhere: the direct sound loses, on the median
         assert np.median(ratios) < np.log(0.8)
-    else:  # facing the microphone, give or take: it gains
+    elif twin.talker:  # facing the microphone, give or take: it gains
         assert np.median(ratios) > 0
+    else:  # the microphone facing anywhere: gains and losses, several dB apart
+        assert ratios.max() > np.log(1.2) and ratios.min() < np.log(0.5) and np.std(ratios) > 0.5
 
 
 def test_bank_is_seeded_and_cached(tmp_path):

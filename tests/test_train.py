@@ -266,12 +266,15 @@ def test_aux_pair_weight_alone_makes_pair_batches_and_needs_the_head():
 
 
 def test_training_parts_share_the_plain_rooms_with_their_twins():
-    """``--talker-share`` and ``--turned-share``: of the examples not drawn from the hybrid rooms,
-    those shares come from the talker-like bank and the bank facing anywhere; the command takes
-    shares that add up to at most 1, and the card says what was trained on."""
-    from soundpred.rooms import HYBRID, TRAIN, TRAIN_TALKER, TRAIN_TURNED, RirBank
+    """``--talker-share``, ``--turned-share`` and ``--mic-share``: of the examples not drawn from
+    the hybrid rooms, those shares come from the talker-like bank, the bank with a source facing
+    anywhere and the one with a microphone facing anywhere; the command takes shares that add up
+    to at most 1, and the card says what was trained on."""
+    from dataclasses import replace
+
+    from soundpred.rooms import HYBRID, TRAIN, TRAIN_MIC, TRAIN_TALKER, TRAIN_TURNED, RirBank
     from train.distance import parse_args
-    from train.distance_eval import Banks, DistanceConfig, _hybrid_training, training_parts
+    from train.distance_eval import Banks, DistanceConfig, _hybrid_training, _simulation, training_parts
 
     def bank(settings):
         return RirBank([np.ones(8, np.float32)], np.array([1.0]), np.array([0.5]), np.array([0]), settings,
@@ -305,6 +308,20 @@ def test_training_parts_share_the_plain_rooms_with_their_twins():
     assert "talker" not in _hybrid_training({"talker_share": 0.0, "hybrid_rirs": 0})
     assert "face anywhere" in _hybrid_training({"turned_share": 0.5, "hybrid_rirs": 0})
     assert "anywhere" not in _hybrid_training({"talker_share": 0.5, "hybrid_rirs": 0})
+
+    mic = bank(TRAIN_MIC)  # member 1's shares with the microphone twin (session 34's p90mic)
+    parts, shares = training_parts(Banks(plain, None, None, None, None, None, None, turned, mic),
+                                   DistanceConfig(turned_share=0.5, mic_share=0.25))
+    assert [s.name for _, s in parts] == ["train", "train-turned", "train-mic"]
+    np.testing.assert_allclose(shares, [0.25, 0.5, 0.25])
+    with pytest.raises(SystemExit):
+        parse_args(["--out", "x", "--turned-share", "0.5", "--mic-share", "0.6"])
+    words = _hybrid_training({"turned_share": 0.5, "mic_share": 0.25, "hybrid_rirs": 0})
+    assert "25 % of the examples" in words and "microphone that may face anywhere (hypercardioid" in words
+    assert "hypercardioid microphone at a random orientation" in _simulation(TRAIN_MIC)
+    assert "omnidirectional source" in _simulation(TRAIN_MIC) and "omnidirectional microphone" not in _simulation(TRAIN_MIC)
+    assert "figure-eight microphone" in _simulation(replace(TRAIN, mic_pattern="figure-eight", directivity="source"))
+    assert "cardioid source" in _simulation(replace(TRAIN, mic_pattern="figure-eight", directivity="source"))
 
 
 def test_every_twin_of_the_training_rooms_is_wired_through():
@@ -512,9 +529,9 @@ def test_average_last_averages_the_final_epochs():
 def test_time_budget_stops_by_training_seconds_or_by_a_wall_clock_deadline():
     """TimeBudget stops after the epoch past which one more would overrun: ``seconds`` of
     training, or the wall-clock ``until`` (train/device_train.sh's deadline); neither set in
-    reach, all epochs run."""
-    import time
-
+    reach, all epochs run. A real Keras fit with the real callback; only the clock is the test's
+    own, one second per epoch, so that a busy machine's slow epochs cannot change the verdict
+    (with real sleeps it failed under load: an epoch of 1.3 s counted as too slow for two)."""
     import keras
 
     from train.common import TimeBudget
@@ -522,18 +539,27 @@ def test_time_budget_stops_by_training_seconds_or_by_a_wall_clock_deadline():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
     x, y = np.ones((4, 3), np.float32), np.ones((4, 1), np.float32)
-    model.fit(x, y, epochs=1, verbose=0)  # compiled here, so that each epoch below takes about its 1 s sleep
 
-    def epochs_run(budget):
-        slow = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: time.sleep(1.0))
-        history = model.fit(x, y, epochs=4, verbose=0, callbacks=[slow, budget])
+    class Clock:  # seconds since the epoch; each epoch below takes one
+        now = 1.8e9
+
+        def __call__(self):
+            return self.now
+
+    clock = Clock()
+
+    def epochs_run(**limits):
+        budget = TimeBudget(**limits, clock=clock)
+        tick = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: setattr(clock, "now", clock.now + 1.0))
+        history = model.fit(x, y, epochs=4, verbose=0, callbacks=[tick, budget])
         return len(history.epoch), budget.stopped_after
 
-    assert epochs_run(TimeBudget(seconds=2.5)) == (2, 2)  # 1 s an epoch: a third would end past 2.5 s
-    assert epochs_run(TimeBudget(until=time.time() - 1)) == (1, 1)  # the deadline has passed: one epoch
-    assert epochs_run(TimeBudget(seconds=2.5, until=time.time() + 600)) == (2, 2)  # the nearer limit counts
-    assert epochs_run(TimeBudget(until=time.time() + 2.5)) == (2, 2)
-    assert epochs_run(TimeBudget(seconds=600, until=time.time() + 600)) == (4, None)
+    assert epochs_run(seconds=2.5) == (2, 2)  # 1 s an epoch: a third would end past 2.5 s
+    assert epochs_run(until=clock.now - 1) == (1, 1)  # the deadline has passed: one epoch
+    assert epochs_run(seconds=2.5, until=clock.now + 600) == (2, 2)  # the nearer limit counts
+    assert epochs_run(seconds=600, until=clock.now + 2.5) == (2, 2)
+    assert epochs_run(until=clock.now + 3.5) == (3, 3)
+    assert epochs_run(seconds=600, until=clock.now + 600) == (4, None)
 
 
 @pytest.mark.slow

@@ -81,6 +81,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--turned-share", type=float, default=d.turned_share,
                    help="share of the training rooms' examples heard from a source that may face anywhere "
                         "(hypercardioid, random orientation; the same rooms simulated again)")
+    p.add_argument("--mic-share", type=float, default=d.mic_share,
+                   help="share of the training rooms' examples heard by a microphone that may face anywhere "
+                        "(hypercardioid, random orientation, omnidirectional source; the same rooms simulated again)")
     p.add_argument("--hop", type=int, default=d.hop, help="front-end hop in samples (80: 5 ms frames)")
     p.add_argument("--aux-weight", type=float, default=d.aux_weight,
                    help="weight of the training-only head that predicts the true RIR's acoustics (0: none)")
@@ -163,7 +166,7 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                             data=args.data, room_hint=args.room_hint, hint_drop=args.hint_drop, hop=args.hop,
                             hybrid_rooms=args.hybrid_rooms,
                             hybrid_share=args.hybrid_share, talker_share=args.talker_share,
-                            turned_share=args.turned_share, aux_weight=args.aux_weight,
+                            turned_share=args.turned_share, mic_share=args.mic_share, aux_weight=args.aux_weight,
                             rel_weight=args.rel_weight, average_last=args.average_last,
                             pair_weight=args.pair_weight, aux_pair_weight=args.aux_pair_weight,
                             source_pairs=args.source_pairs, pair_ratio=args.pair_ratio,

@@ -36,7 +36,7 @@ from soundpred.metrics import distance_summary
 from soundpred.models import gaussian_nll, takes_room_hint
 from soundpred.paths import STARTER
 from soundpred.plots import distance_figure
-from soundpred.rooms import (BROAD, DIRECT_INDEX, HYBRID, ROOM_LENGTH_M, SHIFTED, TRAIN, TRAIN_TALKER, TRAIN_TURNED, RirBank, SimSettings, kind_one_hot,
+from soundpred.rooms import (BROAD, DIRECT_INDEX, HYBRID, ROOM_LENGTH_M, SHIFTED, TRAIN, TRAIN_MIC, TRAIN_TALKER, TRAIN_TURNED, RirBank, SimSettings, kind_one_hot,
                              make_bank, synthesize)
 from train.data import load_waveforms
 from train.dry_sources import make_speech
@@ -76,8 +76,11 @@ class DistanceConfig:
     #: direct sound is weaker against the reverberation, does not read as a farther one
     talker_share: float = 0.0
     #: share of them heard from a source that may face anywhere (``TRAIN_TURNED``: the same
-    #: rooms, a hypercardioid at a random orientation); with ``talker_share``, at most 1 together
+    #: rooms, a hypercardioid at a random orientation); with the other twins' shares, at most 1 together
     turned_share: float = 0.0
+    #: share of them heard by a microphone that may face anywhere (``TRAIN_MIC``: the same rooms,
+    #: a hypercardioid microphone at a random orientation, the source omnidirectional)
+    mic_share: float = 0.0
     hop: int = 160  # front-end hop in samples (80: 5 ms frames, finer early reflections)
     #: weight of the auxiliary loss: a second head, used only in training, predicts the true
     #: RIR's acoustic parameters (:data:`ACOUSTIC_TARGETS`), so that the trunk learns the cues
@@ -169,18 +172,20 @@ class Banks:
     hybrid_train: RirBank | None = None  # HYBRID training rooms (only when training uses them)
     talker_train: RirBank | None = None  # the training rooms with a talker-like source (likewise)
     turned_train: RirBank | None = None  # the training rooms with a source facing anywhere (likewise)
+    mic_train: RirBank | None = None  # the training rooms with a microphone facing anywhere (likewise)
 
 
 @dataclass(frozen=True)
 class Twin:
     """A twin of the training rooms: the same rooms, positions and distances heard from another
-    source, which gives a share of the examples not drawn from the hybrid rooms."""
+    source or by another microphone, which gives a share of the examples not drawn from the
+    hybrid rooms."""
 
     key: str  # the share's field in DistanceConfig and in a bundle's training record; its option
     settings: SimSettings
     bank: str  # its field in Banks
-    short: str  # the source in a few words (an ensemble member's line, the twins sentence)
-    detail: str  # the source with its pattern (a single model's card)
+    short: str  # the source or microphone in a few words (an ensemble member's line, the twins sentence)
+    detail: str  # with its pattern (a single model's card)
 
     @property
     def option(self) -> str:
@@ -194,7 +199,9 @@ class Twin:
 TWINS = (Twin("talker_share", TRAIN_TALKER, "talker_train", "talker-like source",
               "talker-like source (subcardioid, facing the microphone ± 60°)"),
          Twin("turned_share", TRAIN_TURNED, "turned_train", "source facing anywhere",
-              "source that may face anywhere (hypercardioid, random orientation)"))
+              "source that may face anywhere (hypercardioid, random orientation)"),
+         Twin("mic_share", TRAIN_MIC, "mic_train", "microphone facing anywhere",
+              "microphone that may face anywhere (hypercardioid, random orientation; omnidirectional source)"))
 
 
 #: The evaluation banks by name: simulation settings, the bank's seed offset and the offset of its
@@ -208,7 +215,7 @@ def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 
                twins: tuple[str, ...] = (), evaluation: bool = True) -> Banks:
     """The seeded banks (simulated once, then cached); ``hybrid_rooms`` HYBRID training rooms if
     > 0; for each :data:`TWINS` key in ``twins``, the training rooms again with that twin's source
-    (TRAIN_TALKER, TRAIN_TURNED), of the same seed: the same rooms and distances; the evaluation
+    (TRAIN_TALKER, TRAIN_TURNED, TRAIN_MIC), of the same seed: the same rooms and distances; the evaluation
     banks unless ``evaluation`` is False (``train.distance --no-evaluate``: a lent machine's
     minutes are not spent simulating rooms it will not score)."""
     train_seed = seed + 100  # the twin banks' too: the same rooms
@@ -224,7 +231,7 @@ def training_parts(banks: Banks, config: DistanceConfig) -> tuple[list[tuple[Rir
     """The training banks and the share of examples each gives (:func:`make_batches`' ``parts``
     and ``shares``): the hybrid rooms ``config.hybrid_share`` of them where there are any, and of
     the rest, each twin of the training rooms (:data:`TWINS`) its share (``config.talker_share``,
-    ``config.turned_share``)."""
+    ``config.turned_share``, ``config.mic_share``)."""
     plain = 1.0 - (config.hybrid_share if banks.hybrid_train is not None else 0.0)
     parts, shares = [(banks.train, TRAIN)], [plain]
     for twin in TWINS:
@@ -755,6 +762,10 @@ def _simulation(s: SimSettings) -> str:
               "talker-like subcardioid source facing the microphone ±60°, omnidirectional microphone" if s.talker
               else "hypercardioid source at a random orientation, omnidirectional microphone" if s.turned
               else "omnidirectional source and microphone")
+    if s.mic_pattern:  # the other end as above, the microphone directional
+        source = source.replace("omnidirectional microphone", f"{s.mic_pattern} microphone at a random orientation")
+        source = source.replace("omnidirectional source and microphone",
+                                f"omnidirectional source, {s.mic_pattern} microphone at a random orientation")
     method = (f"image sources up to order 3 and a ray-traced tail, scattering {s.scattering[0]:g}–{s.scattering[1]:g}"
               if s.hybrid else f"image sources up to order {s.max_order}")
     self_noise = (f"; microphone self-noise {s.self_noise_db[0]:g}–{s.self_noise_db[1]:g} dB below the signal"

@@ -15,8 +15,9 @@ relative error per third (room kind ``auto``, the same examples as ``train.dista
     python -m train.probe_shifted runs/e_p90hintrel models/distance --factors
 
 ``--factors``: the held-out rooms again with one of the shifted set's differences at a time
-(:data:`FACTORS`; same room seed and example seed, so each row is paired with the first), then
-with all of them; both bundles' MAE, relative error and rank correlation on each.
+(:data:`FACTORS`; same room seed and example seed, so each row is paired with the first), with
+two microphone patterns the shifted set lacks, then with all of the shifted set's differences;
+both bundles' MAE, relative error and rank correlation on each.
 
     python -m train.probe_shifted runs/e_p90hintrel models/distance --seeds 301 302 303
     python -m train.probe_shifted runs/e_p90hintrel models/distance --seeds 211 212 --set held-out
@@ -43,14 +44,18 @@ from train.distance_eval import EVAL_BANKS, DistanceConfig, dry_sources, eval_se
 
 THIRDS = ("lower", "typical", "higher")
 #: The shifted simulation's differences from the training one (``soundpred.rooms.SHIFTED``), one
-#: at a time (the cardioids also at one end only); :data:`FACTORS` puts none of them (the held-out
-#: rooms themselves) first and all of them together, SHIFTED's own settings, last.
+#: at a time (the cardioids also at one end only), and two microphone patterns SHIFTED lacks;
+#: :data:`FACTORS` puts none of them (the held-out rooms themselves) first and all of SHIFTED's
+#: differences together, SHIFTED's own settings, last.
 _SINGLE = {
     "uneven absorption (one very absorbent or reflective surface, flat spectra)": {"absorption": SHIFTED.absorption},
     "RT60 whatever the room's size": {"absorption_range": SHIFTED.absorption_range},
     "cardioid source and microphone, random orientations": {"directivity": SHIFTED.directivity},
     "cardioid source only (omnidirectional microphone)": {"directivity": "source"},
     "cardioid microphone only (omnidirectional source)": {"directivity": "microphone"},
+    # not SHIFTED's: the microphone twin's own pattern (rooms.TRAIN_MIC), and one nobody trains on
+    "hypercardioid microphone only (omnidirectional source)": {"mic_pattern": "hypercardioid"},
+    "figure-eight microphone only (omnidirectional source)": {"mic_pattern": "figure-eight"},
     "hum and babble at 5-30 dB": {"noises": SHIFTED.noises, "snr_db": SHIFTED.snr_db},
     "colouration 6 dB": {"colouration_db": SHIFTED.colouration_db},
 }
