@@ -215,7 +215,7 @@ def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 
                twins: tuple[str, ...] = (), evaluation: bool = True) -> Banks:
     """The seeded banks (simulated once, then cached); ``hybrid_rooms`` HYBRID training rooms if
     > 0; for each :data:`TWINS` key in ``twins``, the training rooms again with that twin's source
-    (TRAIN_TALKER, TRAIN_TURNED, TRAIN_MIC), of the same seed: the same rooms and distances; the evaluation
+    or microphone (TRAIN_TALKER, TRAIN_TURNED, TRAIN_MIC), of the same seed: the same rooms and distances; the evaluation
     banks unless ``evaluation`` is False (``train.distance --no-evaluate``: a lent machine's
     minutes are not spent simulating rooms it will not score)."""
     train_seed = seed + 100  # the twin banks' too: the same rooms
