@@ -108,8 +108,8 @@ class SimSettings:
 
 _ADDED_LATER = {"hybrid": False, "scattering": (0.0, 0.0), "talker": False, "turned": False, "self_noise_db": None,
                 "mic_pattern": None}
-#: ``SimSettings.mic_pattern``'s values: pyroomacoustics' cardioid family by name
-MIC_PATTERNS = ("subcardioid", "hypercardioid", "figure-eight")
+#: ``SimSettings.mic_pattern``'s values, each with its class in ``pyroomacoustics.directivities``
+MIC_PATTERNS = {"subcardioid": "SubCardioid", "hypercardioid": "HyperCardioid", "figure-eight": "FigureEight"}
 
 
 TRAIN = SimSettings("train")
@@ -319,7 +319,8 @@ def simulate_rir(room: dict, settings: SimSettings, *, sr: int = 16000, rng: np.
     ``align=False`` (then the direct sound arrives at its true time of flight)."""
     import pyroomacoustics as pra  # a training extra (pip install .[train]), not needed to predict
 
-    from pyroomacoustics.directivities import Cardioid, DirectionVector, FigureEight, HyperCardioid, SubCardioid
+    from pyroomacoustics import directivities
+    from pyroomacoustics.directivities import Cardioid, DirectionVector, HyperCardioid, SubCardioid
 
     def rand_dir():
         return DirectionVector(azimuth=float(rng.uniform(0, 360)), colatitude=float(rng.uniform(45, 135)))
@@ -341,12 +342,10 @@ def simulate_rir(room: dict, settings: SimSettings, *, sr: int = 16000, rng: np.
     elif settings.turned:  # facing anywhere
         src_dir = HyperCardioid(rand_dir())
     if settings.mic_pattern is not None:
-        pattern = {"subcardioid": SubCardioid, "hypercardioid": HyperCardioid, "figure-eight": FigureEight}.get(
-            settings.mic_pattern)
-        if pattern is None or mic_dir is not None:
-            raise ValueError(f"mic_pattern {settings.mic_pattern!r}: one of {MIC_PATTERNS}, and not with a "
+        if settings.mic_pattern not in MIC_PATTERNS or mic_dir is not None:
+            raise ValueError(f"mic_pattern {settings.mic_pattern!r}: one of {tuple(MIC_PATTERNS)}, and not with a "
                              "cardioid microphone (directivity True or 'microphone')")
-        mic_dir = pattern(rand_dir())
+        mic_dir = getattr(directivities, MIC_PATTERNS[settings.mic_pattern])(rand_dir())
     if "absorption" in room:  # per-surface coefficients from the material tables
         scattering = room.get("scattering", 0.0)
         materials = {w: pra.Material(energy_absorption={"coeffs": c, "center_freqs": [125 * 2 ** k for k in range(7)]},
