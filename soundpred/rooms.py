@@ -50,12 +50,15 @@ from .data.common import cache_dir as default_cache_dir
 from .distance import RANGE_M
 
 __all__ = ["SimSettings", "TRAIN", "TRAIN_TALKER", "TRAIN_TURNED", "TRAIN_MIC", "MIC_PATTERNS", "SHIFTED", "BROAD", "HYBRID", "draw_materials", "draw_distance", "simulate_rir", "sample_room", "RirBank",
-           "make_bank", "synthesize", "coloured_noise", "DIRECT_INDEX", "SPEED_OF_SOUND", "ROOM_KINDS",
+           "make_bank", "synthesize", "coloured_noise", "DIRECT_INDEX", "DIRECT_HALF_SECONDS", "SPEED_OF_SOUND", "ROOM_KINDS",
            "room_kind", "kind_one_hot"]
 
 SPEED_OF_SOUND = 343.0
 #: Index of the direct sound in every aligned RIR (room for the fractional-delay filter's pre-ringing).
 DIRECT_INDEX = 40
+#: The direct sound of an aligned RIR: this many seconds either side of :data:`DIRECT_INDEX`
+#: (what the direct-to-reverberant ratio counts as direct).
+DIRECT_HALF_SECONDS = 0.0025
 OCTAVES = (125, 250, 500, 1000, 2000, 4000)
 MIN_DISTANCE, MAX_DISTANCE = RANGE_M
 
@@ -552,19 +555,23 @@ def _noise(kind: str, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
 
 def _colour(y: np.ndarray, sr: int, max_db: float, rng: np.random.Generator) -> np.ndarray:
     """A random smooth EQ (microphone colouration) of up to about ``max_db``."""
-    spec = np.fft.rfft(y)
-    logf = np.log(np.maximum(np.fft.rfftfreq(len(y), 1 / sr), 20.0) / 20.0) / np.log(sr / 40.0)
+    spec = np.fft.rfft(y)  # over the last axis: rows of a 2-D ``y`` get one EQ
+    logf = np.log(np.maximum(np.fft.rfftfreq(y.shape[-1], 1 / sr), 20.0) / 20.0) / np.log(sr / 40.0)
     gain_db = sum(rng.uniform(-1, 1) * max_db / 2 * np.cos(np.pi * k * logf) for k in range(1, 4))
-    return np.fft.irfft(spec * 10 ** (gain_db / 20), n=len(y))
+    return np.fft.irfft(spec * 10 ** (gain_db / 20), n=y.shape[-1])
 
 
 def synthesize(dry: np.ndarray, rir: np.ndarray, settings: SimSettings, *, n: int, sr: int,
-               rng: np.random.Generator) -> tuple[np.ndarray, int]:
+               rng: np.random.Generator, direct: bool = False):
     """One ``n``-sample example: a random stretch of ``dry`` through ``rir``, random leading
     silence, noise at a random SNR, colouration and level.
 
     Returns ``(example, onset)`` where ``onset`` is the sample at which the source starts
-    in the example (recorded for tests; never given to a model).
+    in the example (recorded for tests; never given to a model). With ``direct``, also the
+    example's direct sound alone: the same stretch of ``dry`` through the response's
+    :data:`DIRECT_HALF_SECONDS` either side of its direct sound, with the example's onset,
+    colouration and level and no noise (a training target; the random draws, and so the
+    example, are the same either way).
     """
     lead = int(rng.integers(0, n // 2)) if rng.random() < 0.5 else 0
     take = n - lead + len(rir)
@@ -582,6 +589,17 @@ def synthesize(dry: np.ndarray, rir: np.ndarray, settings: SimSettings, *, n: in
     y = y + noise * np.sqrt(p_sig / (np.mean(noise ** 2) + 1e-12) / 10 ** (snr / 10))
     if settings.self_noise_db is not None:
         y = y + rng.standard_normal(n) * np.sqrt(p_sig / 10 ** (rng.uniform(*settings.self_noise_db) / 10))
-    y = _colour(y, sr, settings.colouration_db, rng)
-    y *= 10 ** (rng.uniform(-40, -3) / 20) / (np.abs(y).max() + 1e-9)
+    if direct:
+        w = int(DIRECT_HALF_SECONDS * sr)
+        first = DIRECT_INDEX - w  # dry through rir[first:first + 2w] alone, from sample lead + first on
+        d = np.zeros(n)
+        part = fftconvolve(dry[:max(0, len(wet) - first)], rir[first:DIRECT_INDEX + w])[:max(0, len(wet) - first)]
+        d[lead + first:lead + first + len(part)] = part
+        y, d = _colour(np.stack([y, d]), sr, settings.colouration_db, rng)  # one EQ for both
+    else:
+        y = _colour(y, sr, settings.colouration_db, rng)
+    gain = 10 ** (rng.uniform(-40, -3) / 20) / (np.abs(y).max() + 1e-9)
+    y *= gain
+    if direct:
+        return y.astype(np.float32), onset, (d * gain).astype(np.float32)
     return y.astype(np.float32), onset

@@ -173,6 +173,32 @@ def test_synthesize_length_level_noise():
     assert max(peaks) / min(peaks) > 5  # random level
 
 
+def test_synthesize_can_give_the_direct_sound_of_the_same_example():
+    """``direct=True`` draws the same example and adds its direct sound alone: silent before the
+    onset, and a smaller share of the example for a source farther away in
+    a room of about the same size (the share is the training target of ``train.distance --direct-weight``)."""
+    from soundpred.rooms import DIRECT_HALF_SECONDS
+
+    dry = np.random.default_rng(0).standard_normal(SR * 5).astype(np.float32)
+    shares = []
+    for distance in (0.7, 2.0, 6.0):
+        h = simulate_rir(sample_room(TRAIN, np.random.default_rng(1), distance=distance), TRAIN, sr=SR,
+                         rng=np.random.default_rng(1))
+        share = []
+        for seed in range(4):
+            y0, onset0 = synthesize(dry, h, SHIFTED, n=SR * 4, sr=SR, rng=np.random.default_rng(seed))
+            y, onset, d = synthesize(dry, h, SHIFTED, n=SR * 4, sr=SR, rng=np.random.default_rng(seed), direct=True)
+            np.testing.assert_array_equal(y, y0)  # the same draws, the same example
+            assert onset == onset0 and d.shape == y.shape and d.dtype == np.float32
+            lead = onset - DIRECT_INDEX - int(DIRECT_HALF_SECONDS * SR)
+            before = slice(0, max(0, lead - 64))  # little before the onset (the colouration's EQ leaks a little)
+            assert np.sum(d[before].astype(float) ** 2) < 1e-3 * np.sum(d.astype(float) ** 2)
+            share.append(np.sum(d.astype(float) ** 2) / np.sum(y.astype(float) ** 2))
+        shares.append(np.median(share))
+    assert all(0 < s < 1.2 for s in shares)
+    assert shares[0] > shares[1] + 0.1 and shares[1] > shares[2] + 0.1  # measured: 0.93, 0.70, 0.37
+
+
 def test_cached_banks_keep_their_keys():
     """Settings added later (hybrid, scattering, talker, self-noise) at their defaults leave the
     cache key of the existing simulations as it was, so their cached banks stay valid."""

@@ -108,10 +108,10 @@ def test_distance_training_smoke(tmp_path, monkeypatch, data_cache):
     # --init OUT.state starts a new run from the last epoch's weights (here the bundle's: no averaging)
     from soundpred.models import build_distance
     from train.distance import init_weights
-    from train.distance_eval import with_acoustics_head
+    from train.distance_eval import with_training_heads
 
     fresh = build_distance(bundle.frontend, width=4, room_hint=True)
-    init_weights(with_acoustics_head(fresh), fresh, tmp_path / "dist.state")
+    init_weights(with_training_heads(fresh), fresh, tmp_path / "dist.state")
     for a, b in zip(fresh.get_weights(), bundle.model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert not (tmp_path / "dist.checkpoint.weights.h5").exists()  # the state holds them; no second copy
@@ -449,27 +449,29 @@ def test_segment_examples_are_several_sources_at_one_place():
 
 
 @pytest.mark.slow
-def test_acoustics_head_trains_the_trunk_and_stays_out_of_the_bundle(tmp_path):
-    """The auxiliary head shares the distance model's layers (training it moves the model's
-    output) and saving the distance model leaves it out."""
+def test_training_heads_train_the_trunk_and_stay_out_of_the_bundle(tmp_path):
+    """Each training-only head (the acoustics, the direct sound's map) shares the distance model's
+    layers (training it alone moves the model's output) and saving the distance model leaves it out."""
     import keras
 
     from soundpred.bundle import save_bundle
     from soundpred.models import DISTANCE_FRONTEND, build_distance
-    from train.distance_eval import ACOUSTIC_TARGETS, with_acoustics_head
+    from train.distance_eval import ACOUSTIC_TARGETS, with_training_heads
 
-    keras.utils.set_random_seed(0)
-    model = build_distance(DISTANCE_FRONTEND, width=4)
-    trainer = with_acoustics_head(model)
     x = np.random.default_rng(0).standard_normal((4, DISTANCE_FRONTEND.window_samples)).astype(np.float32)
-    before = np.asarray(model.predict_on_batch(x))
-    trainer.compile(optimizer=keras.optimizers.Adam(1e-2), loss={"log_distance": "mse", "acoustics": "mse"},
-                    loss_weights={"log_distance": 0.0, "acoustics": 1.0})  # only the acoustics target
-    trainer.train_on_batch(x, {"log_distance": np.zeros((4, 2), np.float32),
-                               "acoustics": np.ones((4, len(ACOUSTIC_TARGETS)), np.float32)})
-    assert not np.allclose(np.asarray(model.predict_on_batch(x)), before)
-    loaded = load_bundle(save_bundle(model, tmp_path / "d", frontend=DISTANCE_FRONTEND, task="distance"))
-    assert len(loaded.model.outputs) == 1 and "acoustics" not in [layer.name for layer in loaded.model.layers]
+    maps = -np.ones((4, DISTANCE_FRONTEND.frames(x.shape[1]) // 8, DISTANCE_FRONTEND.n_mels // 8, 1), np.float32)
+    for head, target in (("acoustics", np.ones((4, len(ACOUSTIC_TARGETS)), np.float32)), ("direct", maps)):
+        keras.utils.set_random_seed(0)
+        model = build_distance(DISTANCE_FRONTEND, width=4)
+        trainer = with_training_heads(model, acoustics=head == "acoustics", direct=head == "direct")
+        before = np.asarray(model.predict_on_batch(x))
+        trainer.compile(optimizer=keras.optimizers.Adam(1e-2), loss={"log_distance": "mse", head: "mse"},
+                        loss_weights={"log_distance": 0.0, head: 1.0})  # only the head's target
+        trainer.train_on_batch(x, {"log_distance": np.zeros((4, 2), np.float32), head: target})
+        assert not np.allclose(np.asarray(model.predict_on_batch(x)), before)
+        loaded = load_bundle(save_bundle(model, tmp_path / head, frontend=DISTANCE_FRONTEND, task="distance"))
+        assert len(loaded.model.outputs) == 1
+        assert not {"acoustics", "direct", "direct_hidden"} & {layer.name for layer in loaded.model.layers}
 
 
 def test_training_batches_mix_simulations_with_their_targets():
@@ -504,6 +506,72 @@ def test_training_batches_mix_simulations_with_their_targets():
     assert y["acoustics"].shape == (16, 6) and np.all(np.isfinite(y["acoustics"]))
     assert y["acoustics"][from_far, 5].min() > y["acoustics"][~from_far, 5].max()  # log volume
     assert not np.array_equal(batches[1][0][0], x)
+
+
+def test_direct_sound_target_marks_where_the_direct_sound_is():
+    """``direct_target`` gives, per tile of the trunk's block-3 map, the direct sound's share of the
+    example's energy (dB / 10, floor -3); ``make_batches`` gives it for every example, at the floor
+    where a short input was padded, in the shape of the training head's output; the command takes
+    its weight, not with ``--segments``, and the card names the head."""
+    import keras
+
+    from soundpred.models import DISTANCE_FRONTEND as fe
+    from soundpred.models import build_distance
+    from soundpred.rooms import TRAIN, RirBank
+    from train.distance_eval import DistanceConfig, DrySources, direct_target, make_batches, with_training_heads
+
+    rng = np.random.default_rng(0)
+    n = fe.window_samples
+    x = rng.standard_normal(n)
+    shape = (fe.frames(n) // 8, fe.n_mels // 8, 1)
+    assert direct_target(x, x, fe).shape == shape
+    np.testing.assert_allclose(direct_target(x, x, fe), 0.0, atol=1e-5)  # all of it direct
+    np.testing.assert_array_equal(direct_target(x, np.zeros(n), fe), -3.0)  # none of it
+    half = np.r_[x[:n // 2], np.zeros(n - n // 2)]  # direct sound in the first half, the rest after it
+    t = direct_target(half + np.r_[np.zeros(n // 2), x[n // 2:]], half, fe)
+    assert t[:shape[0] // 2 - 1].min() > -0.05 and t[shape[0] // 2 + 1:].max() == -3.0
+    quiet = direct_target(x, 0.1 * x, fe)  # a tenth of the amplitude: -20 dB
+    np.testing.assert_allclose(quiet, -2.0, atol=1e-4)
+    from soundpred.features import LogMel, mel_matrix
+    from train.distance_eval import _stft
+
+    spec = _stft(x[None], fe)[0]  # the target's framing is the network's own
+    db = 10 * np.log10(np.maximum((spec.real ** 2 + spec.imag ** 2) @ mel_matrix(fe), 1e-10))
+    np.testing.assert_allclose(np.maximum(db - db.max(), -fe.top_db) / fe.top_db,
+                               np.asarray(LogMel(fe.to_dict())(x[None].astype(np.float32)))[0, ..., 0], atol=1e-5)
+
+    rirs = []
+    for d in (0.5, 1.0, 2.0, 4.0):  # a direct sound and, after it, a tail, stronger for far sources
+        h = np.r_[np.zeros(100), rng.standard_normal(3900) * np.exp(-np.arange(3900) / 800) * d / 4]
+        h[40] = 1.0
+        rirs.append(h.astype(np.float32))
+    bank = RirBank(rirs, np.array([0.5, 1.0, 2.0, 4.0]), np.full(4, 0.5), np.arange(4), TRAIN, np.full(4, 100.0))
+    speech = [rng.standard_normal(16000 * 5).astype(np.float32)]
+    batches = make_batches([(bank, TRAIN)], DrySources(speech, [], speech, []), fe,
+                           DistanceConfig(steps=2, batch_size=16, direct_weight=0.5))
+    x, y = batches[0]
+    assert set(y) == {"log_distance", "direct"} and y["direct"].shape == (16, *shape)
+    level = y["direct"].reshape(16, -1).mean(1)  # the tail is 8 times louder at 4 m than at 0.5 m
+    d = np.exp(y["log_distance"][:, 0])
+    assert level[d == 0.5].mean() > level[d == 4.0].mean() + 0.5
+    padded = np.all(x[:, -2 * fe.hop_length * 8:] == 0, axis=1)
+    assert padded.any()  # this seed draws a short input (15 % of examples)
+    np.testing.assert_array_equal(y["direct"][padded, -1], -3.0)  # the last tiles of a padded input
+    keras.utils.set_random_seed(0)
+    trainer = with_training_heads(build_distance(fe, width=4), acoustics=False, direct=True)
+    out = trainer.predict_on_batch(x[:2])
+    assert set(out) == {"log_distance", "direct"} and out["direct"].shape == (2, *shape)
+    with pytest.raises(ValueError, match="direct"):
+        make_batches([(bank, TRAIN)], DrySources(speech, [], speech, []), fe,
+                     DistanceConfig(batch_size=4, segments=2, direct_weight=0.5))
+    from train.distance import parse_args
+    from train.distance_eval import _recipe
+
+    assert parse_args(["--out", "x", "--direct-weight", "0.5"])[1].direct_weight == 0.5
+    with pytest.raises(SystemExit):
+        parse_args(["--out", "x", "--direct-weight", "0.5", "--segments", "2"])
+    assert "how much of the energy is the source's direct sound (loss weight 0.5)" in _recipe({"direct_weight": 0.5})
+    assert "direct sound" not in _recipe({"aux_weight": 0.5})
 
 
 def test_average_last_averages_the_final_epochs():
@@ -827,7 +895,7 @@ def test_band_stats_network_starts_as_the_plain_one_it_is_initialised_from(tmp_p
 
     from soundpred.models import DISTANCE_FRONTEND, build_distance, build_distance_ensemble
     from train.distance import init_weights
-    from train.distance_eval import ACOUSTIC_TARGETS, with_acoustics_head
+    from train.distance_eval import ACOUSTIC_TARGETS, with_training_heads
 
     keras.utils.set_random_seed(0)
     plain = build_distance(DISTANCE_FRONTEND, width=4)
@@ -835,7 +903,7 @@ def test_band_stats_network_starts_as_the_plain_one_it_is_initialised_from(tmp_p
                        for i, w in enumerate(plain.get_weights())])  # not the initial values
     folder = save_bundle(plain, tmp_path / "plain", frontend=DISTANCE_FRONTEND, task="distance")
     banded = build_distance(DISTANCE_FRONTEND, width=4, band_stats=True)
-    trainer = with_acoustics_head(banded)
+    trainer = with_training_heads(banded)
     assert trainer.get_layer("acoustics").input is banded.get_layer("with_bands").output
     x = np.random.default_rng(1).standard_normal((3, DISTANCE_FRONTEND.window_samples)).astype(np.float32) * 0.1
     assert not np.allclose(banded.predict_on_batch(x), plain.predict_on_batch(x), atol=1e-4)

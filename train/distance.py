@@ -33,6 +33,7 @@ from train.distance_eval import (
     DistanceConfig,
     acoustics_loss,
     check_extra_dry,
+    direct_loss,
     distance_loss,
     dry_sources,
     eval_sets,
@@ -44,7 +45,7 @@ from train.distance_eval import (
     spread_table,
     table,
     training_parts,
-    with_acoustics_head,
+    with_training_heads,
     write_card,
 )
 
@@ -87,6 +88,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--hop", type=int, default=d.hop, help="front-end hop in samples (80: 5 ms frames)")
     p.add_argument("--aux-weight", type=float, default=d.aux_weight,
                    help="weight of the training-only head that predicts the true RIR's acoustics (0: none)")
+    p.add_argument("--direct-weight", type=float, default=d.direct_weight,
+                   help="weight of the training-only head that says, per tile of the trunk's block-3 map, how much "
+                        "of the energy is the source's direct sound (0: none)")
     p.add_argument("--rel-weight", type=float, default=d.rel_weight,
                    help="weight of the relative-error term added to the Gaussian NLL")
     p.add_argument("--pair-weight", type=float, default=d.pair_weight,
@@ -156,8 +160,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
             check_extra_dry(args.extra_dry)
         except FileNotFoundError as e:
             p.error(str(e))
-    if args.segments < 1 or (args.segments > 1 and (args.pair_weight or args.aux_pair_weight)):
-        p.error("--segments must be >= 1, and above 1 it does not go with the pair terms")
+    if args.segments < 1 or (args.segments > 1 and (args.pair_weight or args.aux_pair_weight or args.direct_weight)):
+        p.error("--segments must be >= 1, and above 1 it does not go with the pair terms or --direct-weight")
     if (args.resume or args.stop_after) and args.evaluate:
         p.error("--resume and --stop-after are for training")
     config = DistanceConfig(rooms=args.rooms, eval_rooms=args.eval_rooms, epochs=args.epochs, steps=args.steps,
@@ -167,7 +171,7 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                             hybrid_rooms=args.hybrid_rooms,
                             hybrid_share=args.hybrid_share, talker_share=args.talker_share,
                             turned_share=args.turned_share, mic_share=args.mic_share, aux_weight=args.aux_weight,
-                            rel_weight=args.rel_weight, average_last=args.average_last,
+                            direct_weight=args.direct_weight, rel_weight=args.rel_weight, average_last=args.average_last,
                             pair_weight=args.pair_weight, aux_pair_weight=args.aux_pair_weight,
                             source_pairs=args.source_pairs, pair_ratio=args.pair_ratio,
                             band_stats=args.band_stats, extra_dry=args.extra_dry, segments=args.segments,
@@ -262,16 +266,19 @@ def main(argv=None):
     history, train_seconds, epochs_done = {}, 0.0, None
     if not args.evaluate:
         model = build_distance(fe, width=config.width, room_hint=config.room_hint, band_stats=config.band_stats)
-        trainer = with_acoustics_head(model) if config.aux_weight else model
+        heads = {k: w for k, w in (("acoustics", config.aux_weight), ("direct", config.direct_weight)) if w}
+        trainer = with_training_heads(model, acoustics="acoustics" in heads, direct="direct" in heads) \
+            if heads else model
         if args.init:
             init_weights(trainer, model, args.init)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         loss = distance_loss(config.rel_weight, config.pair_weight, config.pair_ratio)
-        if config.aux_weight:
-            loss = {"log_distance": loss, "acoustics": acoustics_loss(config.aux_pair_weight)}
+        if heads:
+            head_losses = {"acoustics": acoustics_loss(config.aux_pair_weight), "direct": direct_loss}
+            loss = {"log_distance": loss, **{k: head_losses[k] for k in heads}}
         steps = max(1, config.epochs * config.steps)  # --epochs 0: evaluate the --init weights only
         trainer.compile(optimizer=adamw_cosine(config.lr, steps, 2 * config.steps), loss=loss,
-                        loss_weights={"log_distance": 1.0, "acoustics": config.aux_weight} if config.aux_weight else None)
+                        loss_weights={"log_distance": 1.0, **heads} if heads else None)
         t0 = time.time()
         parts, shares = training_parts(banks, config)
         averager = AverageLast(config.average_last, config.epochs)
@@ -334,7 +341,8 @@ def main(argv=None):
                 "hybrid_share": config.hybrid_share if banks.hybrid_train else 0.0,
                 **{t.key: getattr(config, t.key) for t in TWINS},
                 "front_end": {"hop_length": fe.hop_length, "win_length": fe.win_length},
-                "aux_weight": config.aux_weight, "rel_weight": config.rel_weight, "pair_weight": config.pair_weight,
+                "aux_weight": config.aux_weight, "direct_weight": config.direct_weight,
+                "rel_weight": config.rel_weight, "pair_weight": config.pair_weight,
                 "aux_pair_weight": config.aux_pair_weight, "source_pairs": config.source_pairs,
                 "pair_ratio": config.pair_ratio, "band_stats": config.band_stats,
                 "segments": config.segments, "single_share": config.single_share if config.segments > 1 else None,

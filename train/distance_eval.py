@@ -20,6 +20,7 @@ exact acoustic parameters (DRR, C50, EDT, T20) of each example's true impulse re
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,19 +32,20 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from soundpred import audio
 from soundpred.data import read_fsdkaggle2018
 from soundpred.distance import COVERAGE, clip_log_sigma, interval, point_estimate, z_value
-from soundpred.features import LogMel
+from soundpred.features import LogMel, mel_matrix
 from soundpred.metrics import distance_summary
 from soundpred.models import gaussian_nll, takes_room_hint
 from soundpred.paths import STARTER
 from soundpred.plots import distance_figure
-from soundpred.rooms import (BROAD, DIRECT_INDEX, HYBRID, ROOM_LENGTH_M, SHIFTED, TRAIN, TRAIN_MIC, TRAIN_TALKER, TRAIN_TURNED, RirBank, SimSettings, kind_one_hot,
+from soundpred.rooms import (BROAD, DIRECT_HALF_SECONDS, DIRECT_INDEX, HYBRID, ROOM_LENGTH_M, SHIFTED, TRAIN, TRAIN_MIC, TRAIN_TALKER, TRAIN_TURNED, RirBank, SimSettings, kind_one_hot,
                              make_bank, synthesize)
 from train.data import load_waveforms
 from train.dry_sources import make_speech
 
 __all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "Twin", "TWINS", "room_banks", "training_parts", "dry_sources", "make_examples", "make_batches",
            "by_source", "source_table",
-           "ACOUSTIC_TARGETS", "acoustic_targets", "distance_loss", "acoustics_loss", "with_acoustics_head",
+           "ACOUSTIC_TARGETS", "acoustic_targets", "distance_loss", "acoustics_loss", "with_training_heads",
+           "DIRECT_TILE", "direct_target", "direct_loss",
            "eval_sets", "validation_sets", "Baselines", "classical_features", "RidgeBaseline", "rir_parameters", "bank_parameters",
            "RirOracle", "logmel_of", "predict_model", "evaluate", "table", "rt60_table", "write_card", "write_ensemble_card"]
 
@@ -122,6 +124,11 @@ class DistanceConfig:
     #: recording is padded. 1: one window, one source (every bundle before session 17)
     segments: int = 1
     single_share: float = 0.25
+    #: weight of a dense training-only target: a head on the trunk's block-3 map says, per tile
+    #: of it (:data:`DIRECT_TILE` frames by mel bands), how much of the example's energy there is
+    #: the source's direct sound (:func:`direct_target`), so that the trunk learns *where* the
+    #: direct sound is in an unknown source, which is what a within-room DRR reading needs
+    direct_weight: float = 0.0
 
     @property
     def paired(self) -> bool:
@@ -347,14 +354,59 @@ def acoustic_targets(bank: RirBank, sr: int) -> np.ndarray:
     return np.c_[p[:, :2], decay, np.log(bank.rt60), np.log(bank.volume)].astype(np.float32)
 
 
+#: the trunk's block-3 map pools the log-mel by 2 three times: one of its tiles is 8 frames by 8 mel bands
+DIRECT_TILE = 8
+#: the direct-share target's floor, dB (a tile with no direct sound, or silent)
+DIRECT_FLOOR_DB = -30.0
+
+
+@functools.cache
+def _tile_bands(fe) -> np.ndarray:
+    """``(n_fft // 2 + 1, n_mels // 8)``: the mel filterbank of ``fe`` summed over each tile's 8 bands."""
+    m = fe.n_mels // DIRECT_TILE * DIRECT_TILE
+    return mel_matrix(fe)[:, :m].reshape(-1, m // DIRECT_TILE, DIRECT_TILE).sum(-1)
+
+
+def _stft(x: np.ndarray, fe) -> np.ndarray:
+    """``(..., frames, n_fft // 2 + 1)``: the complex STFT of ``x`` ``(..., samples)`` framed as
+    :class:`~soundpred.features.LogMel` frames it (a periodic Hann window of ``win_length``,
+    centred in ``n_fft``; with ``center``, ``n_fft // 2`` samples of reflection padding at both ends)."""
+    if fe.center:
+        x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(fe.n_fft // 2, fe.n_fft // 2)], mode="reflect")
+    window = np.zeros(fe.n_fft)
+    off = (fe.n_fft - fe.win_length) // 2
+    window[off:off + fe.win_length] = np.hanning(fe.win_length + 1)[:-1]
+    frames = np.lib.stride_tricks.sliding_window_view(x, fe.n_fft, axis=-1)[..., ::fe.hop_length, :]
+    return np.fft.rfft(frames * window, axis=-1)
+
+
+def direct_target(x: np.ndarray, direct: np.ndarray, fe) -> np.ndarray:
+    """The dense target of ``config.direct_weight``: ``(frames // 8, n_mels // 8, 1)``, per tile of
+    the trunk's block-3 map (:data:`DIRECT_TILE` frames by mel bands, the log-mel's framing), the
+    share of the example ``x``'s mel energy that its direct sound ``direct`` (from
+    ``synthesize(direct=True)``) holds, in dB over 10, clipped to [-3, 0]. Silent tiles read
+    as the floor."""
+    bands = _tile_bands(fe).astype(np.float64)
+    t = fe.frames(len(x)) // DIRECT_TILE * DIRECT_TILE
+    both = np.stack([np.asarray(x, np.float64), np.asarray(direct, np.float64)])
+    spec = _stft(both, fe)[:, :t]  # (2, frames, bins); float64: a float32 power of faint leakage can be subnormal
+    power = spec.real ** 2 + spec.imag ** 2
+    power = power.reshape(2, -1, DIRECT_TILE, power.shape[-1]).sum(2)  # (2, tile frames, bins)
+    total, part = np.einsum("stf,fb->stb", power, bands)  # no BLAS: its threads stall on busy cores
+    share = np.where(total > 0, part / np.maximum(total, 1e-30), 0.0)
+    db = 10 * np.log10(np.maximum(share, 10 ** (DIRECT_FLOOR_DB / 10)))
+    return (np.clip(db, DIRECT_FLOOR_DB, 0.0) / 10).astype(np.float32)[..., None]
+
+
 def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, fe, config: DistanceConfig,
                  shares: list[float] | None = None, first_draw: int = 0, workers: int = 2):
     """Training batches synthesised on the fly: ``config.steps`` per epoch of ``config.batch_size``.
     Each example takes a room of one of the ``parts`` (``(bank, simulation settings)``), chosen
     with probability ``shares`` (default: by bank size).
 
-    Targets: the log-distance ``(batch, 1)``; with ``config.aux_weight`` a dict that also has the
-    :func:`acoustic_targets` (standardised over all parts) under ``"acoustics"``.
+    Targets: the log-distance ``(batch, 1)``; with ``config.aux_weight`` or ``config.direct_weight``
+    a dict that also has the :func:`acoustic_targets` (standardised over all parts) under
+    ``"acoustics"``, or the :func:`direct_target` maps under ``"direct"``.
 
     With ``config.pair_weight`` or ``config.aux_pair_weight`` the batch is ``batch_size // 2``
     pairs, examples ``2j`` and ``2j + 1``: one room, two of its source–microphone pairs, one dry
@@ -369,6 +421,8 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
     segments = config.segments
     if segments > 1 and config.paired:
         raise ValueError("segments > 1 and the pair terms do not go together")
+    if segments > 1 and config.direct_weight:
+        raise ValueError("segments > 1 and the direct-sound target do not go together")
     shares = np.asarray(shares if shares is not None else [len(b) for b, _ in parts], float)
     shares = shares / shares.sum()
     distance = [np.log(b.distance).astype(np.float32) for b, _ in parts]
@@ -419,13 +473,14 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
             else:
                 part = rng.choice(len(parts), config.batch_size, p=shares)
                 idx = np.array([rng.integers(len(parts[k][0])) for k in part])
-            xs, dry = [], None
+            xs, dry, maps = [], None, []
             for j, (k, i) in enumerate(zip(part, idx)):
                 if not positions or j % 2 == 0:  # a pair of positions shares its dry source
                     # a source pair's second: another source than the first's
                     dry = other_source(rng, [dry] if (pairs and j % 2) else [])
                 bank, settings = parts[k]
-                x, _ = synthesize(dry, bank.rirs[i], settings, n=n, sr=sr, rng=rng)
+                x, _, *direct = synthesize(dry, bank.rirs[i], settings, n=n, sr=sr, rng=rng,
+                                           direct=bool(config.direct_weight))
                 if segments > 1:  # more windows at this place, each another source; or only the first
                     keep = 1 if rng.random() < config.single_share else segments
                     used, more = [dry], []
@@ -434,11 +489,21 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
                         more.append(synthesize(used[-1], bank.rirs[i], settings, n=n, sr=sr, rng=rng)[0])
                     x = np.concatenate([x, *more, np.zeros((segments - keep) * n, x.dtype)])
                 if rng.random() < 0.15:  # short input, zero-padded as the Predictor pads it
-                    x[int(rng.integers(sr, n)):] = 0.0
+                    end = int(rng.integers(sr, n))
+                    x[end:] = 0.0
+                    for d in direct:
+                        d[end:] = 0.0
                 xs.append(x)
+                if direct:
+                    maps.append(direct_target(x, direct[0], fe))
             y = np.array([distance[k][i] for k, i in zip(part, idx)])[:, None]
+            heads = {}
             if aux is not None:
-                y = {"log_distance": y, "acoustics": np.stack([aux[k][i] for k, i in zip(part, idx)])}
+                heads["acoustics"] = np.stack([aux[k][i] for k, i in zip(part, idx)])
+            if maps:
+                heads["direct"] = np.stack(maps)
+            if heads:
+                y = {"log_distance": y, **heads}
             if not config.room_hint:
                 return np.stack(xs), y
             hint = np.array([kinds[k][i] for k, i in zip(part, idx)])
@@ -500,14 +565,25 @@ def acoustics_loss(pair_weight: float = 0.0):
     return loss
 
 
-def with_acoustics_head(model: keras.Model) -> keras.Model:
-    """A training-only model over ``model``'s layers that also predicts the
-    :data:`ACOUSTIC_TARGETS` from its ``embedding`` layer (``with_bands``, the embedding with the
-    band statistics added, where there is one); saving ``model`` leaves the head out."""
-    reads = "with_bands" if any(layer.name == "with_bands" for layer in model.layers) else "embedding"
-    acoustics = keras.layers.Dense(len(ACOUSTIC_TARGETS), name="acoustics")(model.get_layer(reads).output)
-    return keras.Model(model.inputs, {"log_distance": model.output, "acoustics": acoustics},
-                       name="soundpred_distance_trainer")
+def direct_loss(y_true, y_pred):
+    """The direct-sound head's loss: the mean squared error over an example's tiles."""
+    return keras.ops.mean(keras.ops.square(y_pred - y_true), axis=(1, 2, 3))
+
+
+def with_training_heads(model: keras.Model, *, acoustics: bool = True, direct: bool = False) -> keras.Model:
+    """A training-only model over ``model``'s layers with more outputs beside ``"log_distance"``:
+    ``acoustics``, the :data:`ACOUSTIC_TARGETS` predicted from its ``embedding`` layer
+    (``with_bands``, the embedding with the band statistics added, where there is one); ``direct``,
+    the :func:`direct_target` map predicted from the trunk's block-3 map by two 1 x 1
+    convolutions. Saving ``model`` leaves the heads out."""
+    outputs = {"log_distance": model.output}
+    if acoustics:
+        reads = "with_bands" if any(layer.name == "with_bands" for layer in model.layers) else "embedding"
+        outputs["acoustics"] = keras.layers.Dense(len(ACOUSTIC_TARGETS), name="acoustics")(model.get_layer(reads).output)
+    if direct:
+        h = keras.layers.Conv2D(32, 1, activation="relu", name="direct_hidden")(model.get_layer("block3_pool").output)
+        outputs["direct"] = keras.layers.Conv2D(1, 1, name="direct")(h)
+    return keras.Model(model.inputs, outputs, name="soundpred_distance_trainer")
 
 
 def eval_sets(banks: Banks, sources: DrySources, seed: int) -> list[EvalSet]:
@@ -594,7 +670,7 @@ def rir_parameters(h: np.ndarray, sr: int) -> np.ndarray:
     """Exact acoustic parameters of one aligned RIR: direct-to-reverberant ratio (dB, ±2.5 ms
     around the direct sound), C50 (dB), early decay time and T20-style decay (s)."""
     e = h.astype(np.float64) ** 2
-    w, c = int(0.0025 * sr), DIRECT_INDEX + int(0.05 * sr)
+    w, c = int(DIRECT_HALF_SECONDS * sr), DIRECT_INDEX + int(0.05 * sr)
     drr = e[DIRECT_INDEX - w:DIRECT_INDEX + w].sum() / (e[DIRECT_INDEX + w:].sum() + 1e-12)
     c50 = e[:c].sum() / (e[c:].sum() + 1e-12)
     edc = np.cumsum(e[::-1])[::-1]
@@ -794,6 +870,10 @@ def _recipe(training: dict) -> str:
     if training.get("aux_weight"):
         parts.append(f"a training-only head predicting the true RIR's DRR, C50, EDT, T20, RT60 and room volume "
                      f"(loss weight {training['aux_weight']:g})")
+    if training.get("direct_weight"):
+        parts.append(f"a training-only head saying, per tile of the trunk's block-3 map ({DIRECT_TILE} frames by "
+                     f"{DIRECT_TILE} mel bands), how much of the energy is the source's direct sound "
+                     f"(loss weight {training['direct_weight']:g})")
     if training.get("rel_weight"):
         parts.append(f"relative error added to the Gaussian NLL (weight {training['rel_weight']:g})")
     if training.get("pair_weight") and training.get("source_pairs"):
