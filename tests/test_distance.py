@@ -1,6 +1,8 @@
 """The distance model: bundle round trip, Predictor integration, and a simulated sweep."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import keras
 import numpy as np
 import pytest
@@ -304,6 +306,38 @@ def test_conditions_probe_changes_the_noise_level_and_nothing_else(settings):
     np.testing.assert_array_equal(again, noisy)
     dry = anechoic(sources, n=SR * 2, sr=SR, seed=0)
     assert dry.shape == (1, SR * 2) and np.abs(np.fft.rfft(dry[0])).argmax() == pytest.approx(300 * 2, abs=2)
+
+
+def test_known_source_probe_reads_the_direct_to_early_ratio_through_noise():
+    """``train.probe_known_source``: an example deconvolved by its own direct sound gives back the
+    response's direct-to-early energy ratio (colouration and level cancel), lower for a louder
+    tail, in the right order still at 10 dB SNR; ``make_examples(direct=True)`` draws the same
+    examples as without and adds their direct sounds."""
+    from soundpred.rooms import DIRECT_INDEX, RirBank
+    from train.distance_eval import make_examples
+    from train.probe_known_source import WINDOW_S, deconvolve, direct_ratio_db
+
+    rng = np.random.default_rng(0)
+    early = int(WINDOW_S * SR)
+    tails = (0.02, 0.06, 0.2)  # the tail's amplitude: a louder tail, a farther source
+    rirs = []
+    for a in tails:
+        h = np.zeros(8000)
+        h[DIRECT_INDEX] = 1.0
+        h[DIRECT_INDEX + 60:] = a * rng.standard_normal(8000 - DIRECT_INDEX - 60) * np.exp(-np.arange(8000 - DIRECT_INDEX - 60) / 1600)
+        rirs.append(h.astype(np.float32))
+    truth = [10 * np.log10(1.0 / np.sum(h[DIRECT_INDEX + 40:DIRECT_INDEX + early].astype(float) ** 2)) for h in rirs]
+    bank = RirBank(rirs, np.array([1.0, 2.0, 4.0]), np.full(3, 0.5), np.zeros(3, int), TRAIN, np.full(3, 100.0))
+    speech = [rng.standard_normal(SR * 6).astype(np.float32)]
+    quiet = replace(TRAIN, snr_db=(60.0, 60.0))
+    x, direct = make_examples(bank, speech, [], quiet, n=SR * 4, sr=SR, seed=3, speech_share=1.0, direct=True)
+    np.testing.assert_array_equal(x, make_examples(bank, speech, [], quiet, n=SR * 4, sr=SR, seed=3, speech_share=1.0))
+    ratios = [direct_ratio_db(deconvolve(a, b), SR) for a, b in zip(x, direct)]
+    np.testing.assert_allclose(ratios, truth, atol=1.0)
+    noisy = replace(TRAIN, snr_db=(10.0, 10.0))
+    x, direct = make_examples(bank, speech, [], noisy, n=SR * 4, sr=SR, seed=3, speech_share=1.0, direct=True)
+    ratios = [direct_ratio_db(deconvolve(a, b), SR) for a, b in zip(x, direct)]
+    assert ratios[0] > ratios[1] > ratios[2]
 
 
 def test_conditions_probe_can_play_one_source_at_every_position_of_a_room():

@@ -308,17 +308,22 @@ def decoded_clips(read, sr: int, name: str) -> list[np.ndarray]:
 
 
 def make_examples(bank: RirBank, speech, clips, settings: SimSettings, *, n: int, sr: int, seed: int,
-                  speech_share: float, with_sources: bool = False):
+                  speech_share: float, with_sources: bool = False, direct: bool = False):
     """One deterministic example per RIR of ``bank`` (for evaluation): ``(len(bank), n)``; with
-    ``with_sources`` also a boolean array, True where the example's dry source is speech."""
+    ``with_sources`` also a boolean array, True where the example's dry source is speech; with
+    ``direct`` also each example's direct sound alone (``synthesize(direct=True)``; the same
+    examples either way)."""
     rng = np.random.default_rng(seed)
-    xs, is_speech = [], []
+    xs, is_speech, ds = [], [], []
     for i in range(len(bank)):
         is_speech.append(rng.random() < speech_share or not clips)
         pool = speech if is_speech[-1] else clips
         dry = pool[int(rng.integers(len(pool)))]
-        xs.append(synthesize(dry, bank.rirs[i], settings, n=n, sr=sr, rng=rng)[0])
-    return (np.stack(xs), np.array(is_speech)) if with_sources else np.stack(xs)
+        x, _, *d = synthesize(dry, bank.rirs[i], settings, n=n, sr=sr, rng=rng, direct=direct)
+        xs.append(x)
+        ds.extend(d)
+    out = (np.stack(xs),) + ((np.array(is_speech),) if with_sources else ()) + ((np.stack(ds),) if direct else ())
+    return out if len(out) > 1 else out[0]
 
 
 #: what :func:`by_source` keeps of each kind of source's summary
