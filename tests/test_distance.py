@@ -202,10 +202,11 @@ def sweep(predictor, speech, settings, room_kind_given=False):
 def test_sweep_far_sources_get_larger_estimates(distance_predictor, speech, settings):
     """Speech at 0.7 m and at 8 m in random rooms: on average the far sources are estimated
     farther (by at least a quarter, in the geometric mean). The default ensemble leans on its
-    members' prior (log-normal around 2.5 m), so estimates move far less than the true 11x: it
-    gives 1.60 -> 3.03 m (train settings, x1.90), 1.45 -> 2.36 m (shifted, x1.63) and
-    1.31 -> 2.99 m (hybrid, x2.29) here, x2.59 / 2.66 / 3.48 told the room's kind; the previous
-    default (until session 32) x1.63 / 1.38 / 2.00, the single model before it x1.36 / 1.20 / 1.63."""
+    members' prior (log-normal around 2.5 m), so estimates move far less than the true 11x:
+    session 32's default gave 1.60 -> 3.03 m (train settings, x1.90), 1.45 -> 2.36 m (shifted,
+    x1.63) and 1.31 -> 2.99 m (hybrid, x2.29) here, x2.59 / 2.66 / 3.48 told the room's kind (not
+    re-measured on session 35's); the default before it x1.63 / 1.38 / 2.00, the single model
+    before that x1.36 / 1.20 / 1.63."""
     near, far = sweep(distance_predictor, speech, settings)
     assert far > near * 1.25
 
@@ -223,7 +224,7 @@ def test_rooms_model_spreads_its_estimates(rooms_predictor, speech, settings):
     """The opt-in models/distance-rooms (hybrid simulation, acoustics head, room kinds; the
     default ensemble's second member) moves much more between 0.7 m and 8 m than the previous
     default: far/near 1.98 (train settings), 1.84 (shifted), 2.90 (hybrid) against 1.36 / 1.20 /
-    1.63 (the default ensemble: 1.90 / 1.63 / 2.29); told the room's kind, 2.71 / 2.91 / 4.25."""
+    1.63 (session 32's default ensemble: 1.90 / 1.63 / 2.29); told the room's kind, 2.71 / 2.91 / 4.25."""
     near, far = sweep(rooms_predictor, speech, settings)
     assert far > near * 1.6
     near_k, far_k = sweep(rooms_predictor, speech, settings, room_kind_given=True)
