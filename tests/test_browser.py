@@ -110,7 +110,10 @@ def test_live_mode_updates(app_url, browser_page, artifacts):
     page.get_by_role("tab", name="Live").click()
     page.get_by_role("button", name="Record", exact=True).locator("visible=true").first.click()
     live = page.locator("#live-distance")
-    expect(live).to_contain_text("updated", timeout=60_000)
+    # the first update waits for the models' first call; beside the suite's training tests on 2
+    # cores that took over 60 s once (alone, all five browser tests take 41 s). Speed is the
+    # benchmark's to measure, not this test's
+    expect(live).to_contain_text("updated", timeout=150_000)
     seen, timers = set(), []
     for _ in range(80):  # up to 20 s for three updates
         text = live.inner_text()
