@@ -367,9 +367,10 @@ DIRECT_FLOOR_DB = -30.0
 
 @functools.cache
 def _tile_bands(fe) -> np.ndarray:
-    """``(n_fft // 2 + 1, n_mels // 8)``: the mel filterbank of ``fe`` summed over each tile's 8 bands."""
+    """``(n_fft // 2 + 1, n_mels // 8)``: the mel filterbank of ``fe`` summed over each tile's 8 bands
+    (float64, as :func:`direct_target` computes)."""
     m = fe.n_mels // DIRECT_TILE * DIRECT_TILE
-    return mel_matrix(fe)[:, :m].reshape(-1, m // DIRECT_TILE, DIRECT_TILE).sum(-1)
+    return mel_matrix(fe)[:, :m].reshape(-1, m // DIRECT_TILE, DIRECT_TILE).sum(-1).astype(np.float64)
 
 
 def _stft(x: np.ndarray, fe) -> np.ndarray:
@@ -391,7 +392,7 @@ def direct_target(x: np.ndarray, direct: np.ndarray, fe) -> np.ndarray:
     share of the example ``x``'s mel energy that its direct sound ``direct`` (from
     ``synthesize(direct=True)``) holds, in dB over 10, clipped to [-3, 0]. Silent tiles read
     as the floor."""
-    bands = _tile_bands(fe).astype(np.float64)
+    bands = _tile_bands(fe)
     t = fe.frames(len(x)) // DIRECT_TILE * DIRECT_TILE
     both = np.stack([np.asarray(x, np.float64), np.asarray(direct, np.float64)])
     spec = _stft(both, fe)[:, :t]  # (2, frames, bins); float64: a float32 power of faint leakage can be subnormal
