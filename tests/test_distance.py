@@ -309,6 +309,30 @@ def test_conditions_probe_changes_the_noise_level_and_nothing_else(settings):
     assert dry.shape == (1, SR * 2) and np.abs(np.fft.rfft(dry[0])).argmax() == pytest.approx(300 * 2, abs=2)
 
 
+def test_an_evaluation_set_by_name_is_the_one_the_card_scores(tmp_path, monkeypatch):
+    """The probes build one evaluation set by name (``train.distance_eval.eval_set``); the card
+    builds them all from the banks ``room_banks`` simulated (``eval_sets``). Both give the same
+    rooms, settings, example seed and held-out sources, so a probe scores the card's examples."""
+    from train.distance_eval import EVAL_BANKS, DrySources, eval_bank, eval_set, eval_sets, room_banks
+
+    monkeypatch.setenv("SOUNDPRED_CACHE", str(tmp_path))
+    sr, seed = 16000, 5
+    one = [np.ones(8, np.float32)]
+    sources = DrySources(one, one, [np.zeros(8, np.float32)], [np.full(8, 2.0, np.float32)])
+    banks = room_banks(sr, rooms=1, eval_rooms=1, seed=seed)
+    card = eval_sets(banks, sources, seed)
+    assert [s.name for s in card] == ["held-out rooms", "shifted simulation", "broad distances", "hybrid simulation",
+                                      "training rooms"]
+    for name, from_card in zip(EVAL_BANKS, card):
+        alone = eval_set(name, sources, seed, rooms=1, sr=sr)
+        assert (alone.name, alone.settings, alone.seed) == (from_card.name, from_card.settings, from_card.seed)
+        np.testing.assert_array_equal(alone.bank.distance, from_card.bank.distance)
+        np.testing.assert_array_equal(alone.bank.rirs[0], from_card.bank.rirs[0])
+        assert alone.speech is sources.eval_speech and alone.clips is sources.eval_clips
+        np.testing.assert_array_equal(eval_bank(name, 1, sr, seed).distance, alone.bank.distance)
+    assert len({s.seed for s in card}) == len(card)  # every set its own examples
+
+
 def test_known_source_probe_reads_the_direct_to_early_ratio_through_noise():
     """``train.probe_known_source``: an example deconvolved by its own direct sound gives back the
     response's direct-to-early energy ratio (colouration and level cancel), lower for a louder

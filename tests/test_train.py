@@ -659,7 +659,8 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
         last.set_weights([w, np.array([0.3 + i, -0.8 + 0.5 * i], np.float32)])
         folders.append(save_bundle(m, tmp_path / f"m{i}", frontend=DISTANCE_FRONTEND, task="distance",
                                    training={"command": f"member {i}", "hybrid_share": 0.5, "hybrid_rirs": 9 * i,
-                                             "talker_share": 0.5 * i, "turned_share": 0.25 * (1 - i)}))
+                                             "talker_share": 0.5 * i, "turned_share": 0.25 * (1 - i),
+                                             "aux_weight": 0.5 * i, "direct_weight": 0.5 * i}))
     out = tmp_path / "ens"
     results, compared = ensemble.main([*map(str, folders), "--out", str(out), "--compare", str(folders[0]),
                                        "--rooms", "4", "--eval-rooms", "2", "--validation-rooms", "2",
@@ -693,6 +694,7 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     assert card.count("% of the rest with a talker-like source") == 1  # the one member trained with it
     assert card.count("% of the rest with a source facing anywhere") == 1  # and the other one
     assert "(no room kind; 0 % of its training examples from the hybrid" in card  # no hybrid rooms: whatever the option said
+    assert card.count(", trained with the acoustics head and the direct-sound head") == 1  # member 1 only
     assert "again with a talker-like source (`train-talker`)" in card and "(`train-turned`)" in card
     assert "(`train-turned`), for the members whose line says so), convolved" in card  # inside the simulation's ( )
 
@@ -706,8 +708,9 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     np.testing.assert_allclose(got2[0, 0], (p0[0, 0] + p1[0, 0]) / 2, rtol=1e-5)  # auto: both
     card2 = (again / "README.md").read_text()
     assert "ensemble of 2 distance models" in card2 and "`member 1`" in card2
-    assert [(m["hybrid_share"], m["talker_share"], m["turned_share"]) for m in b2.meta["training"]["members"]] == [
-        (0.0, 0.0, 0.25), (0.5, 0.5, 0.0)]  # the members' training, carried through the first ensemble
+    assert [(m["hybrid_share"], m["talker_share"], m["turned_share"], m["direct_weight"])
+            for m in b2.meta["training"]["members"]] == [
+        (0.0, 0.0, 0.25, 0.0), (0.5, 0.5, 0.0, 0.5)]  # the members' training, carried through the first ensemble
     assert b2.meta["training"]["members"][1]["folder"] == f"{out}, member1 (from {folders[1]})"
 
 
@@ -747,6 +750,24 @@ def test_point_shrink_outside_its_range_is_refused(tmp_path):
                          task="distance", extra_meta={"point_shrink": 1.5})
     with pytest.raises(BundleError, match="point_shrink must lie in"):
         load_bundle(folder)
+
+
+def test_a_member_record_without_its_head_weights_takes_them_from_its_command():
+    """Ensembles made before session 36 kept each member's command, not its heads' loss weights:
+    ``member_training`` reads them from a ``train.distance`` command, and leaves any other
+    command, or one that no longer parses, at 0."""
+    from train.ensemble import command_config, member_training
+
+    cmd = "python -m train.distance --out 'runs/a b' --epochs 9 --aux-weight 0.5 --direct-weight 0.25 --verbose 2"
+    assert command_config(cmd).direct_weight == 0.25 and command_config(cmd).epochs == 9
+    assert command_config("python -m train.distance --no-such-option") is None
+    assert command_config("python -m train.ensemble runs/a --out runs/b") is None
+    got = member_training({"training": {"command": cmd, "hybrid_share": 0.6}})
+    assert (got["aux_weight"], got["direct_weight"], got["hybrid_share"]) == (0.5, 0.25, 0.6)
+    stored = member_training({"training": {"command": cmd, "aux_weight": 0.0, "direct_weight": 1.0}})
+    assert (stored["aux_weight"], stored["direct_weight"]) == (0.0, 1.0)  # what the meta says wins
+    plain = member_training({"training": {"command": "python -m train.ensemble x --out y"}})
+    assert (plain["aux_weight"], plain["direct_weight"]) == (0.0, 0.0)
 
 
 def test_an_ensemble_unpacks_into_its_members_and_pools_again_to_itself():

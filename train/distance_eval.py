@@ -216,6 +216,25 @@ TWINS = (Twin("talker_share", TRAIN_TALKER, "talker_train", "talker-like source"
 #: rooms without simulating the training bank).
 EVAL_BANKS = {"held-out": (TRAIN, 200, 11), "shifted": (SHIFTED, 300, 12), "broad": (BROAD, 400, 14),
               "hybrid": (HYBRID, 600, 15)}
+#: each evaluation bank's name on the cards
+EVAL_TITLES = {"held-out": "held-out rooms", "shifted": "shifted simulation", "broad": "broad distances",
+               "hybrid": "hybrid simulation"}
+
+
+def eval_bank(name: str, rooms: int, sr: int, seed: int = 0) -> RirBank:
+    """The evaluation bank ``name`` of :data:`EVAL_BANKS` (``rooms`` rooms; ``seed`` the
+    configuration's seed), as :func:`room_banks` simulates it."""
+    settings, bank_offset, _ = EVAL_BANKS[name]
+    return make_bank(settings, rooms, seed=seed + bank_offset, sr=sr)
+
+
+def eval_set(name: str, sources: DrySources, seed: int, *, bank: RirBank | None = None, rooms: int = 100,
+             sr: int = 16000) -> EvalSet:
+    """The evaluation set ``name`` as ``train.distance --evaluate`` draws it: its bank (``bank``,
+    or :func:`eval_bank` simulated here), its settings and example seed, held-out dry sources."""
+    settings, _, example_offset = EVAL_BANKS[name]
+    bank = eval_bank(name, rooms, sr, seed) if bank is None else bank
+    return EvalSet(EVAL_TITLES[name], bank, settings, seed + example_offset, sources.eval_speech, sources.eval_clips)
 
 
 def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 0, hybrid_rooms: int = 0,
@@ -227,8 +246,7 @@ def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 
     minutes are not spent simulating rooms it will not score)."""
     train_seed = seed + 100  # the twin banks' too: the same rooms
     train = make_bank(TRAIN, rooms, seed=train_seed, sr=sr)
-    evals = [make_bank(s, eval_rooms, seed=seed + k, sr=sr) if evaluation else None
-             for s, k, _ in EVAL_BANKS.values()]
+    evals = [eval_bank(name, eval_rooms, sr, seed) if evaluation else None for name in EVAL_BANKS]
     return Banks(train, *evals,
                  make_bank(HYBRID, hybrid_rooms, seed=seed + 500, sr=sr) if hybrid_rooms else None,
                  **{t.bank: make_bank(t.settings, rooms, seed=train_seed, sr=sr) for t in TWINS if t.key in twins})
@@ -596,11 +614,8 @@ def eval_sets(banks: Banks, sources: DrySources, seed: int) -> list[EvalSet]:
     """Held-out rooms, shifted, broad and hybrid simulation with held-out dry sources; and a slice
     of the training rooms with training sources, which shows whether the model over- or underfits."""
     train_bank, n = banks.train, len(banks.heldout)
-    names = {"held-out": "held-out rooms", "shifted": "shifted simulation", "broad": "broad distances",
-             "hybrid": "hybrid simulation"}
-    return [*(EvalSet(names[k], bank, settings, seed + s, sources.eval_speech, sources.eval_clips)
-              for (k, (settings, _, s)), bank in zip(EVAL_BANKS.items(), (banks.heldout, banks.shifted, banks.broad,
-                                                                            banks.hybrid))),
+    return [*(eval_set(name, sources, seed, bank=bank)
+              for name, bank in zip(EVAL_BANKS, (banks.heldout, banks.shifted, banks.broad, banks.hybrid))),
             EvalSet("training rooms", train_bank.subset(np.arange(min(len(train_bank), n))), TRAIN,
                     seed + 13, sources.train_speech, sources.train_clips)]
 
@@ -1006,12 +1021,24 @@ def _hint_share_words(training: dict) -> str:
             f"the equal share).\n")
 
 
+#: the training-only heads a member may have been trained with (its meta's loss weight), in words
+MEMBER_HEADS = (("aux_weight", "the acoustics head"), ("direct_weight", "the direct-sound head"))
+
+
+def _member_heads(member: dict) -> str:
+    """``", trained with the acoustics head and the direct-sound head"`` for the
+    :data:`MEMBER_HEADS` whose weight the member had ("" if none, or if its record predates them)."""
+    heads = [words for key, words in MEMBER_HEADS if member.get(key)]
+    return f", trained with {' and '.join(heads)}" if heads else ""
+
+
 def write_ensemble_card(training: dict, results: dict) -> str:
     z = z_value(COVERAGE)
     members = "\n".join(
         f"{i + 1}. `{m['name']}` ({'takes the room kind' if m['room_hint'] else 'no room kind'}; "
         f"{m['hybrid_share'] * 100:g} % of its training examples from the hybrid simulation"
         + "".join(f", {m[t.key] * 100:g} % of the rest with a {t.short}" for t in TWINS if m.get(t.key))
+        + _member_heads(m)
         + (f", {m['train_seconds']:.0f} s of training" if m.get("train_seconds") else "") + f"): `{m['command']}`"
         for i, m in enumerate(training["members"]))
     twins = "".join(f"; the same training rooms again with a {t.short} (`{t.settings.name}`), for the members whose "

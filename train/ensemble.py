@@ -38,6 +38,9 @@ shifted, broad and hybrid simulation), beside the ``--compare`` bundles on the s
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import shlex
 import sys
 import time
 from dataclasses import replace
@@ -74,7 +77,7 @@ SHRINK_GRID = np.round(np.arange(0.0, 1.0001, 0.05), 2)
 #: the sets and measures on which a new default must beat the current one (issue 12, item 5)
 DECISION_SETS = ("held-out rooms", "shifted simulation")
 #: what the ensemble's card and meta keep of each member's training (its bundle's meta)
-MEMBER_FIELDS = ("command", "train_seconds", "hybrid_share", *(t.key for t in TWINS))
+MEMBER_FIELDS = ("command", "train_seconds", "hybrid_share", *(t.key for t in TWINS), "aux_weight", "direct_weight")
 
 
 def member_training(meta: dict) -> dict:
@@ -82,10 +85,33 @@ def member_training(meta: dict) -> dict:
     hybrid share of a member trained without hybrid rooms: bundles before session 32 kept the
     option's value)."""
     training = meta.get("training", {})
-    fields = {k: training.get(k, 0.0 if k.endswith("_share") else None) for k in MEMBER_FIELDS}
+    fields = {k: training.get(k, 0.0 if k.endswith(("_share", "_weight")) else None) for k in MEMBER_FIELDS}
     if training.get("hybrid_rirs") == 0:
         fields["hybrid_share"] = 0.0
+    missing = [k for k in HEAD_WEIGHTS if k not in training]
+    if missing:  # an ensemble's record from before session 36 kept the command only
+        config = command_config(training.get("command") or "")
+        fields.update({k: getattr(config, k) for k in missing} if config else {})
     return fields
+
+
+#: the loss weights of the training-only heads (:data:`MEMBER_FIELDS`)
+HEAD_WEIGHTS = ("aux_weight", "direct_weight")
+
+
+def command_config(command: str):
+    """The ``DistanceConfig`` of a ``python -m train.distance ...`` command line (None for
+    any other command, or one that no longer parses)."""
+    words = shlex.split(command)
+    if words[:3] != ["python", "-m", "train.distance"]:
+        return None
+    from train.distance import parse_args  # not at import: train.distance is the larger module
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # argparse's usage text is not news here
+            return parse_args(words[3:])[1]
+    except SystemExit:
+        return None
 
 
 def fit_sigma_scale(mu, sigma, log_d, coverage: float = COVERAGE) -> float:

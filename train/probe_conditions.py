@@ -37,11 +37,11 @@ import numpy as np
 from soundpred.bundle import load_bundle
 from soundpred.hub import EMBEDDED
 from soundpred.metrics import distance_summary, spearman_within_rooms
-from soundpred.rooms import DIRECT_INDEX, TRAIN, make_bank, synthesize
-from train.distance_eval import (EVAL_BANKS, bank_parameters, check_extra_dry, decoded_clips, dry_sources,
+from soundpred.rooms import DIRECT_INDEX, TRAIN, synthesize
+from train.distance_eval import (EVAL_BANKS, bank_parameters, check_extra_dry, decoded_clips, dry_sources, eval_bank,
                                  extra_dry_clips, predict_model)
 
-#: the evaluation banks it hears (settings, bank seed, example seed), as the evaluation makes them
+#: the evaluation banks it hears (settings, bank seed, example seed; :func:`~train.distance_eval.eval_bank`)
 SETS = {k: EVAL_BANKS[k] for k in ("held-out", "shifted", "hybrid")}
 CLEAN_DB = 120.0
 
@@ -124,8 +124,8 @@ def main(argv=None):
           "rank with true DRR within rooms |\n|---|---|---|---|---|---|---|---|---|")
     results = {}
     for name in args.sets:
-        settings, bank_seed, seed = SETS[name]
-        bank = make_bank(settings, args.eval_rooms, seed=bank_seed, sr=sr)
+        settings, _, seed = SETS[name]
+        bank = eval_bank(name, args.eval_rooms, sr)
         drr = bank_parameters(bank, sr)[:, 0]
         for sound, pool in (("speech", sources.eval_speech), ("clips", sources.eval_clips)):
             x = recordings(bank, pool, settings, snrs, n=n, sr=sr, seed=seed + 2000 + (sound == "clips"),

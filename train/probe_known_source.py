@@ -33,9 +33,9 @@ import numpy as np
 from soundpred.bundle import load_bundle
 from soundpred.hub import EMBEDDED
 from soundpred.metrics import _spearman, spearman_within_rooms
-from soundpred.rooms import DIRECT_HALF_SECONDS, make_bank
-from train.distance_eval import (EVAL_BANKS, DistanceConfig, EvalSet, bank_parameters, dry_sources, make_examples,
-                                 predict_model, validation_sets)
+from soundpred.rooms import DIRECT_HALF_SECONDS
+from train.distance_eval import (EVAL_BANKS, DistanceConfig, EvalSet, bank_parameters, dry_sources, eval_set,
+                                 make_examples, predict_model, validation_sets)
 
 #: the ``--window`` default: 50 ms, as C50 (the early part orders best when the noise stays in)
 WINDOW_S = 0.05
@@ -67,14 +67,6 @@ def known_source_ratios(s: EvalSet, n: int, sr: int, speech_share: float, window
     return x, np.array([direct_ratio_db(deconvolve(a, b), sr, window_s) for a, b in zip(x, direct)])
 
 
-def eval_set(name: str, sources, sr: int, rooms: int, seed: int = 0) -> EvalSet:
-    """The evaluation set ``name`` of :data:`~train.distance_eval.EVAL_BANKS` as ``--evaluate``
-    builds it (its bank alone: the training bank is not simulated)."""
-    settings, bank_offset, example_offset = EVAL_BANKS[name]
-    return EvalSet(name, make_bank(settings, rooms, seed=seed + bank_offset, sr=sr), settings, seed + example_offset,
-                   sources.eval_speech, sources.eval_clips)
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(EMBEDDED["distance"]), help="distance bundle (default: the embedded one)")
@@ -88,7 +80,7 @@ def main(argv=None):
     sr, n = fe.sample_rate, fe.window_samples
     sources = dry_sources(sr, n_speech=config.speech, data=config.data)
     sets = [s for name in args.sets for s in (validation_sets(sources, sr, seed=config.seed) if name == "validation"
-                                               else [eval_set(name, sources, sr, config.eval_rooms, config.seed)])]
+                                               else [eval_set(name, sources, config.seed, rooms=config.eval_rooms, sr=sr)])]
     print(f"Spearman correlation with the true distance, within rooms (mean) / over all examples; "
           f"the known source's window {args.window * 1000:g} ms; model {args.model}\n")
     print("| set | true response's DRR | known source | model |\n|---|---|---|---|")
