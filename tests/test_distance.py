@@ -203,10 +203,10 @@ def test_sweep_far_sources_get_larger_estimates(distance_predictor, speech, sett
     """Speech at 0.7 m and at 8 m in random rooms: on average the far sources are estimated
     farther (by at least a quarter, in the geometric mean). The default ensemble leans on its
     members' prior (log-normal around 2.5 m), so estimates move far less than the true 11x:
-    session 32's default gave 1.60 -> 3.03 m (train settings, x1.90), 1.45 -> 2.36 m (shifted,
-    x1.63) and 1.31 -> 2.99 m (hybrid, x2.29) here, x2.59 / 2.66 / 3.48 told the room's kind (not
-    re-measured on session 35's); the default before it x1.63 / 1.38 / 2.00, the single model
-    before that x1.36 / 1.20 / 1.63."""
+    session 35's default gives 1.56 -> 3.04 m (train settings, x1.95), 1.41 -> 2.39 m (shifted,
+    x1.70) and 1.27 -> 3.00 m (hybrid, x2.35) here, x2.66 / 2.83 / 3.60 told the room's kind;
+    session 32's x1.90 / 1.63 / 2.29 (told the kind x2.59 / 2.66 / 3.48), the default before it
+    x1.63 / 1.38 / 2.00, the single model before that x1.36 / 1.20 / 1.63."""
     near, far = sweep(distance_predictor, speech, settings)
     assert far > near * 1.25
 
