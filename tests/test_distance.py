@@ -442,6 +442,24 @@ def test_member_weight_probe_pools_with_one_member_weighted(tmp_path):
     assert equal["v"][:3] == [s["mae_m"], s["rel_error"], s["spearman"]] and equal["validation"] > 0
 
 
+def test_probe_shifted_rows_score_the_ordering_within_rooms_too(capsys):
+    """``train.probe_shifted``'s rows: MAE, relative error, rank over all examples and within
+    rooms. Estimates that order every room right but put the rooms at the wrong levels rank
+    perfectly within rooms and not overall; the difference column is new − old."""
+    from train.probe_shifted import _errors, _row
+
+    truth = np.array([1.0, 2.0, 4.0, 1.5, 3.0, 6.0])
+    room = np.array([0, 0, 0, 1, 1, 1])
+    levels = truth * np.where(room == 0, 4.0, 0.5)  # room 0 far too far, room 1 too near
+    mae, rel, rank, within = _errors(levels, truth, room)
+    assert within == 1.0 and rank < 0.9 and rel == pytest.approx(np.mean(np.abs(levels - truth) / truth))
+    assert _errors(truth[::-1].copy(), truth, room)[3] < 0 and np.isnan(_errors(truth, truth, np.arange(6))[3])
+    _row("x", levels, truth, truth, room)
+    cells = capsys.readouterr().out.strip().strip("|").split("|")
+    assert cells[1].split(" / ")[3].strip() == "1.000" and cells[3].split(" / ")[3].strip() == "+0.000"
+    assert cells[3].split(" / ")[0].strip() == f"{mae:+.3f}"
+
+
 def test_shifted_probe_splits_rooms_by_reverberation_against_size(tmp_path):
     """``train.probe_shifted``: its factors together are the shifted simulation; the RT60 line is
     fitted on real simulated training rooms (RT60 grows with volume there), a room on the line

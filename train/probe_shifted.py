@@ -17,7 +17,7 @@ relative error per third (room kind ``auto``, the same examples as ``train.dista
 ``--factors``: the held-out rooms again with one of the shifted set's differences at a time
 (:data:`FACTORS`; same room seed and example seed, so each row is paired with the first), with
 two microphone patterns the shifted set lacks, then with all of the shifted set's differences;
-both bundles' MAE, relative error and rank correlation on each.
+both bundles' MAE, relative error and rank correlation (over all examples and within rooms) on each.
 
     python -m train.probe_shifted runs/e_p90hintrel models/distance --seeds 301 302 303
     python -m train.probe_shifted runs/e_p90hintrel models/distance --seeds 211 212 --set held-out
@@ -25,7 +25,8 @@ both bundles' MAE, relative error and rank correlation on each.
 ``--seeds``: the shifted simulation (or with ``--set held-out`` the training one) on other rooms
 and examples (each seed is the room bank's and the examples' seed offset; the evaluation sets'
 own are 300 and 12, 200 and 11), both bundles on each, and on all of them together (MAE,
-relative error, rank correlation): how much a verdict moves with the draw of 100 rooms.
+relative error, rank correlation over all examples and within rooms): how much a verdict moves
+with the draw of 100 rooms.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from soundpred.bundle import load_bundle
-from soundpred.metrics import mae_rel
+from soundpred.metrics import mae_rel, spearman_within_rooms
 from soundpred.rooms import SHIFTED, TRAIN, make_bank
 from train.distance_compare import estimates
 from train.distance_eval import EVAL_BANKS, DistanceConfig, dry_sources, eval_sets, make_examples, room_banks
@@ -141,12 +142,17 @@ def score(new, old, settings, bank_seed: int, example_seed: int, d: DistanceConf
     bank = make_bank(settings, d.eval_rooms, seed=d.seed + bank_seed, sr=fe.sample_rate)
     x = make_examples(bank, sources.eval_speech, sources.eval_clips, settings, n=fe.window_samples,
                       sr=fe.sample_rate, seed=d.seed + example_seed, speech_share=d.speech_share)
-    return estimates(new, x), estimates(old, x), bank.distance
+    return estimates(new, x), estimates(old, x), bank.distance, bank.room
+
+
+#: the measures of each row (:func:`_errors`)
+MEASURES = "MAE m / rel. error / rank / within rooms"
+#: room ids of later draws are shifted by this much, so that no two draws share a room id
+ROOM_ID_STRIDE = 1_000_000
 
 
 def _header(first: str, args) -> None:
-    print(f"| {first} | {args.new}: MAE m / rel. error / rank | {args.old}: MAE m / rel. error / rank "
-          "| difference |\n|---|---|---|---|")
+    print(f"| {first} | {args.new}: {MEASURES} | {args.old}: {MEASURES} | difference |\n|---|---|---|---|")
 
 
 def factors(new, old, args, d: DistanceConfig, sources) -> list[tuple]:
@@ -170,21 +176,25 @@ def seed_rows(new, old, args, d: DistanceConfig, sources) -> dict:
     for seed in args.seeds:
         draws.append(score(new, old, settings, seed, seed, d, sources))
         _row(str(seed), *draws[-1])
-    together = dict(zip(("new", "old", "truth"), (np.concatenate(v) for v in zip(*draws))))
-    _row("all together", together["new"], together["old"], together["truth"])
+    draws = [(*draw[:3], draw[3] + i * ROOM_ID_STRIDE) for i, draw in enumerate(draws)]  # each draw's rooms its own
+    together = dict(zip(("new", "old", "truth", "room"), (np.concatenate(v) for v in zip(*draws))))
+    _row("all together", together["new"], together["old"], together["truth"], together["room"])
     return together
 
 
-def _row(name: str, new: np.ndarray, old: np.ndarray, truth: np.ndarray) -> None:
-    n, o = _errors(new, truth), _errors(old, truth)
-    fmt = " / ".join(["{:.3f}"] * 3)
-    print(f"| {name} | {fmt.format(*n)} | {fmt.format(*o)} | {n[0] - o[0]:+.3f} / {n[1] - o[1]:+.3f} / "
-          f"{n[2] - o[2]:+.3f} |", flush=True)
+
+def _row(name: str, new: np.ndarray, old: np.ndarray, truth: np.ndarray, room: np.ndarray) -> None:
+    n, o = _errors(new, truth, room), _errors(old, truth, room)
+    fmt = " / ".join(["{:.3f}"] * 4)
+    print(f"| {name} | {fmt.format(*n)} | {fmt.format(*o)} | "
+          + " / ".join(f"{a - b:+.3f}" for a, b in zip(n, o)) + " |", flush=True)
 
 
-def _errors(est: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
-    """MAE m, mean relative error and Spearman rank correlation of ``est``."""
-    return (*mae_rel(est, truth), float(spearmanr(est, truth).statistic))
+def _errors(est: np.ndarray, truth: np.ndarray, room: np.ndarray) -> tuple[float, float, float, float]:
+    """MAE m, mean relative error, Spearman rank correlation of ``est`` over all examples, and its
+    mean within the rooms (``room`` ids)."""
+    within = spearman_within_rooms(est, truth, room)
+    return (*mae_rel(est, truth), float(spearmanr(est, truth).statistic), np.nan if within is None else within)
 
 
 if __name__ == "__main__":
