@@ -182,7 +182,6 @@ def seed_rows(new, old, args, d: DistanceConfig, sources) -> dict:
     return together
 
 
-
 def _row(name: str, new: np.ndarray, old: np.ndarray, truth: np.ndarray, room: np.ndarray) -> None:
     n, o = _errors(new, truth, room), _errors(old, truth, room)
     fmt = " / ".join(["{:.3f}"] * 4)
