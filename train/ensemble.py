@@ -56,6 +56,7 @@ from soundpred.metrics import mae_rel
 from soundpred.models import GaussianPool, build_distance_ensemble, hinted_weights, member_frontends, takes_room_hint
 from train.common import HubPush, add_hub_args, finish_bundle
 from train.distance_eval import (
+    MEMBER_HEADS,
     TWINS,
     Baselines,
     DistanceConfig,
@@ -77,7 +78,9 @@ SHRINK_GRID = np.round(np.arange(0.0, 1.0001, 0.05), 2)
 #: the sets and measures on which a new default must beat the current one (issue 12, item 5)
 DECISION_SETS = ("held-out rooms", "shifted simulation")
 #: what the ensemble's card and meta keep of each member's training (its bundle's meta)
-MEMBER_FIELDS = ("command", "train_seconds", "hybrid_share", *(t.key for t in TWINS), "aux_weight", "direct_weight")
+#: the loss weights of the training-only heads a member may have had (the card words them: ``MEMBER_HEADS``)
+HEAD_WEIGHTS = tuple(key for key, _ in MEMBER_HEADS)
+MEMBER_FIELDS = ("command", "train_seconds", "hybrid_share", *(t.key for t in TWINS), *HEAD_WEIGHTS)
 
 
 def member_training(meta: dict) -> dict:
@@ -93,10 +96,6 @@ def member_training(meta: dict) -> dict:
         config = command_config(training.get("command") or "")
         fields.update({k: getattr(config, k) for k in missing} if config else {})
     return fields
-
-
-#: the loss weights of the training-only heads (:data:`MEMBER_FIELDS`)
-HEAD_WEIGHTS = ("aux_weight", "direct_weight")
 
 
 def command_config(command: str):
