@@ -698,10 +698,11 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     assert "again with a talker-like source (`train-talker`)" in card and "(`train-turned`)" in card
     assert "(`train-turned`), for the members whose line says so), convolved" in card  # inside the simulation's ( )
 
-    # the ensemble given as a member brings its two members: pooled again, all weight to the hint member
+    # the ensemble's two members, taken by number: pooled again, all weight to the hint member
     again = tmp_path / "again"
-    ensemble.main([str(out), "--out", str(again), "--rooms", "4", "--eval-rooms", "2", "--validation-rooms", "2",
-                   "--speech", "12", "--hint-share", "1.0"])
+    ensemble.main([f"{out}:1", f"{out}:2", "--out", str(again), "--rooms", "4", "--eval-rooms", "2",
+                   "--validation-rooms", "2", "--speech", "12", "--hint-share", "1.0"])
+    assert json.loads((again / "training_config.json").read_text())["members"] == [f"{out}:1", f"{out}:2"]
     b2 = load_bundle(again)
     got2 = np.asarray(b2.model.predict_on_batch([x, hint]))
     np.testing.assert_allclose(got2[1:, 0], p1[1:, 0], rtol=1e-5)  # a kind given: member 1 alone
@@ -834,6 +835,43 @@ def test_an_ensemble_of_two_hops_gives_each_member_its_own_front_end(tmp_path):
     np.testing.assert_allclose(np.asarray(members[1].model.predict_on_batch(x)), own[1], rtol=1e-5)
     with pytest.raises(ValueError, match="window length"):
         build_distance_ensemble([coarse_net, build_distance(replace(DISTANCE_FRONTEND, window_seconds=2.0), width=4)])
+
+
+def test_ensemble_members_are_picked_by_number(tmp_path):
+    """``FOLDER:N,M`` on the command line takes members N and M of an ensemble bundle (from 1,
+    in the order given): each answers as the ensemble's own member does. A number past its
+    members, or a pick from a bundle that is not an ensemble, is refused; a folder whose name
+    has a colon is taken as it is."""
+    import argparse
+
+    import keras
+
+    from soundpred.models import DISTANCE_FRONTEND, build_distance, build_distance_ensemble
+    from train.ensemble import member_arg, members_of, unpack
+
+    keras.utils.set_random_seed(0)
+    nets = [build_distance(DISTANCE_FRONTEND, width=4) for _ in range(3)]
+    folder = save_bundle(build_distance_ensemble(nets), tmp_path / "e", frontend=DISTANCE_FRONTEND, task="distance")
+    single = save_bundle(nets[0], tmp_path / "one", frontend=DISTANCE_FRONTEND, task="distance")
+    odd = tmp_path / "a:1"
+    odd.mkdir()
+
+    assert member_arg(f"{folder}:3,1") == (folder, [2, 0])
+    assert member_arg(str(folder)) == (folder, None)
+    assert member_arg(str(odd)) == (odd, None)
+    with pytest.raises(argparse.ArgumentTypeError, match="counted from 1"):
+        member_arg(f"{folder}:0")
+    x = np.random.default_rng(3).standard_normal((2, DISTANCE_FRONTEND.window_samples)).astype(np.float32)
+    every = [np.asarray(m.model.predict_on_batch(x)) for m in unpack(load_bundle(folder))]
+    picked = members_of(*member_arg(f"{folder}:3,1"))
+    assert len(picked) == 2 and not np.allclose(every[0], every[2])
+    for member, want in zip(picked, (every[2], every[0])):
+        np.testing.assert_allclose(np.asarray(member.model.predict_on_batch(x)), want, rtol=1e-6)
+    assert len(members_of(folder, None)) == 3 and len(members_of(single, None)) == 1
+    with pytest.raises(SystemExit, match="has 3 member"):
+        members_of(folder, [3])
+    with pytest.raises(SystemExit, match="has 1 member"):
+        members_of(single, [0])
 
 
 def test_recipe_names_the_kind_of_pairs():

@@ -30,7 +30,10 @@ training and the hybrid simulation, other seeds):
 
 An ensemble bundle given as a member brings its members (:func:`unpack`): ``python -m
 train.ensemble models/distance --out runs/hintfit --hint-share fit`` pools the default's three
-again, with the fitted share, without their folders.
+again, with the fitted share, without their folders. ``BUNDLE:N,M`` brings only its members N and
+M (counted from 1, as its card lists them; :func:`member_arg`): ``python -m train.ensemble
+models/distance:1 runs/new models/distance:3 --out runs/e_new`` puts a new model in member 2's
+place, on a fresh machine where the members' folders are gone.
 
 Then the ensemble is scored on the evaluation sets of ``train.distance`` (held-out rooms,
 shifted, broad and hybrid simulation), beside the ``--compare`` bundles on the same examples.
@@ -202,6 +205,30 @@ def unpack(bundle: Bundle) -> list[Bundle]:
     return members
 
 
+def member_arg(text: str) -> tuple[Path, list[int] | None]:
+    """A member argument: a bundle folder, or ``FOLDER:N,M``, the members N and M of an
+    ensemble bundle (counted from 1); ``(folder, None)`` for all of its members. A folder whose
+    name holds a colon is taken as it is."""
+    path, sep, picks = text.rpartition(":")
+    if not sep or Path(text).exists() or not picks.replace(",", "").isdigit():
+        return Path(text), None
+    numbers = [int(n) for n in picks.split(",") if n]
+    if not numbers or min(numbers) < 1:
+        raise argparse.ArgumentTypeError(f"members are counted from 1, as the card lists them: {text!r}")
+    return Path(path), [n - 1 for n in numbers]
+
+
+def members_of(path: Path, picks: list[int] | None) -> list[Bundle]:
+    """The members a :func:`member_arg` names: an ensemble's (all, or those picked), or the bundle."""
+    members = unpack(load_bundle(path))
+    if picks is None:
+        return members
+    if members[0].source == str(path) or max(picks) >= len(members):
+        raise SystemExit(f"{path} has {len(members)} member(s); cannot take member(s) "
+                         + ",".join(str(i + 1) for i in picks))
+    return [members[i] for i in picks]
+
+
 def beats(new: dict, old: dict, sets=DECISION_SETS) -> dict[str, dict[str, bool]]:
     """Per set, whether ``new`` has a lower MAE and relative error and a higher rank correlation."""
     return {s: {"mae_m": new[s]["model"]["mae_m"] < old[s]["model"]["mae_m"],
@@ -223,7 +250,8 @@ def _hint_share(text: str):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("members", nargs="+", type=Path, help="distance bundle folders")
+    p.add_argument("members", nargs="+", type=member_arg,
+                   help="distance bundle folders; FOLDER:N,M takes members N and M of an ensemble (from 1)")
     p.add_argument("--out", type=Path, required=True, help="ensemble bundle folder to write")
     p.add_argument("--compare", nargs="*", type=Path, default=[], help="bundles to score on the same examples")
     d = DistanceConfig()
@@ -243,13 +271,12 @@ def main(argv=None):
     t0 = time.time()
     config = DistanceConfig(rooms=args.rooms, eval_rooms=args.eval_rooms, speech=args.speech)
     keras.utils.set_random_seed(config.seed)
-    loaded = [load_bundle(m) for m in args.members]
-    if any(b.task != "distance" for b in loaded):
-        raise SystemExit("every member must be a distance bundle")
     # an ensemble given as a member contributes its members (pooled again, e.g. with --hint-share)
-    unpacked = [(p, unpack(b)) for p, b in zip(args.members, loaded)]
+    unpacked = [(p, members_of(p, picks)) for p, picks in args.members]
     members = [m for _, ms in unpacked for m in ms]
-    folders = [str(p) if len(ms) == 1 else f"{p}, {m.model.name} (from {m.meta['training'].get('folder')})"
+    if any(b.task != "distance" for b in members):
+        raise SystemExit("every member must be a distance bundle")
+    folders = [str(p) if m.source == str(p) else f"{p}, {m.model.name} (from {m.meta['training'].get('folder')})"
                for p, ms in unpacked for m in ms]
     fe = members[0].frontend  # the bundle's; for the windows and the baselines (one rate and window)
     sr = fe.sample_rate
@@ -320,7 +347,8 @@ def main(argv=None):
     save_bundle(model, out, frontend=fe, task="distance", metrics=results, training=training,
                 card=write_card(training, results), name="soundpred-distance-ensemble",
                 extra_meta={"point_shrink": shrink})
-    finish_bundle(out, {"members": [str(m) for m in args.members], "validation_rooms": args.validation_rooms},
+    finish_bundle(out, {"members": [str(p) + (":" + ",".join(str(i + 1) for i in picks) if picks else "")
+                                    for p, picks in args.members], "validation_rooms": args.validation_rooms},
                   [], task="distance", push=HubPush.from_args(args))
     return results, compared
 
