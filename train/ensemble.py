@@ -30,7 +30,7 @@ training and the hybrid simulation, other seeds):
 
 An ensemble bundle given as a member brings its members (:func:`unpack`): ``python -m
 train.ensemble models/distance --out runs/hintfit --hint-share fit`` pools the default's three
-again, with the fitted share, without their folders. ``BUNDLE:N,M`` brings only its members N and
+again, with the fitted share, without their folders. ``FOLDER:N,M`` brings only its members N and
 M (counted from 1, as its card lists them; :func:`member_arg`): ``python -m train.ensemble
 models/distance:1 runs/new models/distance:3 --out runs/e_new`` puts a new model in member 2's
 place, on a fresh machine where the members' folders are gone.
