@@ -21,12 +21,14 @@ both bundles' MAE, relative error and rank correlation (over all examples and wi
 
     python -m train.probe_shifted runs/e_p90hintrel models/distance --seeds 301 302 303
     python -m train.probe_shifted runs/e_p90hintrel models/distance --seeds 211 212 --set held-out
+    python -m train.probe_shifted runs/e_f models/distance --seeds 641 642 643 644 --set hybrid
 
-``--seeds``: the shifted simulation (or with ``--set held-out`` the training one) on other rooms
-and examples (each seed is the room bank's and the examples' seed offset; the evaluation sets'
-own are 300 and 12, 200 and 11), both bundles on each, and on all of them together (MAE,
-relative error, rank correlation over all examples and within rooms): how much a verdict moves
-with the draw of 100 rooms.
+``--seeds``: the shifted simulation (with ``--set held-out`` the training one, with ``--set
+hybrid`` the hybrid one) on other rooms and examples (each seed is the room bank's and the
+examples' seed offset; the evaluation sets' own are 300 and 12, 200 and 11, 600 and 15, and
+seeds whose rooms were used are refused: :data:`USED_SEEDS`), both bundles on each, and on all
+of them together (MAE, relative error, rank correlation over all examples and within rooms): how
+much a verdict moves with the draw of 100 rooms.
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ from scipy.stats import spearmanr
 
 from soundpred.bundle import load_bundle
 from soundpred.metrics import mae_rel, spearman_within_rooms
-from soundpred.rooms import SHIFTED, TRAIN, make_bank
+from soundpred.rooms import HYBRID, SHIFTED, TRAIN, make_bank
 from train.distance_compare import estimates
 from train.distance_eval import EVAL_BANKS, DistanceConfig, dry_sources, eval_sets, make_examples, room_banks
 
@@ -63,6 +65,22 @@ _SINGLE = {
 FACTORS = {"none (the held-out rooms)": {}, **_SINGLE,
            "all of them": {f.name: getattr(SHIFTED, f.name) for f in fields(SHIFTED)
                            if f.name != "name" and getattr(SHIFTED, f.name) != getattr(TRAIN, f.name)}}
+
+
+#: what ``--set`` draws with ``--seeds``
+DRAW_SETTINGS = {"shifted": SHIFTED, "held-out": TRAIN, "hybrid": HYBRID}
+#: bank seeds (offsets of the configuration's seed) that are not fresh rooms of each ``--set``:
+#: the training rooms and their twins (``room_banks``: 100; the hybrid training rooms 500), the
+#: validation rooms ``train.ensemble`` calibrates on (``validation_sets``: 700, 800) and the
+#: card's own evaluation bank (``EVAL_BANKS``)
+USED_SEEDS = {"shifted": {EVAL_BANKS["shifted"][1]},
+              "held-out": {100, 700, EVAL_BANKS["held-out"][1]},
+              "hybrid": {500, 800, EVAL_BANKS["hybrid"][1]}}
+
+
+def stale_seeds(draw_set: str, seeds) -> list[int]:
+    """Those of ``seeds`` whose rooms some model trained, was calibrated or was scored on."""
+    return [s for s in seeds if s in USED_SEEDS[draw_set]]
 
 
 def factor_settings(changes: dict):
@@ -106,8 +124,11 @@ def main(argv=None):
     p.add_argument("--sets", nargs="+", default=["held-out rooms", "shifted simulation"])
     p.add_argument("--factors", action="store_true", help="the held-out rooms with one shifted difference at a time")
     p.add_argument("--seeds", nargs="+", type=int, help="the --set simulation on these room and example seeds")
-    p.add_argument("--set", default="shifted", choices=["shifted", "held-out"], help="with --seeds: which simulation")
+    p.add_argument("--set", default="shifted", choices=list(DRAW_SETTINGS), help="with --seeds: which simulation")
     args = p.parse_args(argv)
+    if args.seeds and stale_seeds(args.set, args.seeds):
+        p.error(f"--seeds {' '.join(map(str, stale_seeds(args.set, args.seeds)))}: not fresh {args.set} rooms "
+                f"(training, validation or the card's own); these are: {sorted(USED_SEEDS[args.set])}")
     new, old = load_bundle(args.new), load_bundle(args.old)
     fe = new.frontend
     sources = dry_sources(fe.sample_rate, n_speech=d.speech, data=d.data)
@@ -170,7 +191,7 @@ def factors(new, old, args, d: DistanceConfig, sources) -> list[tuple]:
 def seed_rows(new, old, args, d: DistanceConfig, sources) -> dict:
     """Both bundles on the ``args.set`` simulation drawn with each of ``args.seeds``, and on all
     of those examples together."""
-    settings = SHIFTED if args.set == "shifted" else TRAIN
+    settings = DRAW_SETTINGS[args.set]
     _header(f"{args.set} rooms, seed", args)
     draws = []
     for seed in args.seeds:
