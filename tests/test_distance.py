@@ -203,9 +203,10 @@ def test_sweep_far_sources_get_larger_estimates(distance_predictor, speech, sett
     """Speech at 0.7 m and at 8 m in random rooms: on average the far sources are estimated
     farther (by at least a quarter, in the geometric mean). The default ensemble leans on its
     members' prior (log-normal around 2.5 m), so estimates move far less than the true 11x:
-    session 35's default gives 1.56 -> 3.04 m (train settings, x1.95), 1.41 -> 2.39 m (shifted,
-    x1.70) and 1.27 -> 3.00 m (hybrid, x2.35) here, x2.66 / 2.83 / 3.60 told the room's kind;
-    session 32's x1.90 / 1.63 / 2.29 (told the kind x2.59 / 2.66 / 3.48), the default before it
+    session 39's default gives 1.48 -> 3.06 m (train settings, x2.07), 1.26 -> 2.62 m (shifted,
+    x2.08) and 1.16 -> 2.98 m (hybrid, x2.57) here, x2.38 / 2.74 / 3.02 told the room's kind;
+    session 35's x1.95 / 1.70 / 2.35 (told the kind x2.66 / 2.83 / 3.60), session 32's x1.90 /
+    1.63 / 2.29 (told the kind x2.59 / 2.66 / 3.48), the default before it
     x1.63 / 1.38 / 2.00, the single model before that x1.36 / 1.20 / 1.63."""
     near, far = sweep(distance_predictor, speech, settings)
     assert far > near * 1.25
@@ -222,7 +223,7 @@ def rooms_predictor(classifier_bundle):
 @pytest.mark.parametrize("settings", [TRAIN, SHIFTED, HYBRID])
 def test_rooms_model_spreads_its_estimates(rooms_predictor, speech, settings):
     """The opt-in models/distance-rooms (hybrid simulation, acoustics head, room kinds; the
-    default ensemble's second member) moves much more between 0.7 m and 8 m than the previous
+    default ensemble's third member) moves much more between 0.7 m and 8 m than the previous
     default: far/near 1.98 (train settings), 1.84 (shifted), 2.90 (hybrid) against 1.36 / 1.20 /
     1.63 (session 32's default ensemble: 1.90 / 1.63 / 2.29); told the room's kind, 2.71 / 2.91 / 4.25."""
     near, far = sweep(rooms_predictor, speech, settings)
@@ -458,6 +459,22 @@ def test_probe_shifted_rows_score_the_ordering_within_rooms_too(capsys):
     cells = capsys.readouterr().out.strip().strip("|").split("|")
     assert cells[1].split(" / ")[3].strip() == "1.000" and cells[3].split(" / ")[3].strip() == "+0.000"
     assert cells[3].split(" / ")[0].strip() == f"{mae:+.3f}"
+
+
+def test_probe_shifted_draws_hybrid_rooms_and_refuses_seeds_that_are_not_fresh(capsys):
+    """``train.probe_shifted --seeds``: ``--set hybrid`` draws the hybrid simulation; a seed whose
+    rooms a model trained, was calibrated or was scored on (the training rooms, the validation
+    rooms, the card's evaluation bank) is refused before any bundle is loaded, naming it."""
+    from soundpred.rooms import HYBRID, SHIFTED, TRAIN
+    from train.probe_shifted import DRAW_SETTINGS, main, stale_seeds
+
+    assert DRAW_SETTINGS == {"shifted": SHIFTED, "held-out": TRAIN, "hybrid": HYBRID}
+    assert stale_seeds("hybrid", [621, 500, 622, 600, 800]) == [500, 600, 800]
+    assert stale_seeds("held-out", [100, 200, 700, 571]) == [100, 200, 700]
+    assert stale_seeds("shifted", [300, 561]) == [300] and stale_seeds("hybrid", [561, 571]) == []
+    with pytest.raises(SystemExit) as e:
+        main(["no/such/bundle", "no/such/bundle", "--seeds", "621", "600", "--set", "hybrid"])
+    assert e.value.code == 2 and "--seeds 600: not fresh hybrid rooms" in capsys.readouterr().err
 
 
 def test_shifted_probe_splits_rooms_by_reverberation_against_size(tmp_path):

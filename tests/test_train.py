@@ -772,31 +772,38 @@ def test_a_member_record_without_its_head_weights_takes_them_from_its_command():
 
 
 def test_an_ensemble_unpacks_into_its_members_and_pools_again_to_itself():
-    """``train.ensemble.unpack`` on the embedded default: three members with what its card says
-    of them; pooled again with its own scale and room-kind share they answer as the default
-    does, to float precision, with and without the room kind; with another room-kind share,
-    only examples with a kind change."""
+    """``train.ensemble.unpack`` on the embedded default: four members, all taking the room kind,
+    with what its card says of them; pooled again with its own scale and room-kind share they
+    answer as the default does, to float precision, with and without the room kind. With a member
+    that does not take the kind beside them (a fresh network), the share counts: another share
+    changes only the examples with a kind given."""
+    import keras
+
     from soundpred.hub import resolve
-    from soundpred.models import build_distance_ensemble, takes_room_hint
+    from soundpred.models import build_distance, build_distance_ensemble, takes_room_hint
     from train.ensemble import unpack
 
     default, warning = resolve(None, "distance")
     assert warning is None
     members = unpack(default)
-    assert len(members) == 3 and [takes_room_hint(m.model) for m in members] == [True, True, False]
-    assert all("--room-hint" in m.meta["training"]["command"] for m in members[:2])
+    assert len(members) == 4 and all(takes_room_hint(m.model) for m in members)
+    assert all("--room-hint" in m.meta["training"]["command"] for m in members)
     assert members[0].meta["training"]["turned_share"] == 0.5 and "--turned-share 0.5" in members[0].meta["training"]["command"]
+    assert "--init models/distance-p90direct10" in members[3].meta["training"]["command"]
     assert unpack(members[0]) == [members[0]]  # a single model stays as it is
     scale = default.model.get_layer("log_distance").sigma_scale  # the card rounds it
-    share = default.meta["training"]["hint_share"]  # fitted on validation rooms
+    share = default.meta["training"]["hint_share"]
     again = build_distance_ensemble([m.model for m in members], sigma_scale=scale, hint_share=share)
     x = np.random.default_rng(0).standard_normal((3, default.frontend.window_samples)).astype(np.float32) * 0.1
     hint = np.eye(4, dtype=np.float32)[[0, 1, 3]]  # auto, small, large
     want = np.asarray(default.model.predict_on_batch([x, hint]))
     np.testing.assert_allclose(np.asarray(again.predict_on_batch([x, hint])), want, rtol=1e-5, atol=1e-5)
-    equal = np.asarray(build_distance_ensemble([m.model for m in members], sigma_scale=scale).predict_on_batch([x, hint]))
-    np.testing.assert_allclose(equal[0], want[0], rtol=1e-5, atol=1e-5)  # "auto": equal weights either way
-    assert np.abs(equal[1:, 0] - want[1:, 0]).max() > 1e-3  # a kind given: the share counts
+    keras.utils.set_random_seed(0)
+    mixed = [members[0].model, members[2].model, build_distance(default.frontend, room_hint=False)]
+    fitted = np.asarray(build_distance_ensemble(mixed, sigma_scale=scale, hint_share=1.0).predict_on_batch([x, hint]))
+    equal = np.asarray(build_distance_ensemble(mixed, sigma_scale=scale).predict_on_batch([x, hint]))
+    np.testing.assert_allclose(equal[0], fitted[0], rtol=1e-5, atol=1e-5)  # "auto": equal weights either way
+    assert np.abs(equal[1:, 0] - fitted[1:, 0]).max() > 1e-3  # a kind given: the share counts
 
 
 def test_an_ensemble_of_two_hops_gives_each_member_its_own_front_end(tmp_path):
