@@ -443,6 +443,29 @@ def test_member_weight_probe_pools_with_one_member_weighted(tmp_path):
     assert equal["v"][:3] == [s["mae_m"], s["rel_error"], s["spearman"]] and equal["validation"] > 0
 
 
+def test_member_weight_probe_tells_the_members_the_true_room_kind_with_kind(tmp_path):
+    """``train.probe_member_weight --kind``: the members that take the room kind are told each
+    room's true kind (their beliefs then differ from "auto"); a member without it answers the same."""
+    from types import SimpleNamespace
+
+    from soundpred.rooms import make_bank
+    from train.distance_eval import DistanceConfig, EvalSet
+    from train.probe_member_weight import set_beliefs
+
+    keras.utils.set_random_seed(3)
+    hinted, plain = (SimpleNamespace(model=build_distance(DISTANCE_FRONTEND, width=8, room_hint=h)) for h in (True, False))
+    # the kind's rows of the new network start random, so a told kind moves its belief
+    bank = make_bank(TRAIN, 3, seed=5, sr=SR, cache_dir=tmp_path, progress=False)
+    rng = np.random.default_rng(1)
+    speech = [rng.standard_normal(SR * 5).astype(np.float32) * 0.1]
+    s = EvalSet("v", bank, TRAIN, 7, speech, speech)
+    config = DistanceConfig()
+    name, mus, sigmas, got = set_beliefs([hinted, plain], s, DISTANCE_FRONTEND, config)
+    _, mus_k, sigmas_k, _ = set_beliefs([hinted, plain], s, DISTANCE_FRONTEND, config, kind=True)
+    assert name == "v" and got is bank and mus.shape == (2, len(bank.distance))
+    assert np.abs(mus_k[0] - mus[0]).max() > 1e-4 and np.allclose(mus_k[1], mus[1]) and np.allclose(sigmas_k[1], sigmas[1])
+
+
 def test_probe_shifted_rows_score_the_ordering_within_rooms_too(capsys):
     """``train.probe_shifted``'s rows: MAE, relative error, rank over all examples and within
     rooms. Estimates that order every room right but put the rooms at the wrong levels rank

@@ -1,6 +1,8 @@
-"""Probe: an ensemble's members pooled with more (or less) weight on one of them, in "auto".
+"""Probe: an ensemble's members pooled with more (or less) weight on one of them, in "auto" or,
+with ``--kind``, told each room's true kind.
 
     python -m train.probe_member_weight models/distance --member 2 --weights 0.333 0.5 0.6 0.7 0.8 1
+    python -m train.probe_member_weight models/distance --member 3 --weights 0.25 0.4 0.5 0.6 --kind
 
 Each member's belief is computed once on the validation rooms (``train.distance_eval.validation_sets``,
 where ``train.ensemble`` fits its numbers) and on the evaluation sets (the same examples as
@@ -11,7 +13,10 @@ row gives the validation score (the mean over both validation sets of MAE and re
 over the median guess's: lower is better) and, per evaluation set, MAE m / relative error / rank
 correlation / within-room rank / 90 % coverage. The weight to pick is the one with the least
 validation score; the evaluation columns are there to check it against the rule for a new default
-(``train.ensemble.DECISION_SETS``), not to choose it.
+(``train.ensemble.DECISION_SETS``), not to choose it. With ``--kind`` every member that takes the
+room kind is told the true one, on validation and evaluation rooms alike (the weights a pool would
+give its members when the person names the room), and the interval's scale is fitted on those
+beliefs.
 """
 from __future__ import annotations
 
@@ -59,12 +64,21 @@ def pooled_rows(val, evals, member: int, weights, median: float) -> list[dict]:
     return rows
 
 
+def set_beliefs(members, s, fe, config: DistanceConfig, kind: bool = False) -> tuple:
+    """``(name, mus, sigmas, bank)`` of the members on the examples of set ``s`` (``kind``: the
+    members that take the room kind are told each room's true one; else "auto")."""
+    x = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=fe.sample_rate, seed=s.seed,
+                      speech_share=config.speech_share)
+    return s.name, *member_beliefs(members, x, s.bank.kind if kind else None), s.bank
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("bundle", help="an ensemble distance bundle (train.ensemble)")
     p.add_argument("--member", type=int, required=True, help="which member (1-based) gets the weight")
     p.add_argument("--weights", type=float, nargs="+", default=[1 / 3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0])
     p.add_argument("--validation-rooms", type=int, default=100)
+    p.add_argument("--kind", action="store_true", help="tell the members each room's true kind")
     args = p.parse_args(argv)
     config = DistanceConfig()
     members = unpack(load_bundle(args.bundle))
@@ -75,13 +89,10 @@ def main(argv=None):
     sources = dry_sources(sr, n_speech=config.speech, data=config.data)
     banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed)
 
-    def beliefs(s):
-        x = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=sr, seed=s.seed,
-                          speech_share=config.speech_share)
-        return s.name, *member_beliefs(members, x), s.bank
-
-    val = [beliefs(s) for s in validation_sets(sources, sr, rooms=args.validation_rooms, seed=config.seed)]
-    evals = [beliefs(s) for s in eval_sets(banks, sources, config.seed) if s.name != "training rooms"]
+    val = [set_beliefs(members, s, fe, config, args.kind)
+           for s in validation_sets(sources, sr, rooms=args.validation_rooms, seed=config.seed)]
+    evals = [set_beliefs(members, s, fe, config, args.kind)
+             for s in eval_sets(banks, sources, config.seed) if s.name != "training rooms"]
     for row in pooled_rows(val, evals, args.member - 1, args.weights, Baselines.median(banks.train)):
         print(json.dumps(row), flush=True)
 
