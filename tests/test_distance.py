@@ -500,6 +500,34 @@ def test_probe_shifted_draws_hybrid_rooms_and_refuses_seeds_that_are_not_fresh(c
     assert e.value.code == 2 and "--seeds 600: not fresh hybrid rooms" in capsys.readouterr().err
 
 
+def test_probe_shifted_and_the_bootstrap_tell_the_true_room_kind_with_kind(monkeypatch, data_cache):
+    """``train.probe_shifted --seeds ... --kind`` (and ``train.distance_compare --kind``, through
+    the same ``estimates``): each room's true kind is told to a bundle that takes it, so its
+    estimates move; a bundle that does not take it answers as in "auto"."""
+    from types import SimpleNamespace
+
+    from soundpred.rooms import HYBRID
+    from train.distance_compare import estimates
+    from train.distance_eval import DistanceConfig
+    from train.probe_shifted import score
+
+    monkeypatch.setenv("SOUNDPRED_CACHE", str(data_cache))
+    keras.utils.set_random_seed(4)
+    hinted, plain = (SimpleNamespace(model=build_distance(DISTANCE_FRONTEND, width=8, room_hint=h), meta={},
+                                     frontend=DISTANCE_FRONTEND)
+                     for h in (True, False))
+    rng = np.random.default_rng(2)
+    noise = [rng.standard_normal(SR * 5).astype(np.float32) * 0.1]
+    d, sources = DistanceConfig(eval_rooms=2), SimpleNamespace(eval_speech=noise, eval_clips=noise)
+    auto = score(hinted, plain, HYBRID, 9001, 9001, d, sources)
+    told = score(hinted, plain, HYBRID, 9001, 9001, d, sources, kind=True)
+    np.testing.assert_array_equal(auto[2], told[2])  # the same rooms and distances
+    assert np.abs(np.log(told[0]) - np.log(auto[0])).max() > 1e-4  # the kind moves the bundle that takes it
+    np.testing.assert_allclose(told[1], auto[1], rtol=1e-5)  # and not the one that does not
+    x = np.stack([noise[0][:DISTANCE_FRONTEND.window_samples]] * 2)
+    np.testing.assert_allclose(estimates(hinted, x, ["auto", "auto"]), estimates(hinted, x), rtol=1e-6)
+
+
 def test_shifted_probe_splits_rooms_by_reverberation_against_size(tmp_path):
     """``train.probe_shifted``: its factors together are the shifted simulation; the RT60 line is
     fitted on real simulated training rooms (RT60 grows with volume there), a room on the line

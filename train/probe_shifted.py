@@ -22,6 +22,7 @@ both bundles' MAE, relative error and rank correlation (over all examples and wi
     python -m train.probe_shifted runs/e_p90hintrel models/distance --seeds 301 302 303
     python -m train.probe_shifted runs/e_p90hintrel models/distance --seeds 211 212 --set held-out
     python -m train.probe_shifted runs/e_f models/distance --seeds 641 642 643 644 --set hybrid
+    python -m train.probe_shifted NEW models/distance --seeds 651 652 --set hybrid --kind   # room kind told
 
 ``--seeds``: the shifted simulation (with ``--set held-out`` the training one, with ``--set
 hybrid`` the hybrid one) on other rooms and examples (each seed is the room bank's and the
@@ -125,6 +126,7 @@ def main(argv=None):
     p.add_argument("--factors", action="store_true", help="the held-out rooms with one shifted difference at a time")
     p.add_argument("--seeds", nargs="+", type=int, help="the --set simulation on these room and example seeds")
     p.add_argument("--set", default="shifted", choices=list(DRAW_SETTINGS), help="with --seeds: which simulation")
+    p.add_argument("--kind", action="store_true", help="with --seeds: tell both bundles each room's true kind")
     args = p.parse_args(argv)
     if args.seeds and stale_seeds(args.set, args.seeds):
         p.error(f"--seeds {' '.join(map(str, stale_seeds(args.set, args.seeds)))}: not fresh {args.set} rooms "
@@ -155,15 +157,18 @@ def main(argv=None):
     return fit
 
 
-def score(new, old, settings, bank_seed: int, example_seed: int, d: DistanceConfig, sources) -> tuple:
-    """``(new estimates, old estimates, true distances)`` on ``d.eval_rooms`` rooms of
+def score(new, old, settings, bank_seed: int, example_seed: int, d: DistanceConfig, sources,
+          kind: bool = False) -> tuple:
+    """``(new estimates, old estimates, true distances, room ids)`` on ``d.eval_rooms`` rooms of
     ``settings`` (bank seed ``d.seed + bank_seed``) heard as evaluation examples (seed
-    ``d.seed + example_seed``) of the held-out dry sources."""
+    ``d.seed + example_seed``) of the held-out dry sources; ``kind``: each room's true kind is
+    told to the bundles that take it (else "auto")."""
     fe = new.frontend
     bank = make_bank(settings, d.eval_rooms, seed=d.seed + bank_seed, sr=fe.sample_rate)
     x = make_examples(bank, sources.eval_speech, sources.eval_clips, settings, n=fe.window_samples,
                       sr=fe.sample_rate, seed=d.seed + example_seed, speech_share=d.speech_share)
-    return estimates(new, x), estimates(old, x), bank.distance, bank.room
+    kinds = bank.kind if kind else None
+    return estimates(new, x, kinds), estimates(old, x, kinds), bank.distance, bank.room
 
 
 #: the measures of each row (:func:`_errors`)
@@ -192,10 +197,10 @@ def seed_rows(new, old, args, d: DistanceConfig, sources) -> dict:
     """Both bundles on the ``args.set`` simulation drawn with each of ``args.seeds``, and on all
     of those examples together."""
     settings = DRAW_SETTINGS[args.set]
-    _header(f"{args.set} rooms, seed", args)
+    _header(f"{args.set} rooms{', true kind told' if args.kind else ''}, seed", args)
     draws = []
     for seed in args.seeds:
-        draws.append(score(new, old, settings, seed, seed, d, sources))
+        draws.append(score(new, old, settings, seed, seed, d, sources, args.kind))
         _row(str(seed), *draws[-1])
     draws = [(*draw[:3], draw[3] + i * ROOM_ID_STRIDE) for i, draw in enumerate(draws)]  # each draw's rooms its own
     together = dict(zip(("new", "old", "truth", "room"), (np.concatenate(v) for v in zip(*draws))))
