@@ -498,6 +498,9 @@ def test_probe_shifted_draws_hybrid_rooms_and_refuses_seeds_that_are_not_fresh(c
     with pytest.raises(SystemExit) as e:
         main(["no/such/bundle", "no/such/bundle", "--seeds", "621", "600", "--set", "hybrid"])
     assert e.value.code == 2 and "--seeds 600: not fresh hybrid rooms" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["no/such/bundle", "no/such/bundle", "--kind"])
+    assert e.value.code == 2 and "--kind goes with --seeds" in capsys.readouterr().err
 
 
 def test_probe_shifted_and_the_bootstrap_tell_the_true_room_kind_with_kind(monkeypatch, data_cache):

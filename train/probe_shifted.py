@@ -128,6 +128,8 @@ def main(argv=None):
     p.add_argument("--set", default="shifted", choices=list(DRAW_SETTINGS), help="with --seeds: which simulation")
     p.add_argument("--kind", action="store_true", help="with --seeds: tell both bundles each room's true kind")
     args = p.parse_args(argv)
+    if args.kind and not args.seeds:
+        p.error("--kind goes with --seeds (the fresh draws)")
     if args.seeds and stale_seeds(args.set, args.seeds):
         p.error(f"--seeds {' '.join(map(str, stale_seeds(args.set, args.seeds)))}: not fresh {args.set} rooms "
                 f"(training, validation or the card's own); these are: {sorted(USED_SEEDS[args.set])}")
