@@ -211,6 +211,12 @@ TWINS = (Twin("talker_share", TRAIN_TALKER, "talker_train", "talker-like source"
               "microphone that may face anywhere (hypercardioid, random orientation; omnidirectional source)"))
 
 
+#: Bank seed offsets (of the configuration's seed) of the rooms the models learn from, with their
+#: twins (:func:`room_banks`), and of the validation rooms ``train.ensemble`` calibrates on
+#: (:func:`validation_sets`); ``train.probe_shifted`` refuses them as fresh draws.
+TRAIN_BANK_OFFSET, HYBRID_TRAIN_BANK_OFFSET = 100, 500
+VALIDATION_BANK_OFFSETS = {"training": 700, "hybrid": 800}
+
 #: The evaluation banks by name: simulation settings, the bank's seed offset and the offset of its
 #: examples' seed (:func:`room_banks`, :func:`eval_sets`; ``train.probe_conditions`` hears the same
 #: rooms without simulating the training bank).
@@ -244,11 +250,11 @@ def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 
     or microphone (TRAIN_TALKER, TRAIN_TURNED, TRAIN_MIC), of the same seed: the same rooms and distances; the evaluation
     banks unless ``evaluation`` is False (``train.distance --no-evaluate``: a lent machine's
     minutes are not spent simulating rooms it will not score)."""
-    train_seed = seed + 100  # the twin banks' too: the same rooms
+    train_seed = seed + TRAIN_BANK_OFFSET  # the twin banks' too: the same rooms
     train = make_bank(TRAIN, rooms, seed=train_seed, sr=sr)
     evals = [eval_bank(name, eval_rooms, sr, seed) if evaluation else None for name in EVAL_BANKS]
     return Banks(train, *evals,
-                 make_bank(HYBRID, hybrid_rooms, seed=seed + 500, sr=sr) if hybrid_rooms else None,
+                 make_bank(HYBRID, hybrid_rooms, seed=seed + HYBRID_TRAIN_BANK_OFFSET, sr=sr) if hybrid_rooms else None,
                  **{t.bank: make_bank(t.settings, rooms, seed=train_seed, sr=sr) for t in TWINS if t.key in twins})
 
 
@@ -625,10 +631,11 @@ def validation_sets(sources: DrySources, sr: int, *, rooms: int = 100, seed: int
     settings, other seeds), with the training dry sources: where ``train.ensemble`` calibrates
     an ensemble's interval and chooses its point estimate, so that the evaluation sets stay
     untouched by every choice."""
-    return [EvalSet("validation (training settings)", make_bank(TRAIN, rooms, seed=seed + 700, sr=sr), TRAIN,
-                    seed + 17, sources.train_speech, sources.train_clips),
-            EvalSet("validation (hybrid simulation)", make_bank(HYBRID, rooms, seed=seed + 800, sr=sr), HYBRID,
-                    seed + 18, sources.train_speech, sources.train_clips)]
+    v = VALIDATION_BANK_OFFSETS
+    return [EvalSet("validation (training settings)", make_bank(TRAIN, rooms, seed=seed + v["training"], sr=sr),
+                    TRAIN, seed + 17, sources.train_speech, sources.train_clips),
+            EvalSet("validation (hybrid simulation)", make_bank(HYBRID, rooms, seed=seed + v["hybrid"], sr=sr),
+                    HYBRID, seed + 18, sources.train_speech, sources.train_clips)]
 
 
 @dataclass

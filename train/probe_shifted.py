@@ -44,7 +44,8 @@ from soundpred.bundle import load_bundle
 from soundpred.metrics import mae_rel, spearman_within_rooms
 from soundpred.rooms import HYBRID, SHIFTED, TRAIN, make_bank
 from train.distance_compare import estimates
-from train.distance_eval import EVAL_BANKS, DistanceConfig, dry_sources, eval_sets, make_examples, room_banks
+from train.distance_eval import (EVAL_BANKS, HYBRID_TRAIN_BANK_OFFSET, TRAIN_BANK_OFFSET, VALIDATION_BANK_OFFSETS,
+                                 DistanceConfig, dry_sources, eval_sets, make_examples, room_banks)
 
 THIRDS = ("lower", "typical", "higher")
 #: The shifted simulation's differences from the training one (``soundpred.rooms.SHIFTED``), one
@@ -71,12 +72,11 @@ FACTORS = {"none (the held-out rooms)": {}, **_SINGLE,
 #: what ``--set`` draws with ``--seeds``
 DRAW_SETTINGS = {"shifted": SHIFTED, "held-out": TRAIN, "hybrid": HYBRID}
 #: bank seeds (offsets of the configuration's seed) that are not fresh rooms of each ``--set``:
-#: the training rooms and their twins (``room_banks``: 100; the hybrid training rooms 500), the
-#: validation rooms ``train.ensemble`` calibrates on (``validation_sets``: 700, 800) and the
-#: card's own evaluation bank (``EVAL_BANKS``)
+#: the training rooms and their twins, the validation rooms ``train.ensemble`` calibrates on and
+#: the card's own evaluation bank (``train.distance_eval``'s offsets)
 USED_SEEDS = {"shifted": {EVAL_BANKS["shifted"][1]},
-              "held-out": {100, 700, EVAL_BANKS["held-out"][1]},
-              "hybrid": {500, 800, EVAL_BANKS["hybrid"][1]}}
+              "held-out": {TRAIN_BANK_OFFSET, VALIDATION_BANK_OFFSETS["training"], EVAL_BANKS["held-out"][1]},
+              "hybrid": {HYBRID_TRAIN_BANK_OFFSET, VALIDATION_BANK_OFFSETS["hybrid"], EVAL_BANKS["hybrid"][1]}}
 
 
 def stale_seeds(draw_set: str, seeds) -> list[int]:
@@ -130,8 +130,9 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.kind and not args.seeds:
         p.error("--kind goes with --seeds (the fresh draws)")
-    if args.seeds and stale_seeds(args.set, args.seeds):
-        p.error(f"--seeds {' '.join(map(str, stale_seeds(args.set, args.seeds)))}: not fresh {args.set} rooms "
+    stale = stale_seeds(args.set, args.seeds or [])
+    if stale:
+        p.error(f"--seeds {' '.join(map(str, stale))}: not fresh {args.set} rooms "
                 f"(training, validation or the card's own); these are: {sorted(USED_SEEDS[args.set])}")
     new, old = load_bundle(args.new), load_bundle(args.old)
     fe = new.frontend
