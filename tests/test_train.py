@@ -714,6 +714,21 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
         (0.0, 0.0, 0.25, 0.0), (0.5, 0.5, 0.0, 0.5)]  # the members' training, carried through the first ensemble
     assert b2.meta["training"]["members"][1]["folder"] == f"{out}, member1 (from {folders[1]})"
 
+    # weights per room kind, fitted on the validation rooms: auto stays the equal mixture
+    perkind = tmp_path / "perkind"
+    ensemble.main([f"{out}:2", f"{out}:2", "--out", str(perkind), "--rooms", "4", "--eval-rooms", "2",
+                   "--validation-rooms", "2", "--speech", "12", "--kind-weights", "fit"])
+    b3 = load_bundle(perkind)
+    weights = b3.meta["training"]["kind_weights"]
+    assert list(weights) == ["small", "medium", "large"] and all(sum(w) == pytest.approx(1.0) for w in weights.values())
+    assert b3.model.get_layer("log_distance").hinted_weights == [list(map(float, w)) for w in weights.values()]
+    got3 = np.asarray(b3.model.predict_on_batch([x, hint]))
+    np.testing.assert_allclose(got3[:, 0], p1[:, 0], rtol=1e-5)  # one network twice: any weights give its mean
+    card3 = (perkind / "README.md").read_text()
+    assert "the members are weighted per kind" in card3 and "| large |" in card3
+    with pytest.raises(SystemExit, match="no --hint-share"):
+        ensemble.main([str(out), "--out", str(tmp_path / "no"), "--kind-weights", "fit", "--hint-share", "1.0"])
+
 
 def test_hint_share_weighs_the_members_that_take_the_kind_only_when_it_is_given(tmp_path):
     """GaussianPool's hinted weights: with hint_share 1 an example with a kind gets the hint
@@ -738,6 +753,63 @@ def test_hint_share_weighs_the_members_that_take_the_kind_only_when_it_is_given(
     assert hinted_weights([False, True, True], 0.8) == pytest.approx([0.2, 0.4, 0.4])
     with pytest.raises(ValueError, match="no member"):
         hinted_weights([False, False], 0.5)
+
+
+def test_kind_weights_mix_the_members_per_room_kind_and_survive_a_save(tmp_path):
+    """GaussianPool with one weight vector per room kind: a small room gets member 1 alone, a
+    medium one member 2 alone, a large one half each, auto the equal mixture; the weights come
+    back from a saved bundle. Weights that do not sum to 1, or two rows, are refused."""
+    import keras
+
+    from soundpred.models import DISTANCE_FRONTEND, GaussianPool, build_distance, build_distance_ensemble
+
+    keras.utils.set_random_seed(0)
+    nets = [build_distance(DISTANCE_FRONTEND, width=4, room_hint=True) for _ in range(2)]
+    nets[1].get_layer("log_distance").set_weights([nets[1].get_layer("log_distance").get_weights()[0],
+                                                  np.array([2.0, -1.0], np.float32)])  # disagrees with member 1
+    ens = build_distance_ensemble(nets, kind_weights=[[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    x = np.random.default_rng(1).standard_normal((4, DISTANCE_FRONTEND.window_samples)).astype(np.float32)
+    hint = np.eye(4, dtype=np.float32)[[0, 1, 2, 3]]  # auto, small, medium, large
+    got = np.asarray(ens.predict_on_batch([x, hint]))
+    p = [np.asarray(n.predict_on_batch([x, hint])) for n in nets]
+    np.testing.assert_allclose(got[1], p[0][1], rtol=1e-4)
+    np.testing.assert_allclose(got[2], p[1][2], rtol=1e-4)
+    for i in (0, 3):  # auto and large: the equal mixture
+        assert got[i, 0] == pytest.approx((p[0][i, 0] + p[1][i, 0]) / 2, rel=1e-5)
+    loaded = load_bundle(save_bundle(ens, tmp_path / "e", frontend=DISTANCE_FRONTEND, task="distance")).model
+    np.testing.assert_allclose(np.asarray(loaded.predict_on_batch([x, hint])), got, rtol=1e-5)
+    assert loaded.get_layer("log_distance").hinted_weights == [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]]
+    for bad in ([[1.0, 0.0], [0.0, 1.0]], [[0.6, 0.6], [0.5, 0.5], [0.5, 0.5]], [0.7, 0.7]):
+        with pytest.raises(ValueError, match="summing to 1"):
+            GaussianPool(hinted_weights=bad)
+    with pytest.raises(ValueError, match="not both"):
+        build_distance_ensemble(nets, hint_share=0.5, kind_weights=[0.5, 0.5])
+
+
+def test_kind_weights_are_fitted_per_kind_on_the_validation_examples():
+    """``choose_kind_weights`` on beliefs made up so that member 1 is right in small rooms and
+    member 2 in large ones, both in medium ones: it gives small rooms to member 1 and large ones
+    to member 2, and keeps the equal weights where no grid vector beats them (medium). The grid
+    is every multiple of 0.1 summing to 1."""
+    from train.ensemble import choose_kind_weights, simplex_grid
+
+    grid = simplex_grid(3)
+    assert len(grid) == 66 and all(w.sum() == pytest.approx(1.0) and w.min() >= 0 for w in grid)
+    assert len({tuple(np.round(w, 6)) for w in grid}) == 66
+    rng = np.random.default_rng(0)
+    d = np.exp(rng.uniform(np.log(0.5), np.log(10.0), 300))
+    kinds = np.array(["small", "medium", "large"])[np.arange(300) % 3]
+    off = np.where(kinds == "small", 0.0, 1.0), np.where(kinds == "large", 0.0, 1.0)  # each member's error
+    off = (np.where(kinds == "medium", 0.0, off[0]), np.where(kinds == "medium", 0.0, off[1]))
+    mus = np.log(d)[None] + np.array(off)
+    sigmas = np.full_like(mus, 0.3)
+    weights, scores = choose_kind_weights([(mus, sigmas, d)], [kinds], median=2.0, shrink=0.0, scale=1.0)
+    assert weights[0] == [1.0, 0.0] and weights[2] == [0.0, 1.0]
+    assert weights[1] == [0.5, 0.5]  # both right: a tie, so the equal weights stay
+    assert scores["small"]["chosen"] < scores["small"]["equal"] and scores["small"]["examples"] == 100
+    weights, scores = choose_kind_weights([(mus[:, kinds != "large"], sigmas[:, kinds != "large"], d[kinds != "large"])],
+                                          [kinds[kinds != "large"]], median=2.0, shrink=0.0, scale=1.0)
+    assert weights[2] == [0.5, 0.5] and "large" not in scores  # no large room to fit on: equal
 
 
 def test_point_shrink_outside_its_range_is_refused(tmp_path):

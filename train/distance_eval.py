@@ -1017,6 +1017,8 @@ direct sound's arrival time and the level carry no distance.
 def _hint_share_words(training: dict) -> str:
     share, fitted = training.get("hint_share"), training.get("hint_share_fitted")
     scores = training["validation"].get("errors_by_hint_share")
+    if training.get("kind_weights"):
+        return _kind_weights_words(training)
     if not scores:
         return ""
     words = ("every member counts the same, as with auto" if share is None else
@@ -1026,6 +1028,22 @@ def _hint_share_words(training: dict) -> str:
             f"has the least mean of MAE and relative error over the median guess's of the equal share and 0, 0.1, "
             f"..., 1 ({scores['equal' if fitted is None else str(fitted)]:.3f}, against {scores['equal']:.3f} for "
             f"the equal share).\n")
+
+
+def _kind_weights_words(training: dict) -> str:
+    """The card's words on the members' weights per room kind (``train.ensemble --kind-weights fit``)."""
+    scores = training["validation"].get("errors_by_kind_weights", {})
+    rows = "\n".join(
+        f"| {kind} | " + " | ".join(f"{w:g}" for w in weights) + " | "
+        + (f"{scores[kind]['chosen']:.3f} against {scores[kind]['equal']:.3f} ({scores[kind]['examples']} examples)"
+           if kind in scores else "no validation room of this kind: equal") + " |"
+        for kind, weights in training["kind_weights"].items())
+    n = len(next(iter(training["kind_weights"].values())))
+    return ("\nWith a room kind given (not auto), the members are weighted per kind (with auto they count the "
+            "same). For each kind, of the equal weights and every vector of multiples of 0.1, these have the least "
+            "mean of MAE and relative error over the median guess's on that kind's validation rooms, each member "
+            "told the true kind:\n\n| kind | " + " | ".join(f"member {i + 1}" for i in range(n))
+            + " | validation score, chosen against equal |\n|---|" + "---|" * n + "---|\n" + rows + "\n")
 
 
 #: the training-only heads a member may have been trained with (its meta's loss weight), in words

@@ -27,6 +27,12 @@ training and the hybrid simulation, other seeds):
    The default, ``equal``, keeps every member's weight the same (the scores of every share are
    still printed and stored). Measured (docs/distance.md): the fitted share helps the hybrid and
    broad sets and hurts the held-out and shifted ones, so the embedded default keeps ``equal``.
+4. with ``--kind-weights fit`` instead (every member may take the kind): for each room kind
+   (small, medium, large) apart, the members' weights for examples whose kind is given. Of the
+   equal weights and every vector of multiples of 0.1 summing to 1 (:func:`simplex_grid`), the
+   one with the least mean of MAE and relative error over the median guess's on that kind's
+   validation examples, every member told the true kind (:func:`choose_kind_weights`). With
+   "auto" the members still count the same, so the ensemble's auto answers do not change.
 
 An ensemble bundle given as a member brings its members (:func:`unpack`): ``python -m
 train.ensemble models/distance --out runs/hintfit --hint-share fit`` pools the default's three
@@ -43,6 +49,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import shlex
 import sys
 import time
@@ -57,6 +64,7 @@ from soundpred.distance import COVERAGE, point_estimate, point_shrink, z_value
 from soundpred.features import LogMel
 from soundpred.metrics import mae_rel
 from soundpred.models import GaussianPool, build_distance_ensemble, hinted_weights, member_frontends, takes_room_hint
+from soundpred.rooms import ROOM_KINDS
 from train.common import HubPush, add_hub_args, finish_bundle
 from train.distance_eval import (
     MEMBER_HEADS,
@@ -78,6 +86,8 @@ from train.distance_eval import (
 )
 
 SHRINK_GRID = np.round(np.arange(0.0, 1.0001, 0.05), 2)
+#: the grid of ``--kind-weights fit``: every member weight a multiple of this
+KIND_WEIGHT_STEP = 0.1
 #: the sets and measures on which a new default must beat the current one (issue 12, item 5)
 DECISION_SETS = ("held-out rooms", "shifted simulation")
 #: what the ensemble's card and meta keep of each member's training (its bundle's meta)
@@ -180,6 +190,40 @@ def choose_hint_share(takes_hint: list[bool], beliefs: list[tuple], median: floa
     return best, {"equal" if c is None else str(c): round(v, 4) for c, v in scores.items()}
 
 
+def simplex_grid(n: int, step: float = KIND_WEIGHT_STEP) -> list[np.ndarray]:
+    """Every weight vector over ``n`` members on a grid of ``step`` that sums to 1."""
+    k = round(1 / step)
+    # stars and bars: the places of n - 1 bars among k + n - 1 cut k steps into n parts
+    return [(np.diff([-1, *bars, k + n - 1]) - 1) / k for bars in itertools.combinations(range(k + n - 1), n - 1)]
+
+
+def choose_kind_weights(beliefs: list[tuple], kinds: list[np.ndarray], median: float, shrink: float,
+                        scale: float) -> tuple[list[list[float]], dict]:
+    """Per room kind (small, medium, large), the members' weights for examples whose kind is
+    given: of their equal weights and every vector of :func:`simplex_grid`, the one with the
+    least mean of MAE and relative error over the median guess's (:func:`validation_score`) on that
+    kind's validation examples (a tie keeps the equal weights). ``beliefs``: per set,
+    ``(mus, sigmas, d)`` of every member told the true kind, ``(members, n)``; ``kinds``: per
+    set, each example's true kind. Returns the weights, one list per kind, and per kind the
+    score of the equal weights and of the chosen ones, with the examples it was fitted on."""
+    n = len(beliefs[0][0])
+    equal = np.full(n, 1.0 / n)
+    grid = [equal, *simplex_grid(n)]
+    chosen, scores = [], {}
+    for kind in ROOM_KINDS[1:]:
+        sub = [(mus[:, k == kind], sigmas[:, k == kind], d[k == kind]) for (mus, sigmas, d), k in zip(beliefs, kinds)]
+        sub = [b for b in sub if len(b[2])]
+        if not sub:  # no validation room of this kind: nothing to fit on
+            chosen.append(equal.tolist())
+            continue
+        score = [validation_score(sub, w, median, shrink, scale) for w in grid]
+        best = min(range(len(grid)), key=lambda i: (score[i], i != 0))
+        chosen.append([round(float(w), 4) for w in grid[best]])
+        scores[kind] = {"equal": round(score[0], 4), "chosen": round(score[best], 4),
+                        "examples": int(sum(len(b[2]) for b in sub))}
+    return chosen, scores
+
+
 def unpack(bundle: Bundle) -> list[Bundle]:
     """The members of an ensemble bundle, each a distance model of its own (its network after a
     log-mel layer of the ensemble's front end), with what the ensemble's card records of its
@@ -258,6 +302,10 @@ def parse_args(argv=None):
     p.add_argument("--hint-share", default="equal", type=_hint_share,
                    help="weight of the members that take the room kind when one is given: 'equal' (every member "
                         "the same), 'fit' (chosen on validation rooms) or a number in [0, 1]")
+    p.add_argument("--kind-weights", choices=("equal", "fit"), default="equal",
+                   help="the members' weights when a room kind is given: 'equal' (as with auto, or as --hint-share "
+                        "says) or 'fit': per kind, chosen on validation rooms of that kind (every member "
+                        "a multiple of 0.1)")
     p.add_argument("--validation-rooms", type=int, default=100, help="rooms per validation set (4 pairs each)")
     p.add_argument("--rooms", type=int, default=d.rooms, help="training rooms of the baselines (as in train.distance)")
     p.add_argument("--eval-rooms", type=int, default=d.eval_rooms, help="rooms per evaluation set")
@@ -276,6 +324,9 @@ def main(argv=None):
     members = [m for _, ms in unpacked for m in ms]
     if any(b.task != "distance" for b in members):
         raise SystemExit("every member must be a distance bundle")
+    takes_hint = [takes_room_hint(b.model) for b in members]
+    if args.kind_weights == "fit" and (args.hint_share != "equal" or not any(takes_hint)):
+        raise SystemExit("--kind-weights fit needs a member that takes the room kind, and no --hint-share")
     folders = [str(p) if m.source == str(p) else f"{p}, {m.model.name} (from {m.meta['training'].get('folder')})"
                for p, ms in unpacked for m in ms]
     fe = members[0].frontend  # the bundle's; for the windows and the baselines (one rate and window)
@@ -284,19 +335,19 @@ def main(argv=None):
     banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed)
     base = Baselines.fit(banks.train, sources, fe, seed=config.seed, speech_share=config.speech_share)
 
-    takes_hint = [takes_room_hint(b.model) for b in members]
-    val, val_kind = [], []
+    val, val_kind, kinds = [], [], []
     for s in validation_sets(sources, sr, rooms=args.validation_rooms, seed=config.seed):
         x = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=sr, seed=s.seed,
                           speech_share=config.speech_share)
         auto = member_beliefs(members, x)
         mu, sigma = mixture(*auto)
         val.append((s.name, mu, sigma, s.bank.distance))
-        if any(takes_hint) and not all(takes_hint):
+        if any(takes_hint):
             mus, sigmas = auto[0].copy(), auto[1].copy()  # told the kind, only the members that take it change
             hinted = np.flatnonzero(takes_hint)
             mus[hinted], sigmas[hinted] = member_beliefs([members[i] for i in hinted], x, s.bank.kind)
             val_kind.append((mus, sigmas, s.bank.distance))
+            kinds.append(np.asarray(s.bank.kind))
     scale = fit_sigma_scale(np.concatenate([v[1] for v in val]), np.concatenate([v[2] for v in val]),
                             np.log(np.concatenate([v[3] for v in val])))
     errors = [shrink_errors(mu, scale * sigma, d, base.train_median) for _, mu, sigma, d in val]
@@ -306,14 +357,22 @@ def main(argv=None):
           f"median guess's by shrink: " + ", ".join(f"{c:g}: {v[0]:.3f}/{v[1]:.3f}" for c, v in mean_errors.items()),
           file=sys.stderr)
     hint_share, hint_scores, fitted = None, {}, None
-    if val_kind:
+    kind_weights, kind_scores = None, {}
+    if args.kind_weights == "fit":
+        kind_weights, kind_scores = choose_kind_weights(val_kind, kinds, base.train_median, shrink, scale)
+        print("validation with the room kind: weights per kind "
+              + "; ".join(f"{k} {w} ({kind_scores[k]['chosen']:.3f} against {kind_scores[k]['equal']:.3f} with equal "
+                          f"weights, {kind_scores[k]['examples']} examples)" if k in kind_scores else f"{k} {w} (no example)"
+                          for k, w in zip(ROOM_KINDS[1:], kind_weights)), file=sys.stderr)
+    elif val_kind and not all(takes_hint):
         fitted, hint_scores = choose_hint_share(takes_hint, val_kind, base.train_median, shrink, scale)
         hint_share = {"equal": None, "fit": fitted}.get(args.hint_share, args.hint_share)
         print(f"validation with the room kind: fitted hint_share {fitted}, used {hint_share} (mean error over the "
               f"median guess's: "
               + ", ".join(f"{c}: {v:.3f}" for c, v in hint_scores.items()) + ")", file=sys.stderr)
 
-    model = build_distance_ensemble([b.model for b in members], sigma_scale=scale, hint_share=hint_share)
+    model = build_distance_ensemble([b.model for b in members], sigma_scale=scale, hint_share=hint_share,
+                                    kind_weights=kind_weights)
     out = args.out
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
@@ -335,10 +394,11 @@ def main(argv=None):
                     for p, b in zip(folders, members)],
         "sigma_scale": round(scale, 4), "point_shrink": shrink, "hint_share": hint_share,
         "hint_share_fitted": fitted,
+        "kind_weights": None if kind_weights is None else dict(zip(ROOM_KINDS[1:], kind_weights)),
         "train_median_m": base.train_median,
         "validation": {"rooms_per_set": args.validation_rooms, "sets": [v[0] for v in val],
                        "errors_by_shrink": {str(c): v for c, v in mean_errors.items()},
-                       "errors_by_hint_share": hint_scores},
+                       "errors_by_hint_share": hint_scores, "errors_by_kind_weights": kind_scores},
         "compared": {str(c): {s: {k: r[s]["model"][k] for k in ("mae_m", "rel_error", "spearman", "coverage")}
                               for s in r} for c, r in compared.items()},
         "seconds": round(time.time() - t0, 1),
