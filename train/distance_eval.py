@@ -1040,7 +1040,7 @@ def _kind_weights_words(training: dict) -> str:
         for kind, weights in training["kind_weights"].items())
     n = len(next(iter(training["kind_weights"].values())))
     return ("\nWith a room kind given (not auto), the members are weighted per kind (with auto they count the "
-            "same). For each kind, of the equal weights and every vector of multiples of 0.1, these have the least "
+            "same). For each kind, of the equal weights and every vector of multiples of 0.1 summing to 1, these have the least "
             "mean of MAE and relative error over the median guess's on that kind's validation rooms, each member "
             "told the true kind:\n\n| kind | " + " | ".join(f"member {i + 1}" for i in range(n))
             + " | validation score, chosen against equal |\n|---|" + "---|" * n + "---|\n" + rows + "\n")
