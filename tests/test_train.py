@@ -791,6 +791,7 @@ def test_kind_weights_are_fitted_per_kind_on_the_validation_examples():
     member 2 in large ones, both in medium ones: it gives small rooms to member 1 and large ones
     to member 2, and keeps the equal weights where no grid vector beats them (medium). The grid
     is every multiple of 0.1 summing to 1."""
+    from soundpred.models import GaussianPool
     from train.ensemble import choose_kind_weights, simplex_grid
 
     grid = simplex_grid(3)
@@ -810,6 +811,10 @@ def test_kind_weights_are_fitted_per_kind_on_the_validation_examples():
     weights, scores = choose_kind_weights([(mus[:, kinds != "large"], sigmas[:, kinds != "large"], d[kinds != "large"])],
                                           [kinds[kinds != "large"]], median=2.0, shrink=0.0, scale=1.0)
     assert weights[2] == [0.5, 0.5] and "large" not in scores  # no large room to fit on: equal
+    three = np.repeat(mus[:1], 3, axis=0)  # three members that agree: every kind keeps its thirds
+    weights, _ = choose_kind_weights([(three, np.full_like(three, 0.3), d)], [kinds], median=2.0, shrink=0.0, scale=1.0)
+    assert weights == [[1 / 3] * 3] * 3
+    assert GaussianPool(hinted_weights=weights).hinted_weights == weights  # thirds still sum to 1
 
 
 def test_point_shrink_outside_its_range_is_refused(tmp_path):

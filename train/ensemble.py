@@ -217,8 +217,9 @@ def choose_kind_weights(beliefs: list[tuple], kinds: list[np.ndarray], median: f
             chosen.append(equal.tolist())
             continue
         score = [validation_score(sub, w, median, shrink, scale) for w in grid]
-        best = min(range(len(grid)), key=lambda i: (score[i], i != 0))
-        chosen.append([round(float(w), 4) for w in grid[best]])
+        best = int(np.argmin(score))
+        best = 0 if score[0] - score[best] <= 1e-9 else best  # a tie, to rounding: the equal weights
+        chosen.append([float(w) for w in grid[best]])  # unrounded: thirds must still sum to 1
         scores[kind] = {"equal": round(score[0], 4), "chosen": round(score[best], 4),
                         "examples": int(sum(len(b[2]) for b in sub))}
     return chosen, scores
@@ -342,7 +343,7 @@ def main(argv=None):
         auto = member_beliefs(members, x)
         mu, sigma = mixture(*auto)
         val.append((s.name, mu, sigma, s.bank.distance))
-        if any(takes_hint):
+        if args.kind_weights == "fit" or (any(takes_hint) and not all(takes_hint)):
             mus, sigmas = auto[0].copy(), auto[1].copy()  # told the kind, only the members that take it change
             hinted = np.flatnonzero(takes_hint)
             mus[hinted], sigmas[hinted] = member_beliefs([members[i] for i in hinted], x, s.bank.kind)
