@@ -1017,8 +1017,6 @@ direct sound's arrival time and the level carry no distance.
 def _hint_share_words(training: dict) -> str:
     share, fitted = training.get("hint_share"), training.get("hint_share_fitted")
     scores = training["validation"].get("errors_by_hint_share")
-    if training.get("kind_weights"):
-        return _kind_weights_words(training)
     if not scores:
         return ""
     words = ("every member counts the same, as with auto" if share is None else
@@ -1040,9 +1038,9 @@ def _kind_weights_words(training: dict) -> str:
         for kind, weights in training["kind_weights"].items())
     n = len(next(iter(training["kind_weights"].values())))
     return ("\nWith a room kind given (not auto), the members are weighted per kind (with auto they count the "
-            "same). For each kind, of the equal weights and every vector of multiples of 0.1 summing to 1, these have the least "
-            "mean of MAE and relative error over the median guess's on that kind's validation rooms, each member "
-            "told the true kind:\n\n| kind | " + " | ".join(f"member {i + 1}" for i in range(n))
+            "same). For each kind, of the equal weights and every vector of multiples of 0.1 summing to 1, these "
+            "have the least mean of MAE and relative error over the median guess's on that kind's validation rooms, "
+            "each member told the true kind:\n\n| kind | " + " | ".join(f"member {i + 1}" for i in range(n))
             + " | validation score, chosen against equal |\n|---|" + "---|" * n + "---|\n" + rows + "\n")
 
 
@@ -1111,7 +1109,7 @@ deviation factor {training["sigma_scale"]:g} makes the {COVERAGE * 100:g} % inte
 estimate exp(mean − c · sd²) runs from the belief's median (c = 0: least expected absolute error)
 to its value of least expected relative error (c = 1). {shrink_words} (MAE and relative error over
 the median guess's there: {errors["0.0"][0]:.3f} / {errors["0.0"][1]:.3f} at c = 0, {errors["0.05"][0]:.3f} / {errors["0.05"][1]:.3f} at c = 0.05, {errors["1.0"][0]:.3f} / {errors["1.0"][1]:.3f} at c = 1.)
-{_hint_share_words(training)}
+{_kind_weights_words(training) if training.get('kind_weights') else _hint_share_words(training)}
 {_evaluation(results)}
 {compared}
 ## Made by
