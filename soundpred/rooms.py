@@ -1,7 +1,7 @@
 """Simulated rooms for distance training and evaluation (pyroomacoustics).
 
 A *bank* is a seeded, cached set of room impulse responses (RIRs) with their
-source–microphone distance, RT60 and room id. Four simulation settings exist:
+source–microphone distance, RT60 and room id. Five simulation settings exist:
 
 ``train``   shoebox rooms from small offices to halls, per-wall absorption with a random
             frequency tilt, air absorption, omnidirectional source and mic; the RT60
@@ -19,6 +19,8 @@ source–microphone distance, RT60 and room id. Four simulation settings exist:
             early reflections and a ray-traced, scattered tail, a talker-like source,
             microphone self-noise, RT60 up to 3 s, and distances that grow with the room
             (see :data:`HYBRID`).
+``hybrid-free`` ``hybrid`` with an RT60 drawn whatever the room's size (training only,
+            :data:`HYBRID_FREE`).
 
 Three twins of ``train`` (its rooms, positions and distances, for a share of the training
 examples) change one end only: ``train-talker`` a subcardioid source facing the microphone ±60°,
@@ -49,7 +51,7 @@ from scipy.signal import butter, fftconvolve, sosfiltfilt
 from .data.common import cache_dir as default_cache_dir
 from .distance import RANGE_M
 
-__all__ = ["SimSettings", "TRAIN", "TRAIN_TALKER", "TRAIN_TURNED", "TRAIN_MIC", "MIC_PATTERNS", "SHIFTED", "BROAD", "HYBRID", "draw_materials", "draw_distance", "simulate_rir", "sample_room", "RirBank",
+__all__ = ["SimSettings", "TRAIN", "TRAIN_TALKER", "TRAIN_TURNED", "TRAIN_MIC", "MIC_PATTERNS", "SHIFTED", "BROAD", "HYBRID", "HYBRID_FREE", "draw_materials", "draw_distance", "simulate_rir", "sample_room", "RirBank",
            "make_bank", "synthesize", "coloured_noise", "DIRECT_INDEX", "DIRECT_HALF_SECONDS", "SPEED_OF_SOUND", "ROOM_KINDS",
            "room_kind", "kind_one_hot"]
 
@@ -100,6 +102,10 @@ class SimSettings:
     #: a directional microphone at a random orientation (as SHIFTED's cardioids), the source as the
     #: other fields say: one of :data:`MIC_PATTERNS` (None: omnidirectional, or as ``directivity``)
     mic_pattern: str | None = None
+    #: material rooms only: the RT60 is drawn first, log-uniformly over ``rt60_range`` whatever the
+    #: room's size, and the surfaces are drawn until the Eyring RT60 lands within a factor
+    #: :data:`FREE_RT60_FACTOR` of it; False: the RT60 is whatever the drawn surfaces give
+    rt60_free: bool = False
 
     def key(self) -> str:
         d = asdict(self)
@@ -110,7 +116,7 @@ class SimSettings:
 
 
 _ADDED_LATER = {"hybrid": False, "scattering": (0.0, 0.0), "talker": False, "turned": False, "self_noise_db": None,
-                "mic_pattern": None}
+                "mic_pattern": None, "rt60_free": False}
 #: ``SimSettings.mic_pattern``'s values, each with its class in ``pyroomacoustics.directivities``
 MIC_PATTERNS = {"subcardioid": "SubCardioid", "hypercardioid": "HyperCardioid", "figure-eight": "FigureEight"}
 
@@ -128,6 +134,14 @@ SHIFTED = SimSettings("shifted", absorption="uneven", directivity=True, noises=(
 HYBRID = SimSettings("hybrid", rt60_range=(0.1, 3.0), absorption="materials", absorption_range=None,
                      distance_prior=("room", 0.35, 0.5), hybrid=True, scattering=(0.05, 0.6), talker=True,
                      noises=("white", "pink", "brown", "babble"), self_noise_db=(35.0, 70.0))
+#: HYBRID's rooms, sources, distances and noises, but an RT60 drawn whatever the room's size
+#: (``rt60_free``; the surfaces still from the tables): a large room is then as likely dry as
+#: reverberant, so what tells its size, and so its distances, must come from elsewhere (the
+#: early reflections' delays) than the length of the tail (``train.distance --hybrid-free-rt60``).
+#: The surfaces cannot make every RT60 in every room (no table makes a hall of 0.1 s), so the
+#: two still go together a little: Spearman's correlation of volume and RT60 is 0.24–0.33
+#: against HYBRID's 0.41–0.53 (300 rooms at each of three seeds, session 41)
+HYBRID_FREE = replace(HYBRID, name="hybrid-free", rt60_free=True)
 #: TRAIN's rooms with a talker-like source (subcardioid, facing the microphone ± 60°) instead of
 #: an omnidirectional one: the same rooms, positions and distances as a TRAIN bank of the same
 #: seed, only the direct-to-reverberant ratio now also depends on where the source faces, as
@@ -245,6 +259,8 @@ def draw_materials(dims, rng: np.random.Generator, rt60_range: tuple[float, floa
     return None
 
 
+#: ``SimSettings.rt60_free``: the surfaces' RT60 lies within this factor of the one drawn
+FREE_RT60_FACTOR = 1.25
 #: Shoebox rooms' longest side, m (log-uniform, at least what the source distance needs).
 ROOM_LENGTH_M = (3.0, 35.0)
 MARGIN = 0.3  # least distance of source and mic from any wall, m
@@ -288,7 +304,12 @@ def sample_room(settings: SimSettings, rng: np.random.Generator, distance: float
         else:
             continue
         if settings.absorption == "materials":
-            drawn = draw_materials(dims, rng, settings.rt60_range)
+            rt60_range = settings.rt60_range
+            if settings.rt60_free:  # the RT60 first, whatever the size; then surfaces that give it
+                lo_rt, hi_rt = settings.rt60_range
+                target = float(np.exp(rng.uniform(np.log(lo_rt), np.log(hi_rt))))
+                rt60_range = (max(lo_rt, target / FREE_RT60_FACTOR), min(hi_rt, target * FREE_RT60_FACTOR))
+            drawn = draw_materials(dims, rng, rt60_range)
             if drawn is None:
                 continue
             room = {"dims": dims.tolist(), "mic": mic.tolist(), "src": src.tolist(), "distance": float(d),

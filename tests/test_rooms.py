@@ -7,7 +7,9 @@ import pytest
 from soundpred.rooms import (
     BROAD,
     DIRECT_INDEX,
+    FREE_RT60_FACTOR,
     HYBRID,
+    HYBRID_FREE,
     MIC_PATTERNS,
     SHIFTED,
     SPEED_OF_SOUND,
@@ -221,6 +223,54 @@ def test_room_prior_puts_sources_farther_in_bigger_rooms():
     assert np.all((rt >= 0.1) & (rt <= 3.0))
     for r in rooms[:20]:  # the stored RT60 is Eyring's at 500 Hz-1 kHz of the stored (rounded) absorption
         assert r["rt60"] == pytest.approx(eyring_rt60(r["dims"], r["absorption"])[2:4].mean(), rel=1e-3)
+
+
+def test_free_rt60_rooms_keep_the_hybrid_geometry_but_not_its_tie_to_size():
+    """HYBRID_FREE draws the RT60 first, whatever the size, and surfaces from the tables that give
+    it (Eyring within the factor): the rooms, distances and the RT60's spread are HYBRID's, but
+    the RT60 says less about the volume; its key is new and HYBRID's (its cached banks) unchanged."""
+    from scipy.stats import spearmanr
+
+    assert HYBRID.key() == "26fac7fb84" and HYBRID_FREE.key() not in (HYBRID.key(), TRAIN.key(), SHIFTED.key())
+    draws = {}
+    for settings in (HYBRID, HYBRID_FREE):
+        rng = np.random.default_rng(7)
+        rooms = [sample_room(settings, rng) for _ in range(300)]
+        volume = np.array([np.prod(r["dims"]) for r in rooms])
+        rt = np.array([r["rt60"] for r in rooms])
+        d = np.array([r["distance"] for r in rooms])
+        side = np.array([np.sqrt(r["dims"][0] * r["dims"][1]) for r in rooms])
+        assert np.all((rt >= 0.1) & (rt <= 3.0)) and np.all((d >= 0.3) & (d <= 20.0))
+        assert np.corrcoef(np.log(d), np.log(side))[0, 1] > 0.6  # distances still grow with the room
+        for r in rooms[:20]:  # the stored RT60 is still the stored surfaces' own
+            assert r["rt60"] == pytest.approx(eyring_rt60(r["dims"], r["absorption"])[2:4].mean(), rel=1e-3)
+        draws[settings.name] = spearmanr(np.log(volume), rt).statistic, np.quantile(rt, [0.1, 0.5, 0.9])
+    tied, free = draws["hybrid"][0], draws["hybrid-free"][0]
+    assert free < tied - 0.15, (tied, free)  # measured: 0.53 and 0.33 (seeds 8, 9: 0.41/0.24, 0.46/0.26)
+    np.testing.assert_allclose(draws["hybrid-free"][1], draws["hybrid"][1], rtol=0.35)  # a like spread of RT60s
+
+
+def test_free_rt60_lands_near_the_drawn_one(monkeypatch):
+    """The surfaces are drawn for the RT60 drawn first: every room's RT60 lies within the factor
+    of it (seen by recording what ``sample_room`` asks ``draw_materials`` for)."""
+    import soundpred.rooms as rooms
+
+    asked, real = [], rooms.draw_materials
+
+    def spy(dims, rng, rt60_range, tries=50):
+        drawn = real(dims, rng, rt60_range, tries)
+        asked.append((rt60_range, drawn))
+        return drawn
+
+    monkeypatch.setattr(rooms, "draw_materials", spy)
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        room = sample_room(HYBRID_FREE, rng)
+        (lo, hi), drawn = asked[-1]
+        assert drawn is not None and lo <= room["rt60"] <= hi
+        assert hi / lo <= FREE_RT60_FACTOR ** 2 * (1 + 1e-9) and 0.1 <= lo and hi <= 3.0
+    centres = [np.sqrt(lo * hi) for (lo, hi), _ in asked]
+    assert max(centres) / min(centres) > 5  # a target of its own per room, over the whole range
 
 
 def test_hybrid_rir_decays_like_its_room():

@@ -324,6 +324,39 @@ def test_training_parts_share_the_plain_rooms_with_their_twins():
     assert "cardioid source" in _simulation(replace(TRAIN, mic_pattern="figure-eight", directivity="source"))
 
 
+def test_hybrid_rooms_with_a_free_rt60_are_wired_through():
+    """``--hybrid-free-rt60``: the hybrid training rooms come from HYBRID_FREE (the bank's
+    settings and the examples' noise), the option needs hybrid rooms, and the member's card line
+    and the ensemble card say which hybrid simulation a member heard."""
+    from soundpred.rooms import HYBRID, HYBRID_FREE, TRAIN, RirBank
+    from train.distance import parse_args
+    from train.distance_eval import (Banks, DistanceConfig, _hybrid_training, _member_lines, _other_simulations,
+                                     hybrid_settings, training_parts)
+
+    def bank(settings):
+        return RirBank([np.ones(8, np.float32)], np.array([1.0]), np.array([0.5]), np.array([0]), settings,
+                       np.array([60.0]))
+
+    _, config = parse_args(["--out", "x", "--hybrid-rooms", "9", "--hybrid-share", "0.3", "--hybrid-free-rt60"])
+    assert config.hybrid_rt60_free and hybrid_settings(config) is HYBRID_FREE
+    assert hybrid_settings(DistanceConfig(hybrid_rooms=9)) is HYBRID
+    with pytest.raises(SystemExit):
+        parse_args(["--out", "x", "--hybrid-free-rt60"])
+    plain, free = bank(TRAIN), bank(HYBRID_FREE)
+    parts, shares = training_parts(Banks(plain, None, None, None, None, free), config)
+    assert [s for _, s in parts] == [TRAIN, HYBRID_FREE]
+    np.testing.assert_allclose(shares, [0.7, 0.3])
+
+    assert "whatever the size" in _hybrid_training({"hybrid_rirs": 36, "hybrid_share": 0.3, "hybrid_rt60_free": True})
+    assert "whatever the size" not in _hybrid_training({"hybrid_rirs": 36, "hybrid_share": 0.3})
+    member = {"name": "m", "room_hint": True, "hybrid_share": 0.3, "command": "python -m train.distance"}
+    lines = _member_lines([member, {**member, "hybrid_rt60_free": True}]).splitlines()
+    assert "`hybrid-free`" not in lines[0] and "hybrid simulation with an RT60 drawn whatever the size" in lines[1]
+    assert "`hybrid-free` settings: an RT60 drawn over 0.1–3 s whatever the size" in _other_simulations(
+        [member, {**member, "hybrid_rt60_free": True}])
+    assert "hybrid-free" not in _other_simulations([member, {**member, "hybrid_rt60_free": None}])  # older records
+
+
 def test_every_twin_of_the_training_rooms_is_wired_through():
     """Each entry of ``TWINS`` has its share in the config, the command and the ensemble's member
     record, its bank in ``Banks``, and training settings named after TRAIN's that change something

@@ -37,12 +37,12 @@ from soundpred.metrics import distance_summary
 from soundpred.models import gaussian_nll, takes_room_hint
 from soundpred.paths import STARTER
 from soundpred.plots import distance_figure
-from soundpred.rooms import (BROAD, DIRECT_HALF_SECONDS, DIRECT_INDEX, HYBRID, ROOM_LENGTH_M, SHIFTED, TRAIN, TRAIN_MIC, TRAIN_TALKER, TRAIN_TURNED, RirBank, SimSettings, kind_one_hot,
+from soundpred.rooms import (BROAD, DIRECT_HALF_SECONDS, DIRECT_INDEX, FREE_RT60_FACTOR, HYBRID, HYBRID_FREE, ROOM_LENGTH_M, SHIFTED, TRAIN, TRAIN_MIC, TRAIN_TALKER, TRAIN_TURNED, RirBank, SimSettings, kind_one_hot,
                              make_bank, synthesize)
 from train.data import load_waveforms
 from train.dry_sources import make_speech
 
-__all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "Twin", "TWINS", "room_banks", "training_parts", "dry_sources", "make_examples", "make_batches",
+__all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "Twin", "TWINS", "hybrid_settings", "room_banks", "training_parts", "dry_sources", "make_examples", "make_batches",
            "by_source", "source_table",
            "ACOUSTIC_TARGETS", "acoustic_targets", "distance_loss", "acoustics_loss", "with_training_heads",
            "DIRECT_TILE", "direct_target", "direct_loss",
@@ -72,6 +72,8 @@ class DistanceConfig:
     hint_drop: float = 0.3  # share of training examples whose hint is "auto"
     hybrid_rooms: int = 0  # HYBRID training rooms (4 source-microphone pairs each) beside the TRAIN ones
     hybrid_share: float = 0.5  # share of training examples from those rooms
+    #: those rooms with an RT60 drawn whatever their size (``HYBRID_FREE`` instead of ``HYBRID``)
+    hybrid_rt60_free: bool = False
     #: share of the training rooms' examples (those not from the hybrid rooms) heard from a
     #: talker-like source instead (``TRAIN_TALKER``: the same rooms, positions and distances,
     #: a subcardioid source facing the microphone ± 60°), so that a source turned away, whose
@@ -243,10 +245,15 @@ def eval_set(name: str, sources: DrySources, seed: int, *, bank: RirBank | None 
     return EvalSet(EVAL_TITLES[name], bank, settings, seed + example_offset, sources.eval_speech, sources.eval_clips)
 
 
+def hybrid_settings(config: DistanceConfig) -> SimSettings:
+    """The simulation of ``config``'s hybrid training rooms: ``HYBRID``, or ``HYBRID_FREE``."""
+    return HYBRID_FREE if config.hybrid_rt60_free else HYBRID
+
+
 def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 0, hybrid_rooms: int = 0,
-               twins: tuple[str, ...] = (), evaluation: bool = True) -> Banks:
-    """The seeded banks (simulated once, then cached); ``hybrid_rooms`` HYBRID training rooms if
-    > 0; for each :data:`TWINS` key in ``twins``, the training rooms again with that twin's source
+               twins: tuple[str, ...] = (), evaluation: bool = True, hybrid: SimSettings = HYBRID) -> Banks:
+    """The seeded banks (simulated once, then cached); ``hybrid_rooms`` training rooms of the
+    ``hybrid`` simulation (``HYBRID`` or ``HYBRID_FREE``) if > 0; for each :data:`TWINS` key in ``twins``, the training rooms again with that twin's source
     or microphone (TRAIN_TALKER, TRAIN_TURNED, TRAIN_MIC), of the same seed: the same rooms and distances; the evaluation
     banks unless ``evaluation`` is False (``train.distance --no-evaluate``: a lent machine's
     minutes are not spent simulating rooms it will not score)."""
@@ -254,7 +261,7 @@ def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 
     train = make_bank(TRAIN, rooms, seed=train_seed, sr=sr)
     evals = [eval_bank(name, eval_rooms, sr, seed) if evaluation else None for name in EVAL_BANKS]
     return Banks(train, *evals,
-                 make_bank(HYBRID, hybrid_rooms, seed=seed + HYBRID_TRAIN_BANK_OFFSET, sr=sr) if hybrid_rooms else None,
+                 make_bank(hybrid, hybrid_rooms, seed=seed + HYBRID_TRAIN_BANK_OFFSET, sr=sr) if hybrid_rooms else None,
                  **{t.bank: make_bank(t.settings, rooms, seed=train_seed, sr=sr) for t in TWINS if t.key in twins})
 
 
@@ -272,7 +279,7 @@ def training_parts(banks: Banks, config: DistanceConfig) -> tuple[list[tuple[Rir
             shares[0] -= plain * share
             shares.append(plain * share)
     if banks.hybrid_train is not None:
-        parts.append((banks.hybrid_train, HYBRID))
+        parts.append((banks.hybrid_train, hybrid_settings(config)))
         shares.append(config.hybrid_share)
     return parts, shares
 
@@ -853,7 +860,11 @@ def _simulation(s: SimSettings) -> str:
     dist = {"lognormal": lambda: f"log-normal around {prior[1]:g} m (sigma {prior[2]:g} in log space)",
             "room": lambda: f"log-normal around {prior[1]:g} × the room's mean floor side (sigma {prior[2]:g} in log space)",
             "loguniform": lambda: "log-uniform"}[prior[0]]()
-    if s.absorption == "materials":
+    if s.absorption == "materials" and s.rt60_free:
+        rt60 = (f"an RT60 drawn over {s.rt60_range[0]:g}–{s.rt60_range[1]:g} s whatever the size, then surfaces "
+                f"from measured material tables, walls and floor partly furnished, whose RT60 (Eyring) lies within "
+                f"a factor {FREE_RT60_FACTOR:g} of it")
+    elif s.absorption == "materials":
         rt60 = (f"surfaces from measured material tables, walls and floor partly furnished, the RT60 "
                 f"(Eyring, {s.rt60_range[0]:g}–{s.rt60_range[1]:g} s) following from them")
     elif s.absorption_range:
@@ -884,7 +895,8 @@ def _hybrid_training(training: dict) -> str:
     words = "".join(f" The same RIRs again with a {t.detail} give {training[t.key] * 100:g} % of the examples "
                     f"from those rooms." for t in TWINS if training.get(t.key))
     if training.get("hybrid_rirs"):
-        words += (f" Also {training['hybrid_rirs']} RIRs of other rooms in the {_simulation(HYBRID)}; "
+        words += (f" Also {training['hybrid_rirs']} RIRs of other rooms in the "
+                  f"{_simulation(HYBRID_FREE if training.get('hybrid_rt60_free') else HYBRID)}; "
                   f"{training['hybrid_share'] * 100:g} % of the training examples come from those.")
     return words
 
@@ -1055,17 +1067,32 @@ def _member_heads(member: dict) -> str:
     return f", trained with {' and '.join(heads)}" if heads else ""
 
 
-def write_ensemble_card(training: dict, results: dict) -> str:
-    z = z_value(COVERAGE)
-    members = "\n".join(
+def _member_lines(members: list[dict]) -> str:
+    """The ensemble card's numbered list of its members: what each was trained on, and its command."""
+    return "\n".join(
         f"{i + 1}. `{m['name']}` ({'takes the room kind' if m['room_hint'] else 'no room kind'}; "
         f"{m['hybrid_share'] * 100:g} % of its training examples from the hybrid simulation"
+        + (f" with an RT60 drawn whatever the size (`{HYBRID_FREE.name}`)" if m.get("hybrid_rt60_free") else "")
         + "".join(f", {m[t.key] * 100:g} % of the rest with a {t.short}" for t in TWINS if m.get(t.key))
         + _member_heads(m)
         + (f", {m['train_seconds']:.0f} s of training" if m.get("train_seconds") else "") + f"): `{m['command']}`"
-        for i, m in enumerate(training["members"]))
-    twins = "".join(f"; the same training rooms again with a {t.short} (`{t.settings.name}`), for the members whose "
-                    f"line says so" for t in TWINS if any(m.get(t.key) for m in training["members"]))
+        for i, m in enumerate(members))
+
+
+def _other_simulations(members: list[dict]) -> str:
+    """The simulations beside TRAIN and HYBRID that some members heard (the twins of the training
+    rooms, the hybrid rooms with a free RT60), for the card's "All were trained on" sentence."""
+    words = "".join(f"; the same training rooms again with a {t.short} (`{t.settings.name}`), for the members whose "
+                    f"line says so" for t in TWINS if any(m.get(t.key) for m in members))
+    if any(m.get("hybrid_rt60_free") for m in members):
+        words += f"; the {_simulation(HYBRID_FREE)}, for the members whose line says so"
+    return words
+
+
+def write_ensemble_card(training: dict, results: dict) -> str:
+    z = z_value(COVERAGE)
+    members = _member_lines(training["members"])
+    twins = _other_simulations(training["members"])
     errors = training["validation"]["errors_by_shrink"]
     c = training["point_shrink"]
     point = f"exp(mean − {c:g} · sd²)" if c else "exp(mean)"
