@@ -324,37 +324,55 @@ def test_training_parts_share_the_plain_rooms_with_their_twins():
     assert "cardioid source" in _simulation(replace(TRAIN, mic_pattern="figure-eight", directivity="source"))
 
 
-def test_hybrid_rooms_with_a_free_rt60_are_wired_through():
-    """``--hybrid-free-rt60``: the hybrid training rooms come from HYBRID_FREE (the bank's
-    settings and the examples' noise), the option needs hybrid rooms, and the member's card line
-    and the ensemble card say which hybrid simulation a member heard."""
+def test_hybrid_room_variants_are_wired_through():
+    """``--hybrid-free-rt60`` and ``--hybrid-train-prior``: the hybrid training rooms come from
+    HYBRID_FREE and/or HYBRID with TRAIN's distance prior (the bank's settings and the examples'
+    noise), each option needs hybrid rooms, and the member's card line and the ensemble card say
+    which hybrid simulation a member heard (older records: HYBRID)."""
     from soundpred.rooms import HYBRID, HYBRID_FREE, TRAIN, RirBank
     from train.distance import parse_args
     from train.distance_eval import (Banks, DistanceConfig, _hybrid_training, _member_lines, _other_simulations,
-                                     hybrid_settings, training_parts)
+                                     config_hybrid_settings, hybrid_settings, record_hybrid_settings, training_parts)
 
     def bank(settings):
         return RirBank([np.ones(8, np.float32)], np.array([1.0]), np.array([0.5]), np.array([0]), settings,
                        np.array([60.0]))
 
     _, config = parse_args(["--out", "x", "--hybrid-rooms", "9", "--hybrid-share", "0.3", "--hybrid-free-rt60"])
-    assert config.hybrid_rt60_free and hybrid_settings(config) is HYBRID_FREE
-    assert hybrid_settings(DistanceConfig(hybrid_rooms=9)) is HYBRID
-    with pytest.raises(SystemExit):
-        parse_args(["--out", "x", "--hybrid-free-rt60"])
+    assert config.hybrid_rt60_free and config_hybrid_settings(config) is HYBRID_FREE
+    assert config_hybrid_settings(DistanceConfig(hybrid_rooms=9)) is HYBRID
+    for flag in ("--hybrid-free-rt60", "--hybrid-train-prior"):
+        with pytest.raises(SystemExit):
+            parse_args(["--out", "x", flag])
     plain, free = bank(TRAIN), bank(HYBRID_FREE)
     parts, shares = training_parts(Banks(plain, None, None, None, None, free), config)
     assert [s for _, s in parts] == [TRAIN, HYBRID_FREE]
     np.testing.assert_allclose(shares, [0.7, 0.3])
 
+    _, prior = parse_args(["--out", "x", "--hybrid-rooms", "9", "--hybrid-train-prior"])
+    settings = config_hybrid_settings(prior)
+    assert settings.name == "hybrid-train-prior" and settings.distance_prior == TRAIN.distance_prior
+    assert settings.key() not in (HYBRID.key(), HYBRID_FREE.key(), TRAIN.key())
+    same = {k for k, v in vars(HYBRID).items() if getattr(settings, k) == v}
+    assert set(vars(HYBRID)) - same == {"name", "distance_prior"}  # the acoustics are HYBRID's
+    both = hybrid_settings(rt60_free=True, train_prior=True)
+    assert both.rt60_free and both.distance_prior == TRAIN.distance_prior and both.name == "hybrid-free-train-prior"
+    assert record_hybrid_settings({}) is HYBRID and record_hybrid_settings({"hybrid_rt60_free": None}) is HYBRID
+
     assert "whatever the size" in _hybrid_training({"hybrid_rirs": 36, "hybrid_share": 0.3, "hybrid_rt60_free": True})
     assert "whatever the size" not in _hybrid_training({"hybrid_rirs": 36, "hybrid_share": 0.3})
+    assert "log-normal around 2.5 m" in _hybrid_training({"hybrid_rirs": 36, "hybrid_share": 0.3,
+                                                          "hybrid_train_prior": True})
     member = {"name": "m", "room_hint": True, "hybrid_share": 0.3, "command": "python -m train.distance"}
-    lines = _member_lines([member, {**member, "hybrid_rt60_free": True}]).splitlines()
-    assert "`hybrid-free`" not in lines[0] and "hybrid simulation with an RT60 drawn whatever the size" in lines[1]
-    assert "`hybrid-free` settings: an RT60 drawn over 0.1–3 s whatever the size" in _other_simulations(
-        [member, {**member, "hybrid_rt60_free": True}])
-    assert "hybrid-free" not in _other_simulations([member, {**member, "hybrid_rt60_free": None}])  # older records
+    free_member, prior_member = {**member, "hybrid_rt60_free": True}, {**member, "hybrid_train_prior": True}
+    lines = _member_lines([member, free_member, prior_member, {**prior_member, "hybrid_share": 0.0}]).splitlines()
+    assert "`hybrid" not in lines[0] and "hybrid simulation with an RT60 drawn whatever the size (`hybrid-free`)" in lines[1]
+    assert "with the training rooms' distances (`hybrid-train-prior`)" in lines[2] and "`hybrid" not in lines[3]
+    words = _other_simulations([member, free_member, prior_member])
+    assert "`hybrid-free` settings: an RT60 drawn over 0.1–3 s whatever the size" in words
+    assert "`hybrid-train-prior` settings: surfaces from measured material tables" in words
+    assert "distances log-normal around 2.5 m" in words
+    assert "hybrid-" not in _other_simulations([member, {**member, "hybrid_rt60_free": None}])  # older records
 
 
 def test_every_twin_of_the_training_rooms_is_wired_through():

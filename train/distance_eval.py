@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -42,7 +42,8 @@ from soundpred.rooms import (BROAD, DIRECT_HALF_SECONDS, DIRECT_INDEX, FREE_RT60
 from train.data import load_waveforms
 from train.dry_sources import make_speech
 
-__all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "Twin", "TWINS", "hybrid_settings", "room_banks", "training_parts", "dry_sources", "make_examples", "make_batches",
+__all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "Twin", "TWINS", "hybrid_settings", "config_hybrid_settings",
+           "record_hybrid_settings", "room_banks", "training_parts", "dry_sources", "make_examples", "make_batches",
            "by_source", "source_table",
            "ACOUSTIC_TARGETS", "acoustic_targets", "distance_loss", "acoustics_loss", "with_training_heads",
            "DIRECT_TILE", "direct_target", "direct_loss",
@@ -74,6 +75,9 @@ class DistanceConfig:
     hybrid_share: float = 0.5  # share of training examples from those rooms
     #: those rooms with an RT60 drawn whatever their size (``HYBRID_FREE`` instead of ``HYBRID``)
     hybrid_rt60_free: bool = False
+    #: those rooms with TRAIN's distances (log-normal around 2.5 m whatever the room's size) instead
+    #: of distances that grow with the room: the hybrid acoustics without the hybrid prior
+    hybrid_train_prior: bool = False
     #: share of the training rooms' examples (those not from the hybrid rooms) heard from a
     #: talker-like source instead (``TRAIN_TALKER``: the same rooms, positions and distances,
     #: a subcardioid source facing the microphone ± 60°), so that a source turned away, whose
@@ -245,9 +249,32 @@ def eval_set(name: str, sources: DrySources, seed: int, *, bank: RirBank | None 
     return EvalSet(EVAL_TITLES[name], bank, settings, seed + example_offset, sources.eval_speech, sources.eval_clips)
 
 
-def hybrid_settings(config: DistanceConfig) -> SimSettings:
-    """The simulation of ``config``'s hybrid training rooms: ``HYBRID``, or ``HYBRID_FREE``."""
-    return HYBRID_FREE if config.hybrid_rt60_free else HYBRID
+def hybrid_settings(rt60_free: bool = False, train_prior: bool = False) -> SimSettings:
+    """The simulation of a model's hybrid training rooms: ``HYBRID``, or ``HYBRID_FREE`` with a free
+    RT60; with ``train_prior``, that one with TRAIN's distance prior instead of the room-size one
+    (its name ending ``-train-prior``)."""
+    settings = HYBRID_FREE if rt60_free else HYBRID
+    if train_prior:
+        settings = replace(settings, name=f"{settings.name}-train-prior", distance_prior=TRAIN.distance_prior)
+    return settings
+
+
+def config_hybrid_settings(config: DistanceConfig) -> SimSettings:
+    """:func:`hybrid_settings` of a training configuration."""
+    return hybrid_settings(config.hybrid_rt60_free, config.hybrid_train_prior)
+
+
+def record_hybrid_settings(record: dict) -> SimSettings:
+    """:func:`hybrid_settings` of a bundle's training record or an ensemble's member record (older
+    records, without the fields, trained on ``HYBRID``)."""
+    return hybrid_settings(bool(record.get("hybrid_rt60_free")), bool(record.get("hybrid_train_prior")))
+
+
+def _hybrid_words(settings: SimSettings) -> str:
+    """How a member's hybrid rooms differ from ``HYBRID``, in words ("" if they do not)."""
+    words = (["an RT60 drawn whatever the size"] if settings.rt60_free else []) + (
+        ["the training rooms' distances"] if settings.distance_prior != HYBRID.distance_prior else [])
+    return f" with {' and '.join(words)} (`{settings.name}`)" if words else ""
 
 
 def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 0, hybrid_rooms: int = 0,
@@ -280,7 +307,7 @@ def training_parts(banks: Banks, config: DistanceConfig) -> tuple[list[tuple[Rir
             shares[0] -= plain * share
             shares.append(plain * share)
     if banks.hybrid_train is not None:
-        parts.append((banks.hybrid_train, hybrid_settings(config)))
+        parts.append((banks.hybrid_train, config_hybrid_settings(config)))
         shares.append(config.hybrid_share)
     return parts, shares
 
@@ -897,7 +924,7 @@ def _hybrid_training(training: dict) -> str:
                     f"from those rooms." for t in TWINS if training.get(t.key))
     if training.get("hybrid_rirs"):
         words += (f" Also {training['hybrid_rirs']} RIRs of other rooms in the "
-                  f"{_simulation(HYBRID_FREE if training.get('hybrid_rt60_free') else HYBRID)}; "
+                  f"{_simulation(record_hybrid_settings(training))}; "
                   f"{training['hybrid_share'] * 100:g} % of the training examples come from those.")
     return words
 
@@ -1073,7 +1100,7 @@ def _member_lines(members: list[dict]) -> str:
     return "\n".join(
         f"{i + 1}. `{m['name']}` ({'takes the room kind' if m['room_hint'] else 'no room kind'}; "
         f"{m['hybrid_share'] * 100:g} % of its training examples from the hybrid simulation"
-        + (f" with an RT60 drawn whatever the size (`{HYBRID_FREE.name}`)" if m.get("hybrid_rt60_free") else "")
+        + (_hybrid_words(record_hybrid_settings(m)) if m['hybrid_share'] else "")
         + "".join(f", {m[t.key] * 100:g} % of the rest with a {t.short}" for t in TWINS if m.get(t.key))
         + _member_heads(m)
         + (f", {m['train_seconds']:.0f} s of training" if m.get("train_seconds") else "") + f"): `{m['command']}`"
@@ -1082,11 +1109,15 @@ def _member_lines(members: list[dict]) -> str:
 
 def _other_simulations(members: list[dict]) -> str:
     """The simulations beside TRAIN and HYBRID that some members heard (the twins of the training
-    rooms, the hybrid rooms with a free RT60), for the card's "All were trained on" sentence."""
+    rooms, hybrid rooms other than ``HYBRID``), for the card's "All were trained on" sentence."""
     words = "".join(f"; the same training rooms again with a {t.short} (`{t.settings.name}`), for the members whose "
                     f"line says so" for t in TWINS if any(m.get(t.key) for m in members))
-    if any(m.get("hybrid_rt60_free") for m in members):
-        words += f"; the {_simulation(HYBRID_FREE)}, for the members whose line says so"
+    others = {}
+    for m in members:
+        settings = record_hybrid_settings(m)
+        if m.get("hybrid_share") and settings != HYBRID:
+            others[settings.name] = settings
+    words += "".join(f"; the {_simulation(settings)}, for the members whose line says so" for settings in others.values())
     return words
 
 

@@ -93,7 +93,8 @@ DECISION_SETS = ("held-out rooms", "shifted simulation")
 #: what the ensemble's card and meta keep of each member's training (its bundle's meta)
 #: the loss weights of the training-only heads a member may have had (the card words them: ``MEMBER_HEADS``)
 HEAD_WEIGHTS = tuple(key for key, _ in MEMBER_HEADS)
-MEMBER_FIELDS = ("command", "train_seconds", "hybrid_share", "hybrid_rt60_free", *(t.key for t in TWINS), *HEAD_WEIGHTS)
+MEMBER_FIELDS = ("command", "train_seconds", "hybrid_share", "hybrid_rt60_free", "hybrid_train_prior",
+                 *(t.key for t in TWINS), *HEAD_WEIGHTS)
 
 
 def member_training(meta: dict) -> dict:
