@@ -280,7 +280,7 @@ def _hybrid_words(settings: SimSettings) -> str:
 def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 0, hybrid_rooms: int = 0,
                twins: tuple[str, ...] = (), evaluation: bool = True, hybrid: SimSettings = HYBRID) -> Banks:
     """The seeded banks (simulated once, then cached); ``hybrid_rooms`` training rooms of the
-    ``hybrid`` simulation (``HYBRID`` or ``HYBRID_FREE``) if > 0; for each :data:`TWINS` key in
+    ``hybrid`` simulation (one of :func:`hybrid_settings`) if > 0; for each :data:`TWINS` key in
     ``twins``, the training rooms again with that twin's source or microphone (TRAIN_TALKER,
     TRAIN_TURNED, TRAIN_MIC), of the same seed: the same rooms and distances; the evaluation
     banks unless ``evaluation`` is False (``train.distance --no-evaluate``: a lent machine's
