@@ -375,6 +375,50 @@ def test_hybrid_room_variants_are_wired_through():
     assert "hybrid-" not in _other_simulations([member, {**member, "hybrid_rt60_free": None}])  # older records
 
 
+def test_hybrid_prior_mix_draws_both_priors():
+    """``--hybrid-prior-mix P``: of the hybrid share, P from hybrid rooms drawn with TRAIN's distance
+    prior (``hybrid-train-prior``, or ``hybrid-free-train-prior`` with a free RT60), the rest from
+    the plain hybrid rooms; no twin bank, no split; the option's limits; the cards say so."""
+    from soundpred.rooms import HYBRID, HYBRID_FREE, TRAIN, RirBank
+    from train.distance import parse_args
+    from train.distance_eval import (Banks, _hybrid_training, _member_lines, _other_simulations, config_hybrid_twin,
+                                     training_parts)
+    from train.ensemble import MEMBER_FIELDS
+
+    def bank(settings):
+        return RirBank([np.ones(8, np.float32)], np.array([1.0]), np.array([0.5]), np.array([0]), settings,
+                       np.array([60.0]))
+
+    _, config = parse_args(["--out", "x", "--hybrid-rooms", "9", "--hybrid-share", "0.3", "--hybrid-prior-mix", "0.5"])
+    twin = config_hybrid_twin(config)
+    assert twin.name == "hybrid-train-prior" and twin.distance_prior == TRAIN.distance_prior
+    parts, shares = training_parts(Banks(bank(TRAIN), None, None, None, None, bank(HYBRID), hybrid_twin=bank(twin)),
+                                   config)
+    assert [s for _, s in parts] == [TRAIN, HYBRID, twin]
+    np.testing.assert_allclose(shares, [0.7, 0.15, 0.15])
+    parts, shares = training_parts(Banks(bank(TRAIN), None, None, None, None, bank(HYBRID)), config)  # no twin built
+    assert [s for _, s in parts] == [TRAIN, HYBRID] and np.allclose(shares, [0.7, 0.3])
+    _, free = parse_args(["--out", "x", "--hybrid-rooms", "9", "--hybrid-free-rt60", "--hybrid-prior-mix", "0.2"])
+    assert config_hybrid_twin(free).name == "hybrid-free-train-prior" and config_hybrid_twin(free).rt60_free
+    assert config_hybrid_twin(parse_args(["--out", "x", "--hybrid-rooms", "9"])[1]) is None
+    for bad in (["--hybrid-prior-mix", "0.5"], ["--hybrid-rooms", "9", "--hybrid-prior-mix", "1.5"],
+                ["--hybrid-rooms", "9", "--hybrid-prior-mix", "0.5", "--hybrid-train-prior"]):
+        with pytest.raises(SystemExit):
+            parse_args(["--out", "x", *bad])
+
+    assert "hybrid_prior_mix" in MEMBER_FIELDS
+    words = _hybrid_training({"hybrid_rirs": 36, "hybrid_share": 0.3, "hybrid_prior_mix": 0.5})
+    assert "50 % of them from as many other rooms of that simulation at the training rooms' distances " \
+           "(`hybrid-train-prior`)." in words
+    assert "training rooms' distances" not in _hybrid_training({"hybrid_rirs": 36, "hybrid_share": 0.3})
+    member = {"name": "m", "room_hint": True, "hybrid_share": 0.3, "command": "python -m train.distance",
+              "hybrid_prior_mix": 0.5}
+    assert "30 % of its training examples from the hybrid simulation, 50 % of those at the training rooms' " \
+           "distances" in _member_lines([member])
+    assert "`hybrid-train-prior` settings" in _other_simulations([member])
+    assert "hybrid-" not in _other_simulations([{**member, "hybrid_prior_mix": 0.0}])
+
+
 def test_every_twin_of_the_training_rooms_is_wired_through():
     """Each entry of ``TWINS`` has its share in the config, the command and the ensemble's member
     record, its bank in ``Banks``, and training settings named after TRAIN's that change something

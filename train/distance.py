@@ -39,6 +39,7 @@ from train.distance_eval import (
     eval_sets,
     evaluate,
     config_hybrid_settings,
+    config_hybrid_twin,
     make_batches,
     room_banks,
     rt60_table,
@@ -82,6 +83,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--hybrid-train-prior", action="store_true",
                    help="those rooms with the training rooms' distances (log-normal around 2.5 m whatever the "
                         "room's size) instead of distances that grow with the room")
+    p.add_argument("--hybrid-prior-mix", type=float, default=d.hybrid_prior_mix,
+                   help="share of the hybrid rooms' examples heard at the training rooms' distances instead "
+                        "(as many rooms again of that simulation, drawn with that prior)")
     p.add_argument("--talker-share", type=float, default=d.talker_share,
                    help="share of the training rooms' examples heard from a talker-like source (subcardioid, "
                         "facing the microphone ± 60°; the same rooms simulated again)")
@@ -161,9 +165,11 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
         p.error("--pair-ratio needs --pair-weight")
     if args.aux_pair_weight and not args.aux_weight:
         p.error("--aux-pair-weight needs --aux-weight (the acoustics head)")
-    for flag in ("hybrid_free_rt60", "hybrid_train_prior"):
+    for flag in ("hybrid_free_rt60", "hybrid_train_prior", "hybrid_prior_mix"):
         if getattr(args, flag) and not args.hybrid_rooms:
             p.error(f"--{flag.replace('_', '-')} needs --hybrid-rooms (the rooms it changes)")
+    if not 0 <= args.hybrid_prior_mix <= 1 or (args.hybrid_prior_mix and args.hybrid_train_prior):
+        p.error("--hybrid-prior-mix is a share (0 to 1), and not with --hybrid-train-prior (all at those distances)")
     if args.extra_dry:  # before any room is simulated
         try:
             check_extra_dry(args.extra_dry)
@@ -179,7 +185,7 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                             data=args.data, room_hint=args.room_hint, hint_drop=args.hint_drop, hop=args.hop,
                             hybrid_rooms=args.hybrid_rooms,
                             hybrid_share=args.hybrid_share, hybrid_rt60_free=args.hybrid_free_rt60,
-                            hybrid_train_prior=args.hybrid_train_prior,
+                            hybrid_train_prior=args.hybrid_train_prior, hybrid_prior_mix=args.hybrid_prior_mix,
                             talker_share=args.talker_share,
                             turned_share=args.turned_share, mic_share=args.mic_share, aux_weight=args.aux_weight,
                             direct_weight=args.direct_weight, rel_weight=args.rel_weight, average_last=args.average_last,
@@ -261,7 +267,8 @@ def main(argv=None):
     banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed,
                        hybrid_rooms=0 if args.evaluate else config.hybrid_rooms,
                        twins=() if args.evaluate else tuple(t.key for t in TWINS if getattr(config, t.key) > 0),
-                       evaluation=evaluating, hybrid=config_hybrid_settings(config))
+                       evaluation=evaluating, hybrid=config_hybrid_settings(config),
+                       hybrid_twin=None if args.evaluate else config_hybrid_twin(config))
     train_bank = banks.train
     sources = dry_sources(sr, n_speech=config.speech, data=config.data,
                           extra=None if args.evaluate else config.extra_dry)
@@ -352,6 +359,7 @@ def main(argv=None):
                 "hybrid_share": config.hybrid_share if banks.hybrid_train else 0.0,
                 "hybrid_rt60_free": bool(banks.hybrid_train and config.hybrid_rt60_free),
                 "hybrid_train_prior": bool(banks.hybrid_train and config.hybrid_train_prior),
+                "hybrid_prior_mix": config.hybrid_prior_mix if banks.hybrid_twin else 0.0,
                 **{t.key: getattr(config, t.key) for t in TWINS},
                 "front_end": {"hop_length": fe.hop_length, "win_length": fe.win_length},
                 "aux_weight": config.aux_weight, "direct_weight": config.direct_weight,

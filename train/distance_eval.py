@@ -78,6 +78,11 @@ class DistanceConfig:
     #: those rooms with TRAIN's distances (log-normal around 2.5 m whatever the room's size) instead
     #: of distances that grow with the room: the hybrid acoustics without the hybrid prior
     hybrid_train_prior: bool = False
+    #: share of the hybrid rooms' examples heard at TRAIN's distances instead: as many rooms of the
+    #: same simulation with that prior (its ``-train-prior`` variant, same seed; another draw of
+    #: rooms, as the prior changes the draws), so that the hybrid acoustics come with both priors
+    #: (0: none; needs ``hybrid_train_prior`` False)
+    hybrid_prior_mix: float = 0.0
     #: share of the training rooms' examples (those not from the hybrid rooms) heard from a
     #: talker-like source instead (``TRAIN_TALKER``: the same rooms, positions and distances,
     #: a subcardioid source facing the microphone ± 60°), so that a source turned away, whose
@@ -186,6 +191,7 @@ class Banks:
     talker_train: RirBank | None = None  # the training rooms with a talker-like source (likewise)
     turned_train: RirBank | None = None  # the training rooms with a source facing anywhere (likewise)
     mic_train: RirBank | None = None  # the training rooms with a microphone facing anywhere (likewise)
+    hybrid_twin: RirBank | None = None  # hybrid training rooms at TRAIN's distances (``hybrid_prior_mix``)
 
 
 @dataclass(frozen=True)
@@ -264,6 +270,12 @@ def config_hybrid_settings(config: DistanceConfig) -> SimSettings:
     return hybrid_settings(config.hybrid_rt60_free, config.hybrid_train_prior)
 
 
+def config_hybrid_twin(config: DistanceConfig) -> SimSettings | None:
+    """The hybrid rooms' twin at TRAIN's distances a training configuration also draws from
+    (``hybrid_prior_mix`` > 0), else None."""
+    return hybrid_settings(config.hybrid_rt60_free, train_prior=True) if config.hybrid_prior_mix > 0 else None
+
+
 def record_hybrid_settings(record: dict) -> SimSettings:
     """:func:`hybrid_settings` of a bundle's training record or an ensemble's member record (older
     records, without the fields, trained on ``HYBRID``)."""
@@ -278,24 +290,28 @@ def _hybrid_words(settings: SimSettings) -> str:
 
 
 def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 0, hybrid_rooms: int = 0,
-               twins: tuple[str, ...] = (), evaluation: bool = True, hybrid: SimSettings = HYBRID) -> Banks:
+               twins: tuple[str, ...] = (), evaluation: bool = True, hybrid: SimSettings = HYBRID,
+               hybrid_twin: SimSettings | None = None) -> Banks:
     """The seeded banks (simulated once, then cached); ``hybrid_rooms`` training rooms of the
     ``hybrid`` simulation (one of :func:`hybrid_settings`) if > 0; for each :data:`TWINS` key in
     ``twins``, the training rooms again with that twin's source or microphone (TRAIN_TALKER,
     TRAIN_TURNED, TRAIN_MIC), of the same seed: the same rooms and distances; the evaluation
     banks unless ``evaluation`` is False (``train.distance --no-evaluate``: a lent machine's
-    minutes are not spent simulating rooms it will not score)."""
+    minutes are not spent simulating rooms it will not score); with ``hybrid_twin`` (the hybrid
+    simulation with another distance prior), ``hybrid_rooms`` training rooms of that one too, same seed."""
     train_seed = seed + TRAIN_BANK_OFFSET  # the twin banks' too: the same rooms
     train = make_bank(TRAIN, rooms, seed=train_seed, sr=sr)
     evals = [eval_bank(name, eval_rooms, sr, seed) if evaluation else None for name in EVAL_BANKS]
-    return Banks(train, *evals,
-                 make_bank(hybrid, hybrid_rooms, seed=seed + HYBRID_TRAIN_BANK_OFFSET, sr=sr) if hybrid_rooms else None,
+    hybrid_train, hybrid_twin = (make_bank(s, hybrid_rooms, seed=seed + HYBRID_TRAIN_BANK_OFFSET, sr=sr)
+                                 if hybrid_rooms and s is not None else None for s in (hybrid, hybrid_twin))
+    return Banks(train, *evals, hybrid_train, hybrid_twin=hybrid_twin,
                  **{t.bank: make_bank(t.settings, rooms, seed=train_seed, sr=sr) for t in TWINS if t.key in twins})
 
 
 def training_parts(banks: Banks, config: DistanceConfig) -> tuple[list[tuple[RirBank, SimSettings]], list[float]]:
     """The training banks and the share of examples each gives (:func:`make_batches`' ``parts``
-    and ``shares``): the hybrid rooms ``config.hybrid_share`` of them where there are any, and of
+    and ``shares``): the hybrid rooms ``config.hybrid_share`` of them where there are any (of
+    which ``config.hybrid_prior_mix`` from their twin at TRAIN's distances, where it is built), and of
     the rest, each twin of the training rooms (:data:`TWINS`) its share (``config.talker_share``,
     ``config.turned_share``, ``config.mic_share``)."""
     plain = 1.0 - (config.hybrid_share if banks.hybrid_train is not None else 0.0)
@@ -307,8 +323,12 @@ def training_parts(banks: Banks, config: DistanceConfig) -> tuple[list[tuple[Rir
             shares[0] -= plain * share
             shares.append(plain * share)
     if banks.hybrid_train is not None:
+        mix = config.hybrid_prior_mix if banks.hybrid_twin is not None else 0.0
         parts.append((banks.hybrid_train, config_hybrid_settings(config)))
-        shares.append(config.hybrid_share)
+        shares.append(config.hybrid_share * (1.0 - mix))
+        if mix:
+            parts.append((banks.hybrid_twin, hybrid_settings(config.hybrid_rt60_free, train_prior=True)))
+            shares.append(config.hybrid_share * mix)
     return parts, shares
 
 
@@ -925,7 +945,10 @@ def _hybrid_training(training: dict) -> str:
     if training.get("hybrid_rirs"):
         words += (f" Also {training['hybrid_rirs']} RIRs of other rooms in the "
                   f"{_simulation(record_hybrid_settings(training))}; "
-                  f"{training['hybrid_share'] * 100:g} % of the training examples come from those.")
+                  f"{training['hybrid_share'] * 100:g} % of the training examples come from those")
+        mix = training.get("hybrid_prior_mix") or 0.0
+        words += (f", {mix * 100:g} % of them from as many other rooms of that simulation at the training "
+                  f"rooms' distances (`{hybrid_settings(bool(training.get('hybrid_rt60_free')), True).name}`)." if mix else ".")
     return words
 
 
@@ -1101,6 +1124,8 @@ def _member_lines(members: list[dict]) -> str:
         f"{i + 1}. `{m['name']}` ({'takes the room kind' if m['room_hint'] else 'no room kind'}; "
         f"{m['hybrid_share'] * 100:g} % of its training examples from the hybrid simulation"
         + (_hybrid_words(record_hybrid_settings(m)) if m['hybrid_share'] else "")
+        + (f", {m['hybrid_prior_mix'] * 100:g} % of those at the training rooms' distances"
+           if m['hybrid_share'] and m.get('hybrid_prior_mix') else "")
         + "".join(f", {m[t.key] * 100:g} % of the rest with a {t.short}" for t in TWINS if m.get(t.key))
         + _member_heads(m)
         + (f", {m['train_seconds']:.0f} s of training" if m.get("train_seconds") else "") + f"): `{m['command']}`"
@@ -1117,6 +1142,9 @@ def _other_simulations(members: list[dict]) -> str:
         settings = record_hybrid_settings(m)
         if m.get("hybrid_share") and settings != HYBRID:
             others[settings.name] = settings
+        if m.get("hybrid_share") and m.get("hybrid_prior_mix"):
+            twin = hybrid_settings(bool(m.get("hybrid_rt60_free")), train_prior=True)
+            others[twin.name] = twin
     words += "".join(f"; the {_simulation(settings)}, for the members whose line says so" for settings in others.values())
     return words
 

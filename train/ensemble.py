@@ -94,7 +94,7 @@ DECISION_SETS = ("held-out rooms", "shifted simulation")
 #: the loss weights of the training-only heads a member may have had (the card words them: ``MEMBER_HEADS``)
 HEAD_WEIGHTS = tuple(key for key, _ in MEMBER_HEADS)
 MEMBER_FIELDS = ("command", "train_seconds", "hybrid_share", "hybrid_rt60_free", "hybrid_train_prior",
-                 *(t.key for t in TWINS), *HEAD_WEIGHTS)
+                 "hybrid_prior_mix", *(t.key for t in TWINS), *HEAD_WEIGHTS)
 
 
 def member_training(meta: dict) -> dict:
