@@ -271,8 +271,8 @@ def config_hybrid_settings(config: DistanceConfig) -> SimSettings:
 
 
 def config_hybrid_twin(config: DistanceConfig) -> SimSettings | None:
-    """The hybrid rooms' twin at TRAIN's distances a training configuration also draws from
-    (``hybrid_prior_mix`` > 0), else None."""
+    """The simulation of the hybrid rooms drawn at TRAIN's distances that a training configuration
+    also draws from (``hybrid_prior_mix`` > 0: ``Banks.hybrid_twin``), else None."""
     return hybrid_settings(config.hybrid_rt60_free, train_prior=True) if config.hybrid_prior_mix > 0 else None
 
 
@@ -311,7 +311,8 @@ def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 
 def training_parts(banks: Banks, config: DistanceConfig) -> tuple[list[tuple[RirBank, SimSettings]], list[float]]:
     """The training banks and the share of examples each gives (:func:`make_batches`' ``parts``
     and ``shares``): the hybrid rooms ``config.hybrid_share`` of them where there are any (of
-    which ``config.hybrid_prior_mix`` from their twin at TRAIN's distances, where it is built), and of
+    which ``config.hybrid_prior_mix`` from ``banks.hybrid_twin``, hybrid rooms drawn at TRAIN's
+    distances, where it is built), and of
     the rest, each twin of the training rooms (:data:`TWINS`) its share (``config.talker_share``,
     ``config.turned_share``, ``config.mic_share``)."""
     plain = 1.0 - (config.hybrid_share if banks.hybrid_train is not None else 0.0)
