@@ -43,7 +43,7 @@ from train.data import load_waveforms
 from train.dry_sources import make_speech
 
 __all__ = ["DistanceConfig", "DrySources", "EvalSet", "Banks", "Twin", "TWINS", "hybrid_settings", "config_hybrid_settings",
-           "record_hybrid_settings", "room_banks", "training_parts", "dry_sources", "make_examples", "make_batches",
+           "config_hybrid_twin", "record_hybrid_settings", "record_hybrid_twin", "room_banks", "training_parts", "dry_sources", "make_examples", "make_batches",
            "by_source", "source_table",
            "ACOUSTIC_TARGETS", "acoustic_targets", "distance_loss", "acoustics_loss", "with_training_heads",
            "DIRECT_TILE", "direct_target", "direct_loss",
@@ -282,6 +282,14 @@ def record_hybrid_settings(record: dict) -> SimSettings:
     return hybrid_settings(bool(record.get("hybrid_rt60_free")), bool(record.get("hybrid_train_prior")))
 
 
+def record_hybrid_twin(record: dict) -> SimSettings | None:
+    """:func:`config_hybrid_twin` of a bundle's training record or an ensemble's member record
+    (None where it drew no examples from such rooms, as every record before session 42)."""
+    if not (record.get("hybrid_share") and record.get("hybrid_prior_mix")):
+        return None
+    return hybrid_settings(bool(record.get("hybrid_rt60_free")), train_prior=True)
+
+
 def _hybrid_words(settings: SimSettings) -> str:
     """How a member's hybrid rooms differ from ``HYBRID``, in words ("" if they do not)."""
     words = (["an RT60 drawn whatever the size"] if settings.rt60_free else []) + (
@@ -328,7 +336,7 @@ def training_parts(banks: Banks, config: DistanceConfig) -> tuple[list[tuple[Rir
         parts.append((banks.hybrid_train, config_hybrid_settings(config)))
         shares.append(config.hybrid_share * (1.0 - mix))
         if mix:
-            parts.append((banks.hybrid_twin, hybrid_settings(config.hybrid_rt60_free, train_prior=True)))
+            parts.append((banks.hybrid_twin, config_hybrid_twin(config)))
             shares.append(config.hybrid_share * mix)
     return parts, shares
 
@@ -947,9 +955,9 @@ def _hybrid_training(training: dict) -> str:
         words += (f" Also {training['hybrid_rirs']} RIRs of other rooms in the "
                   f"{_simulation(record_hybrid_settings(training))}; "
                   f"{training['hybrid_share'] * 100:g} % of the training examples come from those")
-        mix = training.get("hybrid_prior_mix") or 0.0
-        words += (f", {mix * 100:g} % of them from as many other rooms of that simulation at the training "
-                  f"rooms' distances (`{hybrid_settings(bool(training.get('hybrid_rt60_free')), True).name}`)." if mix else ".")
+        twin = record_hybrid_twin(training)
+        words += (f", {training['hybrid_prior_mix'] * 100:g} % of them from as many other rooms of that simulation "
+                  f"at the training rooms' distances (`{twin.name}`)." if twin else ".")
     return words
 
 
@@ -1126,7 +1134,7 @@ def _member_lines(members: list[dict]) -> str:
         f"{m['hybrid_share'] * 100:g} % of its training examples from the hybrid simulation"
         + (_hybrid_words(record_hybrid_settings(m)) if m['hybrid_share'] else "")
         + (f", {m['hybrid_prior_mix'] * 100:g} % of those at the training rooms' distances"
-           if m['hybrid_share'] and m.get('hybrid_prior_mix') else "")
+           if record_hybrid_twin(m) else "")
         + "".join(f", {m[t.key] * 100:g} % of the rest with a {t.short}" for t in TWINS if m.get(t.key))
         + _member_heads(m)
         + (f", {m['train_seconds']:.0f} s of training" if m.get("train_seconds") else "") + f"): `{m['command']}`"
@@ -1143,8 +1151,7 @@ def _other_simulations(members: list[dict]) -> str:
         settings = record_hybrid_settings(m)
         if m.get("hybrid_share") and settings != HYBRID:
             others[settings.name] = settings
-        if m.get("hybrid_share") and m.get("hybrid_prior_mix"):
-            twin = hybrid_settings(bool(m.get("hybrid_rt60_free")), train_prior=True)
+        if twin := record_hybrid_twin(m):
             others[twin.name] = twin
     words += "".join(f"; the {_simulation(settings)}, for the members whose line says so" for settings in others.values())
     return words
