@@ -147,6 +147,11 @@ def free_port() -> int:
 class RunningApp:
     url: str
     pid: int
+    log: Path
+
+    def log_tail(self, chars: int = 4000) -> str:
+        """The end of what the app printed (its log), for a failing test's message."""
+        return self.log.read_text(errors="replace")[-chars:]
 
     def rss_mb(self) -> float:
         """Resident memory of the app process now (VmRSS), MB."""
@@ -171,7 +176,7 @@ def running_app(log_path: Path, **env_overrides):
     (its URL and process id); stop it."""
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
-           "HF_HUB_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2", **env_overrides}
+           "HF_HUB_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", **env_overrides}
     for var in ("SOUNDPRED_CLASSIFIER", "SOUNDPRED_DISTANCE"):
         if var not in env_overrides:
             env.pop(var, None)
@@ -191,7 +196,7 @@ def running_app(log_path: Path, **env_overrides):
                 if time.time() > deadline:
                     pytest.fail("app did not start in 120 s")
                 time.sleep(0.5)
-        yield RunningApp(url, proc.pid)
+        yield RunningApp(url, proc.pid, Path(log_path))
     finally:
         proc.terminate()
         try:

@@ -102,11 +102,13 @@ def test_microphone_records_and_predicts(app_url, browser_page, artifacts):
     page.screenshot(path=str(artifacts / "app_microphone.png"), full_page=True)
 
 
-def test_live_mode_updates(app_url, browser_page, artifacts):
+def test_live_mode_updates(app_process, browser_page, artifacts):
     from playwright.sync_api import expect
 
     page = browser_page
-    page.goto(app_url)
+    console = []  # what the page logged, for the message if no update comes
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.goto(app_process.url)
     page.get_by_role("tab", name="Live").click()
     page.get_by_role("button", name="Record", exact=True).locator("visible=true").first.click()
     live = page.locator("#live-distance")
@@ -115,9 +117,10 @@ def test_live_mode_updates(app_url, browser_page, artifacts):
     # benchmark's to measure, not this test's
     try:
         expect(live).to_contain_text("updated", timeout=150_000)
-    except AssertionError:  # it has failed under load, never alone: keep what the page showed
+    except AssertionError as e:  # it has failed under load, never alone: keep what the page showed
         page.screenshot(path=str(artifacts / "app_live_failed.png"), full_page=True)
-        raise
+        raise AssertionError(f"{e}\n--- page console (last 30) ---\n" + "\n".join(console[-30:])
+                             + f"\n--- app log (end) ---\n{app_process.log_tail()}") from None
     seen, timers = set(), []
     for _ in range(80):  # up to 20 s for three updates
         text = live.inner_text()
