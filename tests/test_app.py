@@ -176,7 +176,8 @@ def test_cache_cleaner_keeps_going_while_requests_add_files(tmp_path):
     stuck = tmp_path / "a_folder"
     stuck.mkdir()
     demo.upload_file_set.update([str(p) for p in old] + [str(stuck)])
-    time.sleep(1.2)  # ctime cannot be set back: let these age past 1 s
+    age = 2.0
+    time.sleep(age + 0.2)  # ctime cannot be set back: let these age past `age`
 
     stop = threading.Event()
     fresh = []
@@ -187,15 +188,20 @@ def test_cache_cleaner_keeps_going_while_requests_add_files(tmp_path):
             p.write_bytes(b"x")
             fresh.append(p)
             demo.upload_file_set.update([str(p)])  # what the upload route does, on another thread
+            time.sleep(0.002)  # a request every few ms, not a loop that holds the GIL
 
     adder = threading.Thread(target=upload)
     adder.start()
-    cleaner = CacheCleaner(demo, every=0.01, age=1.0).start()
-    time.sleep(0.6)
+    cleaner = CacheCleaner(demo, every=0.01, age=age).start()
+    # until the cleaner has made 11 passes beside the uploads, or half the age has gone (a busy
+    # machine): the files added meanwhile must all still be there
+    deadline = time.monotonic() + age / 2
+    while cleaner.passes <= 10 and time.monotonic() < deadline:
+        time.sleep(0.01)
     stop.set()
     adder.join()
     assert cleaner.passes > 10 and cleaner.failures == 0, (cleaner.passes, cleaner.failures)
-    assert not any(p.exists() for p in old)  # older than 1 s: gone
-    assert stuck.is_dir() and all(p.exists() for p in fresh)  # the folder stays; none is 1 s old yet
+    assert not any(p.exists() for p in old)  # older than the age: gone
+    assert stuck.is_dir() and all(p.exists() for p in fresh)  # the folder stays; none is that old yet
     assert cleaner.stop() == len(fresh)
     assert not any(p.exists() for p in fresh) and demo.upload_file_set == {str(stuck)}
