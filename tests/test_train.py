@@ -1271,3 +1271,112 @@ def test_evaluation_reports_speech_and_clips_apart():
     table = source_table({"held-out rooms": {"model": {"by_source": res}}})
     assert "| held-out rooms | speech |" in table and "| held-out rooms | clips |" in table
     assert source_table({"held-out rooms": {"model": {}}}) == ""
+
+
+def test_soup_interpolates_a_fine_tune_and_its_start(tmp_path):
+    """``train.soup`` on the embedded bundles: member 4 of the default (ft10h) was fine-tuned from
+    ``models/distance-p90direct10``. alpha 0 answers as the start, 1 as the fine-tune (the member
+    taken out of the ensemble), 0.5 as neither; the bundle loads, its card names both parents and
+    its record carries what an ensemble's card reads. Networks of other shapes are refused."""
+    from train import soup
+    from train.ensemble import MEMBER_FIELDS, members_of
+
+    start = load_bundle(ROOT / "models" / "distance-p90direct10")
+    tuned = members_of(ROOT / "models" / "distance", [3])[0]
+    rng = np.random.default_rng(0)
+    x = (0.1 * rng.standard_normal((2, start.frontend.window_samples))).astype("float32")
+    hint = np.eye(4, dtype="float32")[[0, 2]]  # auto, then medium
+
+    def answer(model):
+        return np.asarray(model.predict_on_batch([x, hint]))
+
+    ends = answer(start.model), answer(tuned.model)
+    assert np.abs(ends[0] - ends[1]).max() > 0.01  # the fine-tune moved: the test can tell them apart
+    for alpha, want in ((0.0, ends[0]), (1.0, ends[1])):
+        np.testing.assert_allclose(answer(soup.soup(start, tuned, alpha)), want, atol=1e-4)
+    a, b = str(ROOT / "models" / "distance-p90direct10"), f"{ROOT / 'models' / 'distance'}:4"
+    out = soup.main([a, b, "--alpha", "0.5", "--out", str(tmp_path / "w")])
+    half = load_bundle(out)
+    mid = answer(half.model)
+    assert min(np.abs(mid - e).max() for e in ends) > 1e-3
+    meta = json.loads((out / "soundpred.json").read_text())["training"]
+    assert meta["soup"]["alpha"] == 0.5 and [p["folder"] for p in meta["soup"]["parents"]] == [a, b]
+    assert set(MEMBER_FIELDS) <= set(meta) and meta["command"].startswith("python -m train.soup")
+    card = (out / "README.md").read_text()
+    assert "0.5 × those of" in card and "runs/ft10h" in card and "Not evaluated yet" in card
+
+    with pytest.raises(ValueError, match="not the same network"):
+        soup.interpolate([np.zeros((3, 2))], [np.zeros((2, 3))], 0.5)
+    with pytest.raises(SystemExit):
+        soup.main([a, str(ROOT / "models" / "distance"), "--alpha", "0.5", "--out", str(tmp_path / "x")])
+    with pytest.raises(SystemExit):
+        soup.main([a, b, "--alpha", "1.5", "--out", str(tmp_path / "y")])
+
+
+def test_recalibrate_sets_each_batch_norm_to_the_mean_of_its_batch_statistics():
+    """``train.soup.recalibrate``: every batch norm, nested ones too, ends with the mean over the
+    batches of their means and (biased) variances, whatever it held before; its momentum and the
+    trainable weights are as they were."""
+    import keras
+
+    from train.soup import batch_norms, recalibrate
+
+    inner = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, name="d"), keras.layers.BatchNormalization(name="bn_in")])
+    x_in = keras.Input((3,))
+    model = keras.Model(x_in, keras.layers.BatchNormalization(momentum=0.9, name="bn_out")(inner(x_in)))
+    norms = batch_norms(model)
+    assert [bn.name for bn in norms] == ["bn_in", "bn_out"]
+    for bn in norms:
+        bn.moving_mean.assign(np.full(3, 50.0, "float32"))
+        bn.moving_variance.assign(np.full(3, 9.0, "float32"))
+    trainable = [w.copy() for w in (v.numpy() for v in model.trainable_variables)]
+    rng = np.random.default_rng(0)
+    batches = [((rng.normal(i, 1.0 + i, (16, 3))).astype("float32"), None) for i in range(3)]
+    assert recalibrate(model, batches, 3) == 3
+    dense = inner.get_layer("d")
+    hidden = [np.asarray(dense(x)) for x, _ in batches]
+    np.testing.assert_allclose(norms[0].moving_mean.numpy(), np.mean([h.mean(0) for h in hidden], 0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(norms[0].moving_variance.numpy(), np.mean([h.var(0) for h in hidden], 0), rtol=1e-4)
+    assert norms[1].momentum == 0.9 and norms[0].momentum != 0.0
+    assert not np.allclose(norms[1].moving_mean.numpy(), 50.0)
+    for before, after in zip(trainable, model.trainable_variables):
+        np.testing.assert_array_equal(before, after.numpy())
+    assert recalibrate(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]), batches, 3) == 0
+
+
+@pytest.mark.slow
+@needs_starter
+def test_soup_recalibrates_on_batches_of_the_fine_tunes_recipe(tmp_path, monkeypatch, data_cache):
+    """``train.soup --recalibrate`` end to end on two small networks whose record holds a tiny
+    ``train.distance`` command (4 rooms, 2 hybrid ones): the batch norms' statistics change, the
+    other weights are the plain soup's, and the record says how many batches it took."""
+    import keras
+
+    from soundpred.models import DISTANCE_FRONTEND, build_distance
+    from train import soup
+    from train.soup import batch_norms
+
+    monkeypatch.setenv("SOUNDPRED_CACHE", str(data_cache))
+    keras.utils.set_random_seed(1)
+    start = build_distance(DISTANCE_FRONTEND, width=4, room_hint=True)
+    tuned = build_distance(DISTANCE_FRONTEND, width=4, room_hint=True)
+    tuned.set_weights([w + 0.01 for w in start.get_weights()])
+    command = ("python -m train.distance --out x --rooms 4 --eval-rooms 2 --speech 12 --room-hint --hybrid-rooms 2 "
+               "--hybrid-share 0.5 --batch-size 4 --width 4")
+    for name, model in (("a", start), ("b", tuned)):
+        save_bundle(model, tmp_path / name, frontend=DISTANCE_FRONTEND, task="distance", training={"command": command})
+    plain = load_bundle(soup.main([str(tmp_path / "a"), str(tmp_path / "b"), "--alpha", "0.5", "--out", str(tmp_path / "p")]))
+    again = soup.main([str(tmp_path / "a"), str(tmp_path / "b"), "--alpha", "0.5", "--recalibrate", "2",
+                       "--out", str(tmp_path / "r")])
+    fresh = load_bundle(again)
+    stats = {id(v) for bn in batch_norms(fresh.model) for v in (bn.moving_mean, bn.moving_variance)}
+    moved = 0
+    for v, w in zip(fresh.model.weights, plain.model.weights, strict=True):
+        if id(v) in stats:
+            moved += not np.allclose(v.numpy(), w.numpy())
+        else:
+            np.testing.assert_array_equal(v.numpy(), w.numpy())
+    assert moved == len(stats)
+    assert json.loads((again / "soundpred.json").read_text())["training"]["soup"]["recalibrated_batches"] == 2
+    with pytest.raises(SystemExit, match="no train.distance command"):
+        soup.recipe_batches({"command": "python -m train.soup x y"}, DISTANCE_FRONTEND, 2)

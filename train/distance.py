@@ -38,10 +38,8 @@ from train.distance_eval import (
     dry_sources,
     eval_sets,
     evaluate,
-    config_hybrid_settings,
-    config_hybrid_twin,
+    config_room_banks,
     make_batches,
-    room_banks,
     rt60_table,
     source_table,
     spread_table,
@@ -264,11 +262,7 @@ def main(argv=None):
         fe = replace(DISTANCE_FRONTEND, hop_length=config.hop, win_length=min(DISTANCE_FRONTEND.win_length, 4 * config.hop))
     sr = fe.sample_rate
     evaluating = bool(args.evaluate) or not args.no_evaluate
-    banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed,
-                       hybrid_rooms=0 if args.evaluate else config.hybrid_rooms,
-                       twins=() if args.evaluate else tuple(t.key for t in TWINS if getattr(config, t.key) > 0),
-                       evaluation=evaluating, hybrid=config_hybrid_settings(config),
-                       hybrid_twin=None if args.evaluate else config_hybrid_twin(config))
+    banks = config_room_banks(config, sr, evaluation=evaluating, training=not args.evaluate)
     train_bank = banks.train
     sources = dry_sources(sr, n_speech=config.speech, data=config.data,
                           extra=None if args.evaluate else config.extra_dry)

@@ -316,6 +316,17 @@ def room_banks(sr: int, *, rooms: int = 600, eval_rooms: int = 100, seed: int = 
                  **{t.bank: make_bank(t.settings, rooms, seed=train_seed, sr=sr) for t in TWINS if t.key in twins})
 
 
+def config_room_banks(config: DistanceConfig, sr: int, *, evaluation: bool = True, training: bool = True) -> Banks:
+    """:func:`room_banks` of a training configuration: its rooms, twins and hybrid rooms (with
+    ``training`` False only the plain training rooms, which the baselines need to score a bundle),
+    and the evaluation banks if ``evaluation``."""
+    return room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed,
+                      hybrid_rooms=config.hybrid_rooms if training else 0,
+                      twins=tuple(t.key for t in TWINS if getattr(config, t.key) > 0) if training else (),
+                      evaluation=evaluation, hybrid=config_hybrid_settings(config),
+                      hybrid_twin=config_hybrid_twin(config) if training else None)
+
+
 def training_parts(banks: Banks, config: DistanceConfig) -> tuple[list[tuple[RirBank, SimSettings]], list[float]]:
     """The training banks and the share of examples each gives (:func:`make_batches`' ``parts``
     and ``shares``): the hybrid rooms ``config.hybrid_share`` of them where there are any (of
@@ -996,7 +1007,7 @@ def _recipe(training: dict) -> str:
 def _evaluation(results: dict) -> str:
     if not results:  # train.distance --no-evaluate
         return """## Evaluation
-Not evaluated yet (trained with `--no-evaluate`): `python -m train.distance --evaluate FOLDER
+Not evaluated yet (trained with `--no-evaluate`, or made by `train.soup`): `python -m train.distance --evaluate FOLDER
 --update-card` scores it on the held-out, shifted, broad and hybrid sets and rewrites this card."""
     return f"""## Evaluation (rooms and dry sources never used in training)
 - *held-out rooms*: the training settings, other rooms;
@@ -1063,6 +1074,8 @@ def write_card(training: dict, results: dict) -> str:
     """The model card of a distance bundle (an ensemble's when ``training`` has ``members``)."""
     if training.get("members"):
         return write_ensemble_card(training, results)
+    if training.get("soup"):
+        return write_soup_card(training, results)
     z = z_value(COVERAGE)
     return f"""{_front_matter(results)}
 # soundpred distance model
@@ -1083,6 +1096,33 @@ direct sound's arrival time and the level carry no distance.
 ## Training
 `{training["command"]}` — {training["epochs"]} × {training["steps_per_epoch"]} batches of
 {training["batch_size"]}{_budget_words(training)}, {training["train_seconds"]:.0f} s on {training["machine"]}. {_recipe(training)}
+"""
+
+
+def write_soup_card(training: dict, results: dict) -> str:
+    """The card of a network whose weights lie between a fine-tune and its start (``train.soup``)."""
+    alpha, (a, b) = training["soup"]["alpha"], training["soup"]["parents"]
+    return f"""{_front_matter(results)}
+# soundpred distance model (interpolated weights)
+
+Waveform in (16 kHz mono, 4 s windows; optionally the room kind if its parents take it), the natural
+log of the source–microphone distance in metres out, as a Gaussian mean and log standard deviation.
+Its weights are {1 - alpha:g} × those of `{a['name']}` (`{a['folder']}`) + {alpha:g} × those of the fine-tune
+`{b['name']}` (`{b['folder']}`), batch-norm statistics included (WiSE-FT: Wortsman et al., CVPR 2022).
+No training of its own.
+
+## Parents
+- `{a['folder']}`: `{a.get('command', 'no command on record')}`
+- `{b['folder']}`: `{b.get('command', 'no command on record')}`
+
+Both were trained on simulation only (pyroomacoustics), convolved with espeak-ng speech and
+FSDKaggle2018 starter clips (research-use and Creative Commons recordings), with random level and
+onset: the direct sound's arrival time and the level carry no distance.
+
+{_evaluation(results)}
+
+## Made with
+`{training["command"]}`
 """
 
 
