@@ -1,4 +1,5 @@
-"""Interpolate the weights of a fine-tuned distance model and the model it was fine-tuned from.
+"""Interpolate the weights of two distance models that share a start: a fine-tune and the model it
+was fine-tuned from (WiSE-FT), or two fine-tunes of one model (a model soup).
 
     python -m train.soup models/distance-p90direct10 models/distance:4 --alpha 0.5 --out runs/w5
     python -m train.distance --evaluate runs/w5 --update-card     # score it, rewrite its card
@@ -24,6 +25,11 @@ those it trained on), the network in training mode as in training (SpecAugment o
 statistic the mean over the batches. The average of two networks' statistics is not the
 statistics of their average (Jordan et al., "REPAIR", ICLR 2023, on the variance that interpolated
 networks lose).
+
+Measured (docs/distance.md, session 44): halfway between ft10h and its start the network is worse
+than either end on the shifted rooms and in relative error; re-estimating the batch norms wins
+back part of the relative error. The pool with the soup of two seeds of ft10h's recipe in ft10h's
+place did not beat the default either.
 """
 from __future__ import annotations
 
