@@ -1100,14 +1100,14 @@ direct sound's arrival time and the level carry no distance.
 
 
 def write_soup_card(training: dict, results: dict) -> str:
-    """The card of a network whose weights lie between a fine-tune and its start (``train.soup``)."""
+    """The card of a network whose weights lie between two that share a start (``train.soup``)."""
     alpha, (a, b) = training["soup"]["alpha"], training["soup"]["parents"]
     return f"""{_front_matter(results)}
 # soundpred distance model (interpolated weights)
 
 Waveform in (16 kHz mono, 4 s windows; optionally the room kind if its parents take it), the natural
 log of the source–microphone distance in metres out, as a Gaussian mean and log standard deviation.
-Its weights are {1 - alpha:g} × those of `{a['name']}` (`{a['folder']}`) + {alpha:g} × those of the fine-tune
+Its weights are {1 - alpha:g} × those of `{a['name']}` (`{a['folder']}`) + {alpha:g} × those of
 `{b['name']}` (`{b['folder']}`), batch-norm statistics included (WiSE-FT: Wortsman et al., CVPR 2022).
 No training of its own.
 

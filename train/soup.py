@@ -3,7 +3,7 @@ was fine-tuned from (WiSE-FT), or two fine-tunes of one model (a model soup).
 
     python -m train.soup models/distance-p90direct10 models/distance:4 --alpha 0.5 --out runs/w5
     python -m train.distance --evaluate runs/w5 --update-card     # score it, rewrite its card
-    python -m train.ensemble models/distance:1 runs/w5 models/distance:2 --out runs/e_w5 ...
+    python -m train.ensemble models/distance:1,2,3 runs/w5 --out runs/e_w5 ...   # in member 4's place
 
 Every tensor of the new network, batch-norm statistics included, is ``(1 - alpha) * A + alpha *
 B``: ``alpha`` 0 is A, 1 is B. A fine-tune (``train.distance --init A``) stays in the basin of
