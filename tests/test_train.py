@@ -1379,4 +1379,4 @@ def test_soup_recalibrates_on_batches_of_the_fine_tunes_recipe(tmp_path, monkeyp
     assert moved == len(stats)
     assert json.loads((again / "soundpred.json").read_text())["training"]["soup"]["recalibrated_batches"] == 2
     with pytest.raises(SystemExit, match="no train.distance command"):
-        soup.recipe_batches({"command": "python -m train.soup x y"}, DISTANCE_FRONTEND, 2)
+        soup.recipe_batches({"command": "python -m train.soup x y"}, DISTANCE_FRONTEND)

@@ -43,7 +43,7 @@ import numpy as np
 from soundpred.bundle import save_bundle
 from train.common import finish_bundle
 from train.distance_eval import config_room_banks, dry_sources, make_batches, training_parts, write_card
-from train.ensemble import MEMBER_FIELDS, command_config, member_arg, member_training, members_of
+from train.ensemble import command_config, member_arg, member_training, members_of
 
 #: where the recalibration's batches start: past the draws of any training here (epochs x steps)
 RECALIBRATION_DRAW = 1_000_000
@@ -100,7 +100,7 @@ def recalibrate(model: keras.Model, batches, n: int) -> int:
     return n
 
 
-def recipe_batches(record: dict, frontend, n: int):
+def recipe_batches(record: dict, frontend):
     """Training batches of the recipe whose ``train.distance`` command is in ``record`` (a bundle's
     training record), drawn from :data:`RECALIBRATION_DRAW` on; SystemExit if it has none."""
     config = command_config(record.get("command") or "")
@@ -143,13 +143,12 @@ def main(argv=None):
     model = soup(a, b, args.alpha)
     if args.recalibrate:
         keras.utils.set_random_seed(0)  # SpecAugment's masks
-        recalibrate(model, recipe_batches(b.meta.get("training", {}), a.frontend, args.recalibrate), args.recalibrate)
+        recalibrate(model, recipe_batches(b.meta.get("training", {}), a.frontend), args.recalibrate)
     command = "python -m train.soup " + " ".join(sys.argv[1:] if argv is None else argv)
     parents = [{"folder": text, "name": x.name, **{k: v for k, v in member_training(x.meta).items() if v is not None}}
                for text, x in ((args.a, a), (args.b, b))]
     training = {**member_training(b.meta), "command": command, "train_seconds": None,
                 "soup": {"alpha": args.alpha, "parents": parents, "recalibrated_batches": args.recalibrate}}
-    assert set(MEMBER_FIELDS) <= set(training)
     save_bundle(model, args.out, frontend=a.frontend, task="distance", training=training,
                 card=write_card(training, {}), name="soundpred-distance",
                 extra_meta={k: v for k, v in a.meta.items() if k == "point_shrink"})
