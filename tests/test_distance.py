@@ -503,6 +503,57 @@ def test_probe_shifted_draws_hybrid_rooms_and_refuses_seeds_that_are_not_fresh(c
     assert e.value.code == 2 and "--kind goes with --seeds" in capsys.readouterr().err
 
 
+def test_pool_rules_probe_pools_fits_and_keeps_its_beliefs(tmp_path):
+    """``train.probe_pool_rules``: ``mixture`` is the ensemble's own pool; ``median`` and
+    ``precision`` move the mean only; ``weighted`` finds the member that is always right;
+    ``kinds`` with all its weight on "auto" is the mixture, and with none on it mixes the kinds'
+    beliefs by their shares; ``stack`` recovers a linear combination that holds exactly; the
+    beliefs survive ``--save`` and ``--load``."""
+    from train.ensemble import mixture
+    from train.probe_pool_rules import SetBeliefs, fit_rule, kind_shares, load, pool, save, together
+
+    rng = np.random.default_rng(0)
+    n, m = 40, 3
+    log_d = rng.uniform(np.log(0.5), np.log(10), n)
+    mus = log_d[None, None] + rng.normal(0, 0.3, (4, m, n))
+    sigmas = rng.uniform(0.2, 0.6, (4, m, n))
+    kinds = np.array(["small", "medium", "large", "medium"] * (n // 4))
+    s = SetBeliefs("v", mus, sigmas, np.exp(log_d), np.arange(n) // 4, np.ones(n), kinds)
+    shares = kind_shares(kinds)
+    np.testing.assert_allclose(shares, [0.25, 0.5, 0.25])
+
+    mu_mix, sigma_mix = mixture(mus[0], sigmas[0])
+    np.testing.assert_allclose(pool("mixture", s, {})[0], mu_mix)
+    mu_med, sigma_med = pool("median", s, {})
+    np.testing.assert_allclose(mu_med, np.median(mus[0], axis=0))
+    np.testing.assert_allclose(sigma_med, sigma_mix)
+    w = 1 / sigmas[0] ** 2
+    np.testing.assert_allclose(pool("precision", s, {})[0], (w * mus[0]).sum(0) / w.sum(0))
+    np.testing.assert_allclose(pool("kinds", s, {"auto_weight": 1.0, "kind_shares": shares}), (mu_mix, sigma_mix))
+    mu_k, _ = pool("kinds", s, {"auto_weight": 0.0, "kind_shares": shares})
+    np.testing.assert_allclose(mu_k, 0.25 * mus[1].mean(0) + 0.5 * mus[2].mean(0) + 0.25 * mus[3].mean(0))
+
+    exact = SetBeliefs("w", mus.copy(), sigmas, s.distance, s.room, s.rt60, kinds)
+    exact.distance = np.exp(0.2 + 0.5 * mus[0, 0] + 0.7 * mus[0, 2])
+    params = fit_rule("stack", [exact], median=2.0, shares=shares)
+    np.testing.assert_allclose(params["stack_coef"], [0.2, 0.5, 0.0, 0.7], atol=1e-8)
+    np.testing.assert_allclose(pool("stack", exact, params)[0], np.log(exact.distance))
+    assert params["sigma_scale"] > 0 and 0 <= params["shrink"] <= 1
+    exact.mus[0, 1] = np.log(exact.distance)  # member 2 always right in "auto": all the weight goes to it
+    params = fit_rule("weighted", [exact], median=2.0, shares=shares)
+    assert params["member_weights"] == [0.0, 1.0, 0.0] and params["member_weight_score"] == 0.0
+    np.testing.assert_allclose(pool("weighted", exact, params)[0], np.log(exact.distance))
+    params = fit_rule("kinds", [s], median=2.0, shares=shares)
+    assert params["auto_weight"] in (0.0, 0.25, 0.5, 0.75) and len(params["auto_weight_scores"]) == 4
+
+    save(tmp_path / "b.npz", {"val": [s], "fresh shifted": [s, exact]})
+    back = load(tmp_path / "b.npz")
+    assert list(back) == ["val", "fresh shifted"] and back["val"][0].name == "v"
+    np.testing.assert_allclose(back["fresh shifted"][1].distance, exact.distance)
+    both = together("all", back["fresh shifted"])
+    assert both.mus.shape == (4, m, 2 * n) and len(np.unique(both.room)) == 2 * len(np.unique(s.room))
+
+
 def test_probe_shifted_and_the_bootstrap_tell_the_true_room_kind_with_kind(monkeypatch, data_cache):
     """``train.probe_shifted --seeds ... --kind`` (and ``train.distance_compare --kind``, through
     the same ``estimates``): each room's true kind is told to a bundle that takes it, so its

@@ -1,0 +1,252 @@
+"""Probe: other ways to pool an ensemble's members than the mixture of their beliefs.
+
+    python -m train.probe_pool_rules models/distance --save runs/pool_rules.npz
+    python -m train.probe_pool_rules models/distance --load runs/pool_rules.npz \\
+        --seeds shifted:1001 shifted:1002 held-out:1011 held-out:1012
+
+Each member's belief over log-distance is computed once per room hint (``auto``, ``small``,
+``medium``, ``large``) on the validation rooms (``train.distance_eval.validation_sets``, where
+``train.ensemble`` fits its numbers), on the examples of the card's evaluation sets and, with
+``--seeds``, on fresh draws of rooms (``SET:SEED``, as ``train.probe_shifted --seeds``). Then
+each rule of :data:`RULES` pools them (``auto`` for the person who names no room):
+
+- ``mixture``: the ensemble's own ``GaussianPool`` (equal weights), the reference;
+- ``median``: the median of the members' means;
+- ``precision``: the members' means weighted by ``1 / sigma²``;
+- ``weighted``: the mixture with one weight per member (multiples of 0.1,
+  ``train.ensemble.simplex_grid``), chosen on validation;
+- ``kinds``: the mixture over members and hints, ``auto`` with weight ``a`` and each room kind
+  with ``1 - a`` times its share of the training rooms (``a`` from :data:`AUTO_WEIGHTS`, chosen
+  on validation);
+- ``stack``: least squares of the log distance on the members' means on the validation examples.
+
+``median``, ``precision`` and ``stack`` keep the mixture's standard deviation. For each rule the
+interval's scale and the point estimate's shrink are fitted on validation as ``train.ensemble``
+fits them. Printed per set: MAE m / relative error / rank correlation / within-room rank / 90 %
+coverage, and each rule against ``mixture`` by the paired bootstrap over rooms (2000 draws,
+90 % interval of rule − mixture). ``--save`` keeps the beliefs, ``--load`` reuses them (the
+fresh draws of ``--seeds`` are added to what was loaded).
+
+Measured on the default (docs/distance.md, session 45): ``median`` and ``precision`` win the
+held-out and shifted rooms by a few thousandths and lose the hybrid rooms clearly; the others
+lose the held-out rooms.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from soundpred.bundle import load_bundle
+from soundpred.distance import interval, point_estimate
+from soundpred.metrics import distance_summary, paired_bootstrap
+from soundpred.rooms import ROOM_KINDS, make_bank
+from train.distance_eval import (Baselines, DistanceConfig, dry_sources, eval_sets, make_examples, room_banks,
+                                 validation_sets)
+from train.ensemble import (choose_shrink, error_ratios, fit_sigma_scale, member_beliefs, mixture, shrink_errors,
+                            simplex_grid, unpack)
+from train.probe_shifted import DRAW_SETTINGS, ROOM_ID_STRIDE, stale_seeds
+
+HINTS = ROOM_KINDS  # auto, small, medium, large
+RULES = ("mixture", "median", "precision", "weighted", "kinds", "stack")
+AUTO_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
+MEASURES = ("mae_m", "rel_error", "spearman", "spearman_within_room", "coverage")
+
+
+@dataclass
+class SetBeliefs:
+    """Every member's belief under every hint on one set's examples: ``mus`` and ``sigmas`` are
+    ``(hints, members, n)``."""
+    name: str
+    mus: np.ndarray
+    sigmas: np.ndarray
+    distance: np.ndarray
+    room: np.ndarray
+    rt60: np.ndarray
+    kind: np.ndarray
+
+
+def set_beliefs(members, name: str, bank, x) -> SetBeliefs:
+    out = [member_beliefs(members, x, [hint] * len(x)) for hint in HINTS]
+    return SetBeliefs(name, np.array([o[0] for o in out]), np.array([o[1] for o in out]), bank.distance,
+                      bank.room, bank.rt60, bank.kind)
+
+
+def kind_shares(kinds) -> np.ndarray:
+    """The share of each room kind (small, medium, large) among ``kinds``."""
+    kinds = np.asarray(kinds)
+    return np.array([np.mean(kinds == k) for k in HINTS[1:]])
+
+
+def pool(rule: str, s: SetBeliefs, params: dict) -> tuple[np.ndarray, np.ndarray]:
+    """``(mu, sigma)`` of rule ``rule`` on set ``s`` (sigma before the fitted scale)."""
+    mus, sigmas = s.mus[0], s.sigmas[0]  # auto
+    mu_mix, sigma_mix = mixture(mus, sigmas)
+    if rule == "mixture":
+        return mu_mix, sigma_mix
+    if rule == "median":
+        return np.median(mus, axis=0), sigma_mix
+    if rule == "precision":
+        w = 1.0 / sigmas ** 2
+        return (w * mus).sum(0) / w.sum(0), sigma_mix
+    if rule == "weighted":
+        return mixture(mus, sigmas, params["member_weights"])
+    if rule == "kinds":
+        a, shares = params["auto_weight"], params["kind_shares"]
+        hint_w = np.concatenate([[a], (1.0 - a) * np.asarray(shares)])
+        m = mus.shape[0]
+        weights = np.repeat(hint_w / m, m)  # hint-major, as the reshape below
+        return mixture(s.mus.reshape(-1, s.mus.shape[-1]), s.sigmas.reshape(-1, s.sigmas.shape[-1]), weights)
+    if rule == "stack":
+        coef = np.asarray(params["stack_coef"])
+        return coef[0] + coef[1:] @ mus, sigma_mix
+    raise ValueError(f"unknown rule {rule!r}")
+
+
+def fit_stack(val: list[SetBeliefs]) -> list[float]:
+    """Least squares ``log d ~ 1 + mu_1 + ... + mu_M`` on the validation examples (``auto``)."""
+    a = np.concatenate([np.vstack([np.ones(s.mus.shape[-1]), s.mus[0]]).T for s in val])
+    y = np.log(np.concatenate([s.distance for s in val]))
+    return np.linalg.lstsq(a, y, rcond=None)[0].tolist()
+
+
+def fit_rule(rule: str, val: list[SetBeliefs], median: float, shares) -> dict:
+    """The rule's numbers fitted on validation: its own (``auto_weight``, ``stack_coef``), then
+    ``sigma_scale`` and ``shrink`` as ``train.ensemble`` fits them."""
+    params = {"kind_shares": list(map(float, shares))}
+    if rule == "stack":
+        params["stack_coef"] = fit_stack(val)
+    if rule == "weighted":
+        grid = simplex_grid(val[0].mus.shape[1])
+        scores = [_validation_score(rule, val, {**params, "member_weights": w}, median) for w in grid]
+        params["member_weights"] = grid[int(np.argmin(scores))].tolist()
+        params["member_weight_score"] = round(float(min(scores)), 4)
+    if rule == "kinds":
+        scores = {a: _validation_score(rule, val, {**params, "auto_weight": a}, median) for a in AUTO_WEIGHTS}
+        params["auto_weight"] = min(scores, key=scores.get)
+        params["auto_weight_scores"] = {str(a): round(v, 4) for a, v in scores.items()}
+    pooled = [pool(rule, s, params) for s in val]
+    params["sigma_scale"] = fit_sigma_scale(np.concatenate([p[0] for p in pooled]),
+                                            np.concatenate([p[1] for p in pooled]),
+                                            np.log(np.concatenate([s.distance for s in val])))
+    params["shrink"] = choose_shrink([shrink_errors(mu, params["sigma_scale"] * sigma, s.distance, median)
+                                      for (mu, sigma), s in zip(pooled, val)])
+    return params
+
+
+def _validation_score(rule: str, val: list[SetBeliefs], params: dict, median: float) -> float:
+    """The mean over validation sets of MAE and relative error over the median guess's (the
+    median of the belief, before any scale: it does not move the median)."""
+    return float(np.mean([np.mean(error_ratios(np.exp(pool(rule, s, params)[0]), s.distance, median)) for s in val]))
+
+
+def estimates(rule: str, s: SetBeliefs, params: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(estimate, low, high)`` in metres."""
+    mu, sigma = pool(rule, s, params)
+    sigma = params["sigma_scale"] * sigma
+    lo, hi = interval(mu, sigma)
+    return point_estimate(mu, sigma, params["shrink"]), lo, hi
+
+
+def summary(rule: str, s: SetBeliefs, params: dict) -> list[float]:
+    est, lo, hi = estimates(rule, s, params)
+    res = distance_summary(est, s.distance, lo=lo, hi=hi, rt60=s.rt60, room=s.room)
+    return [res[k] for k in MEASURES]
+
+
+def together(name: str, sets: list[SetBeliefs]) -> SetBeliefs:
+    """Fresh draws of one simulation as one set, each draw's rooms their own."""
+    return SetBeliefs(name, np.concatenate([s.mus for s in sets], -1), np.concatenate([s.sigmas for s in sets], -1),
+                      np.concatenate([s.distance for s in sets]),
+                      np.concatenate([s.room + i * ROOM_ID_STRIDE for i, s in enumerate(sets)]),
+                      np.concatenate([s.rt60 for s in sets]), np.concatenate([s.kind for s in sets]))
+
+
+def save(path: str, groups: dict[str, list[SetBeliefs]]) -> None:
+    arrays, index = {}, []
+    for group, sets in groups.items():
+        for i, s in enumerate(sets):
+            key = f"{group}{i}"
+            index.append([group, s.name, key])
+            for f in ("mus", "sigmas", "distance", "room", "rt60", "kind"):
+                arrays[f"{key}_{f}"] = np.asarray(getattr(s, f))
+    np.savez_compressed(path, index=json.dumps(index), **arrays)
+
+
+def load(path: str) -> dict[str, list[SetBeliefs]]:
+    z = np.load(path)
+    groups: dict[str, list[SetBeliefs]] = {}
+    for group, name, key in json.loads(str(z["index"])):
+        groups.setdefault(group, []).append(SetBeliefs(name, *(z[f"{key}_{f}"] for f in
+                                                              ("mus", "sigmas", "distance", "room", "rt60", "kind"))))
+    return groups
+
+
+def parse_seed(text: str) -> tuple[str, int]:
+    name, _, seed = text.rpartition(":")
+    if name not in DRAW_SETTINGS or not seed.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: SET:SEED with SET one of {', '.join(DRAW_SETTINGS)}")
+    return name, int(seed)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("bundle", help="an ensemble distance bundle (train.ensemble)")
+    p.add_argument("--seeds", nargs="+", type=parse_seed, default=[], help="fresh draws, SET:SEED")
+    p.add_argument("--rules", nargs="+", default=list(RULES), choices=RULES)
+    p.add_argument("--save", help="keep the beliefs in this .npz")
+    p.add_argument("--load", help="beliefs saved by --save (the validation and evaluation sets)")
+    p.add_argument("--draws", type=int, default=2000)
+    args = p.parse_args(argv)
+    for name, seed in args.seeds:
+        if stale_seeds(name, [seed]):
+            p.error(f"{name}:{seed} is not a fresh draw")
+    config = DistanceConfig()
+    members = unpack(load_bundle(args.bundle))
+    fe = members[0].frontend
+    sr = fe.sample_rate
+    sources = dry_sources(sr, n_speech=config.speech, data=config.data)
+    banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed)
+    median, shares = Baselines.median(banks.train), kind_shares(banks.train.kind)
+
+    def examples(s):
+        return make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=sr, seed=s.seed,
+                             speech_share=config.speech_share)
+
+    groups = load(args.load) if args.load else {
+        "val": [set_beliefs(members, s.name, s.bank, examples(s))
+                for s in validation_sets(sources, sr, rooms=100, seed=config.seed)],
+        "eval": [set_beliefs(members, s.name, s.bank, examples(s))
+                 for s in eval_sets(banks, sources, config.seed) if s.name != "training rooms"]}
+    for name, seed in args.seeds:
+        settings = DRAW_SETTINGS[name]
+        bank = make_bank(settings, config.eval_rooms, seed=config.seed + seed, sr=sr)
+        x = make_examples(bank, sources.eval_speech, sources.eval_clips, settings, n=fe.window_samples, sr=sr,
+                          seed=config.seed + seed, speech_share=config.speech_share)
+        groups.setdefault(f"fresh {name}", []).append(set_beliefs(members, f"{name} {seed}", bank, x))
+        print(f"drawn {name}:{seed}", flush=True)
+    if args.save:
+        save(args.save, groups)
+
+    fitted = {rule: fit_rule(rule, groups["val"], median, shares) for rule in args.rules}
+    for rule, params in fitted.items():
+        print(json.dumps({"rule": rule, **{k: v for k, v in params.items() if k != "kind_shares"}}), flush=True)
+    sets = list(groups["eval"]) + [together(f"{g} (all draws)", v) for g, v in groups.items() if g.startswith("fresh")]
+    print("\n| set | rule | MAE m | rel. error | rank | within rooms | 90 % cov. | rule − mixture: MAE / rel. / rank "
+          "(90 % intervals) |\n|---|---|---|---|---|---|---|---|")
+    for s in sets:
+        ref = estimates("mixture", s, fitted["mixture"])[0] if "mixture" in fitted else None
+        for rule, params in fitted.items():
+            row = summary(rule, s, params)
+            diff = ""
+            if ref is not None and rule != "mixture":
+                b = paired_bootstrap(estimates(rule, s, params)[0], ref, s.distance, s.room, n=args.draws)
+                diff = " / ".join(f"{b[k]['difference']:+.3f} ({lo:+.3f} to {hi:+.3f})"
+                                  for k in ("mae_m", "rel_error", "spearman") for lo, hi in [b[k]["interval"]])
+            print(f"| {s.name} | {rule} | " + " | ".join(f"{v:.3f}" for v in row) + f" | {diff} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
