@@ -507,10 +507,12 @@ def test_pool_rules_probe_pools_fits_and_keeps_its_beliefs(tmp_path):
     """``train.probe_pool_rules``: ``mixture`` is the ensemble's own pool; ``median`` and
     ``precision`` move the mean only; ``weighted`` finds the member that is always right;
     ``kinds`` with all its weight on "auto" is the mixture, and with none on it mixes the kinds'
-    beliefs by their shares; ``stack`` recovers a linear combination that holds exactly; the
+    beliefs by their shares, and ``posterior`` by the kind it reads from the beliefs (all of the
+    weight on the true kind where the beliefs show it); ``stack`` recovers a linear combination that holds exactly; the
     beliefs survive ``--save`` and ``--load``."""
     from train.ensemble import mixture
-    from train.probe_pool_rules import SetBeliefs, fit_rule, kind_shares, load, pool, save, together
+    from train.probe_pool_rules import (SetBeliefs, fit_rule, kind_accuracy, kind_features, kind_shares, load, pool,
+                                        save, together)
 
     rng = np.random.default_rng(0)
     n, m = 40, 3
@@ -545,6 +547,17 @@ def test_pool_rules_probe_pools_fits_and_keeps_its_beliefs(tmp_path):
     np.testing.assert_allclose(pool("weighted", exact, params)[0], np.log(exact.distance))
     params = fit_rule("kinds", [s], median=2.0, shares=shares)
     assert params["auto_weight"] in (0.0, 0.25, 0.5, 0.75) and len(params["auto_weight_scores"]) == 4
+
+    told = SetBeliefs("k", mus.copy(), sigmas, s.distance, s.room, s.rt60, kinds)
+    for h, kind in enumerate(("small", "medium", "large"), start=1):  # told the true kind, every mean shows it
+        told.mus[h, :, kinds == kind] += 3.0
+    params = fit_rule("posterior", [told], median=2.0, shares=shares)
+    assert kind_accuracy(params["kind_model"], told) == 1.0
+    truth = np.array([("small", "medium", "large").index(k) for k in kinds]) + 1
+    mu_told = told.mus[truth, :, np.arange(n)].mean(1)  # the members' mean, each told its room's kind
+    p_true = params["kind_model"].predict_proba(kind_features(told))[np.arange(n), truth - 1]
+    assert p_true.min() > 0.8  # so the pool sits within 0.6 of the told mean (3 from the other kinds')
+    np.testing.assert_allclose(pool("posterior", told, params)[0], mu_told, atol=0.6)
 
     save(tmp_path / "b.npz", {"val": [s], "fresh shifted": [s, exact]})
     back = load(tmp_path / "b.npz")

@@ -18,6 +18,9 @@ each rule of :data:`RULES` pools them (``auto`` for the person who names no room
 - ``kinds``: the mixture over members and hints, ``auto`` with weight ``a`` and each room kind
   with ``1 - a`` times its share of the training rooms (``a`` from :data:`AUTO_WEIGHTS`, chosen
   on validation);
+- ``posterior``: the same mixture over the three kinds, each weighted by its probability given the
+  example, from a logistic regression of the true kind on every member's belief under every hint
+  (:func:`kind_features`), fitted on the validation examples;
 - ``stack``: least squares of the log distance on the members' means on the validation examples.
 
 ``median``, ``precision`` and ``stack`` keep the mixture's standard deviation. For each rule the
@@ -50,7 +53,7 @@ from train.ensemble import (choose_shrink, error_ratios, fit_sigma_scale, member
 from train.probe_shifted import DRAW_SETTINGS, ROOM_ID_STRIDE, stale_seeds
 
 HINTS = ROOM_KINDS  # auto, small, medium, large
-RULES = ("mixture", "median", "precision", "weighted", "kinds", "stack")
+RULES = ("mixture", "median", "precision", "weighted", "kinds", "posterior", "stack")
 AUTO_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
 MEASURES = ("mae_m", "rel_error", "spearman", "spearman_within_room", "coverage")
 
@@ -99,10 +102,47 @@ def pool(rule: str, s: SetBeliefs, params: dict) -> tuple[np.ndarray, np.ndarray
         m = mus.shape[0]
         weights = np.repeat(hint_w / m, m)  # hint-major, as the reshape below
         return mixture(s.mus.reshape(-1, s.mus.shape[-1]), s.sigmas.reshape(-1, s.sigmas.shape[-1]), weights)
+    if rule == "posterior":
+        p_kind = params["kind_model"].predict_proba(kind_features(s))  # (n, 3): small, medium, large
+        m, n = mus.shape
+        weights = np.repeat(p_kind.T, m, axis=0) / m  # hint-major, as the reshape below
+        return mixture_rows(s.mus[1:].reshape(-1, n), s.sigmas[1:].reshape(-1, n), weights)
     if rule == "stack":
         coef = np.asarray(params["stack_coef"])
         return coef[0] + coef[1:] @ mus, sigma_mix
     raise ValueError(f"unknown rule {rule!r}")
+
+
+def mixture_rows(mus, sigmas, weights) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`train.ensemble.mixture` with one weight per belief and example, ``(beliefs, n)``."""
+    mu = (weights * mus).sum(0)
+    return mu, np.sqrt(np.maximum((weights * (sigmas ** 2 + mus ** 2)).sum(0) - mu ** 2, 1e-8))
+
+
+def kind_features(s: SetBeliefs) -> np.ndarray:
+    """``(n, 2 * hints * members)``: every member's mean and log standard deviation under every hint."""
+    n = s.mus.shape[-1]
+    return np.concatenate([s.mus.reshape(-1, n), np.log(s.sigmas).reshape(-1, n)]).T
+
+
+def fit_kind_model(val: list[SetBeliefs]):
+    """A multinomial logistic regression (standardised inputs, C = 1) of each validation example's
+    true room kind on :func:`kind_features`; its classes in the order small, medium, large."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.concatenate([kind_features(s) for s in val])
+    y = np.concatenate([[HINTS.index(k) for k in s.kind] for s in val])
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)).fit(x, y)
+    if list(model.classes_) != [1, 2, 3]:
+        raise ValueError(f"the validation rooms lack a room kind: {model.classes_}")
+    return model
+
+
+def kind_accuracy(model, s: SetBeliefs) -> float:
+    """The share of ``s``'s examples whose most probable kind is the true one."""
+    return float(np.mean(np.array(HINTS[1:])[model.predict_proba(kind_features(s)).argmax(1)] == s.kind))
 
 
 def fit_stack(val: list[SetBeliefs]) -> list[float]:
@@ -118,6 +158,8 @@ def fit_rule(rule: str, val: list[SetBeliefs], median: float, shares) -> dict:
     params = {"kind_shares": list(map(float, shares))}
     if rule == "stack":
         params["stack_coef"] = fit_stack(val)
+    if rule == "posterior":
+        params["kind_model"] = fit_kind_model(val)
     if rule == "weighted":
         grid = simplex_grid(val[0].mus.shape[1])
         scores = [_validation_score(rule, val, {**params, "member_weights": w}, median) for w in grid]
@@ -232,7 +274,11 @@ def main(argv=None):
 
     fitted = {rule: fit_rule(rule, groups["val"], median, shares) for rule in args.rules}
     for rule, params in fitted.items():
-        print(json.dumps({"rule": rule, **{k: v for k, v in params.items() if k != "kind_shares"}}), flush=True)
+        shown = {k: v for k, v in params.items() if k not in ("kind_shares", "kind_model")}
+        if "kind_model" in params:
+            shown["kind_accuracy"] = {s.name: round(kind_accuracy(params["kind_model"], s), 3)
+                                      for s in groups["val"] + groups["eval"]}
+        print(json.dumps({"rule": rule, **shown}), flush=True)
     sets = list(groups["eval"]) + [together(f"{g} (all draws)", v) for g, v in groups.items() if g.startswith("fresh")]
     print("\n| set | rule | MAE m | rel. error | rank | within rooms | 90 % cov. | rule − mixture: MAE / rel. / rank "
           "(90 % intervals) |\n|---|---|---|---|---|---|---|---|")
