@@ -153,8 +153,9 @@ def fit_stack(val: list[SetBeliefs]) -> list[float]:
 
 
 def fit_rule(rule: str, val: list[SetBeliefs], median: float, shares) -> dict:
-    """The rule's numbers fitted on validation: its own (``auto_weight``, ``stack_coef``), then
-    ``sigma_scale`` and ``shrink`` as ``train.ensemble`` fits them."""
+    """The rule's numbers fitted on validation: its own (``member_weights``, ``auto_weight``,
+    ``kind_model``, ``stack_coef``), then ``sigma_scale`` and ``shrink`` as ``train.ensemble``
+    fits them."""
     params = {"kind_shares": list(map(float, shares))}
     if rule == "stack":
         params["stack_coef"] = fit_stack(val)
