@@ -507,9 +507,9 @@ def test_pool_rules_probe_pools_fits_and_keeps_its_beliefs(tmp_path):
     """``train.probe_pool_rules``: ``mixture`` is the ensemble's own pool; ``median`` and
     ``precision`` move the mean only; ``weighted`` finds the member that is always right;
     ``kinds`` with all its weight on "auto" is the mixture, and with none on it mixes the kinds'
-    beliefs by their shares, and ``posterior`` by the kind it reads from the beliefs (all of the
-    weight on the true kind where the beliefs show it); ``stack`` recovers a linear combination that holds exactly; the
-    beliefs survive ``--save`` and ``--load``."""
+    beliefs by their shares, and ``posterior`` by the kind it reads from the beliefs (nearly all
+    of the weight on the true kind where the beliefs show it); ``stack`` recovers a linear
+    combination that holds exactly; the beliefs survive ``--save`` and ``--load``."""
     from train.ensemble import mixture
     from train.probe_pool_rules import (SetBeliefs, fit_rule, kind_accuracy, kind_features, kind_shares, load, pool,
                                         save, together)
