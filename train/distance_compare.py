@@ -20,7 +20,7 @@ import numpy as np
 from soundpred.bundle import load_bundle
 from soundpred.distance import point_estimate, point_shrink
 from soundpred.metrics import paired_bootstrap
-from train.distance_eval import DistanceConfig, dry_sources, eval_sets, make_examples, predict_model, room_banks
+from train.distance_eval import DistanceConfig, dry_sources, eval_sets, predict_model, room_banks, set_examples
 
 NAMES = {"mae_m": "MAE m", "rel_error": "rel. error", "spearman": "rank corr.",
          "spearman_within_room": "rank within rooms"}
@@ -49,8 +49,7 @@ def main(argv=None):
     banks = room_banks(fe.sample_rate, rooms=d.rooms, eval_rooms=args.eval_rooms, seed=d.seed)
     rows, results = [], {}
     for s in eval_sets(banks, sources, d.seed)[:4]:  # not the training rooms
-        x = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=fe.sample_rate,
-                          seed=s.seed, speech_share=d.speech_share)
+        x = set_examples(s, fe, d.speech_share)
         kinds = s.bank.kind if args.kind else None
         res = results[s.name] = paired_bootstrap(estimates(new, x, kinds), estimates(old, x, kinds), s.bank.distance,
                                                  s.bank.room, n=args.draws)

@@ -429,6 +429,13 @@ def make_examples(bank: RirBank, speech, clips, settings: SimSettings, *, n: int
 SOURCE_MEASURES = ("n", "mae_m", "rel_error", "spearman", "spearman_within_room", "slope_within_room", "coverage")
 
 
+def set_examples(s: EvalSet, fe, speech_share: float) -> np.ndarray:
+    """The examples of evaluation set ``s`` (:func:`make_examples`) as a network with front end
+    ``fe`` hears them: one window of its length per RIR."""
+    return make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=fe.sample_rate, seed=s.seed,
+                         speech_share=speech_share)
+
+
 def by_source(estimate, bank: RirBank, is_speech, lo=None, hi=None) -> dict:
     """The model's figures on the speech examples and on the clip examples apart (the networks
     so far read distance from speech far better: docs/distance.md, session 22), with the

@@ -74,10 +74,10 @@ from train.distance_eval import (
     dry_sources,
     eval_sets,
     evaluate,
-    make_examples,
     predict_model,
     room_banks,
     rt60_table,
+    set_examples,
     source_table,
     spread_table,
     table,
@@ -155,9 +155,11 @@ def choose_shrink(errors: list[dict[float, tuple[float, float]]]) -> float:
 
 def mixture(mus, sigmas, weights=None) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of the mixture of Gaussian beliefs ``(members, n)`` with
-    ``weights`` (one per member; None: equal), as ``GaussianPool`` computes them."""
+    ``weights`` (one per member, or ``(members, n)``: one per member and example; None: equal),
+    as ``GaussianPool`` computes them."""
     mus, sigmas = np.asarray(mus, float), np.asarray(sigmas, float)
-    w = np.full((len(mus), 1), 1.0 / len(mus)) if weights is None else np.asarray(weights, float)[:, None]
+    w = np.full((len(mus), 1), 1.0 / len(mus)) if weights is None else np.asarray(weights, float)
+    w = w[:, None] if w.ndim == 1 else w
     mu = (w * mus).sum(0)
     return mu, np.sqrt(np.maximum((w * (sigmas ** 2 + mus ** 2)).sum(0) - mu ** 2, 1e-8))
 
@@ -339,8 +341,7 @@ def main(argv=None):
 
     val, val_kind, kinds = [], [], []
     for s in validation_sets(sources, sr, rooms=args.validation_rooms, seed=config.seed):
-        x = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=sr, seed=s.seed,
-                          speech_share=config.speech_share)
+        x = set_examples(s, fe, config.speech_share)
         auto = member_beliefs(members, x)
         mu, sigma = mixture(*auto)
         val.append((s.name, mu, sigma, s.bank.distance))

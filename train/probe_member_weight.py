@@ -28,7 +28,7 @@ import numpy as np
 from soundpred.bundle import load_bundle
 from soundpred.distance import interval, point_estimate
 from soundpred.metrics import distance_summary
-from train.distance_eval import (Baselines, DistanceConfig, dry_sources, eval_sets, make_examples, room_banks,
+from train.distance_eval import (Baselines, DistanceConfig, dry_sources, eval_sets, room_banks, set_examples,
                                  validation_sets)
 from train.ensemble import fit_sigma_scale, member_beliefs, mixture, unpack, validation_score
 
@@ -67,8 +67,7 @@ def pooled_rows(val, evals, member: int, weights, median: float) -> list[dict]:
 def set_beliefs(members, s, fe, config: DistanceConfig, kind: bool = False) -> tuple:
     """``(name, mus, sigmas, bank)`` of the members on the examples of set ``s`` (``kind``: the
     members that take the room kind are told each room's true one; else "auto")."""
-    x = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=fe.sample_rate, seed=s.seed,
-                      speech_share=config.speech_share)
+    x = set_examples(s, fe, config.speech_share)
     return s.name, *member_beliefs(members, x, s.bank.kind if kind else None), s.bank
 
 

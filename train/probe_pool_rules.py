@@ -45,12 +45,12 @@ import numpy as np
 from soundpred.bundle import load_bundle
 from soundpred.distance import interval, point_estimate
 from soundpred.metrics import distance_summary, paired_bootstrap
-from soundpred.rooms import ROOM_KINDS, make_bank
-from train.distance_eval import (Baselines, DistanceConfig, dry_sources, eval_sets, make_examples, room_banks,
+from soundpred.rooms import ROOM_KINDS
+from train.distance_eval import (Baselines, DistanceConfig, dry_sources, eval_sets, room_banks, set_examples,
                                  validation_sets)
 from train.ensemble import (choose_shrink, error_ratios, fit_sigma_scale, member_beliefs, mixture, shrink_errors,
                             simplex_grid, unpack)
-from train.probe_shifted import DRAW_SETTINGS, ROOM_ID_STRIDE, stale_seeds
+from train.probe_shifted import DRAW_SETTINGS, ROOM_ID_STRIDE, fresh_draw, stale_seeds
 
 HINTS = ROOM_KINDS  # auto, small, medium, large
 RULES = ("mixture", "median", "precision", "weighted", "kinds", "posterior", "stack")
@@ -106,17 +106,11 @@ def pool(rule: str, s: SetBeliefs, params: dict) -> tuple[np.ndarray, np.ndarray
         p_kind = params["kind_model"].predict_proba(kind_features(s))  # (n, 3): small, medium, large
         m, n = mus.shape
         weights = np.repeat(p_kind.T, m, axis=0) / m  # hint-major, as the reshape below
-        return mixture_rows(s.mus[1:].reshape(-1, n), s.sigmas[1:].reshape(-1, n), weights)
+        return mixture(s.mus[1:].reshape(-1, n), s.sigmas[1:].reshape(-1, n), weights)
     if rule == "stack":
         coef = np.asarray(params["stack_coef"])
         return coef[0] + coef[1:] @ mus, sigma_mix
     raise ValueError(f"unknown rule {rule!r}")
-
-
-def mixture_rows(mus, sigmas, weights) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`train.ensemble.mixture` with one weight per belief and example, ``(beliefs, n)``."""
-    mu = (weights * mus).sum(0)
-    return mu, np.sqrt(np.maximum((weights * (sigmas ** 2 + mus ** 2)).sum(0) - mu ** 2, 1e-8))
 
 
 def kind_features(s: SetBeliefs) -> np.ndarray:
@@ -193,8 +187,8 @@ def estimates(rule: str, s: SetBeliefs, params: dict) -> tuple[np.ndarray, np.nd
     return point_estimate(mu, sigma, params["shrink"]), lo, hi
 
 
-def summary(rule: str, s: SetBeliefs, params: dict) -> list[float]:
-    est, lo, hi = estimates(rule, s, params)
+def summary(s: SetBeliefs, est, lo, hi) -> list[float]:
+    """:data:`MEASURES` of the estimates ``est`` (m) and interval ``lo``–``hi`` on set ``s``."""
     res = distance_summary(est, s.distance, lo=lo, hi=hi, rt60=s.rt60, room=s.room)
     return [res[k] for k in MEASURES]
 
@@ -254,20 +248,13 @@ def main(argv=None):
     banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed)
     median, shares = Baselines.median(banks.train), kind_shares(banks.train.kind)
 
-    def examples(s):
-        return make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=sr, seed=s.seed,
-                             speech_share=config.speech_share)
-
     groups = load(args.load) if args.load else {
-        "val": [set_beliefs(members, s.name, s.bank, examples(s))
+        "val": [set_beliefs(members, s.name, s.bank, set_examples(s, fe, config.speech_share))
                 for s in validation_sets(sources, sr, rooms=100, seed=config.seed)],
-        "eval": [set_beliefs(members, s.name, s.bank, examples(s))
+        "eval": [set_beliefs(members, s.name, s.bank, set_examples(s, fe, config.speech_share))
                  for s in eval_sets(banks, sources, config.seed) if s.name != "training rooms"]}
     for name, seed in args.seeds:
-        settings = DRAW_SETTINGS[name]
-        bank = make_bank(settings, config.eval_rooms, seed=config.seed + seed, sr=sr)
-        x = make_examples(bank, sources.eval_speech, sources.eval_clips, settings, n=fe.window_samples, sr=sr,
-                          seed=config.seed + seed, speech_share=config.speech_share)
+        bank, x = fresh_draw(DRAW_SETTINGS[name], seed, seed, config, sources, fe)
         groups.setdefault(f"fresh {name}", []).append(set_beliefs(members, f"{name} {seed}", bank, x))
         print(f"drawn {name}:{seed}", flush=True)
     if args.save:
@@ -284,12 +271,13 @@ def main(argv=None):
     print("\n| set | rule | MAE m | rel. error | rank | within rooms | 90 % cov. | rule − mixture: MAE / rel. / rank "
           "(90 % intervals) |\n|---|---|---|---|---|---|---|---|")
     for s in sets:
-        ref = estimates("mixture", s, fitted["mixture"])[0] if "mixture" in fitted else None
-        for rule, params in fitted.items():
-            row = summary(rule, s, params)
+        found = {rule: estimates(rule, s, params) for rule, params in fitted.items()}
+        ref = found["mixture"][0] if "mixture" in found else None
+        for rule, (est, lo, hi) in found.items():
+            row = summary(s, est, lo, hi)
             diff = ""
             if ref is not None and rule != "mixture":
-                b = paired_bootstrap(estimates(rule, s, params)[0], ref, s.distance, s.room, n=args.draws)
+                b = paired_bootstrap(est, ref, s.distance, s.room, n=args.draws)
                 diff = " / ".join(f"{b[k]['difference']:+.3f} ({lo:+.3f} to {hi:+.3f})"
                                   for k in ("mae_m", "rel_error", "spearman") for lo, hi in [b[k]["interval"]])
             print(f"| {s.name} | {rule} | " + " | ".join(f"{v:.3f}" for v in row) + f" | {diff} |", flush=True)

@@ -45,7 +45,8 @@ from soundpred.metrics import mae_rel, spearman_within_rooms
 from soundpred.rooms import HYBRID, SHIFTED, TRAIN, make_bank
 from train.distance_compare import estimates
 from train.distance_eval import (EVAL_BANKS, HYBRID_TRAIN_BANK_OFFSET, TRAIN_BANK_OFFSET, VALIDATION_BANK_OFFSETS,
-                                 DistanceConfig, dry_sources, eval_sets, make_examples, room_banks)
+                                 DistanceConfig, dry_sources, eval_sets, make_examples, room_banks,
+                                 set_examples)
 
 THIRDS = ("lower", "typical", "higher")
 #: The shifted simulation's differences from the training one (``soundpred.rooms.SHIFTED``), one
@@ -149,8 +150,7 @@ def main(argv=None):
     for s in eval_sets(banks, sources, d.seed):
         if s.name not in args.sets:
             continue
-        x = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=fe.sample_rate,
-                          seed=s.seed, speech_share=d.speech_share)
+        x = set_examples(s, fe, d.speech_share)
         rows = by_third(rt60_residual(s.bank.volume, s.bank.rt60, fit), s.bank.distance,
                         {"new": estimates(new, x), "old": estimates(old, x)})
         for r in rows:
@@ -160,16 +160,22 @@ def main(argv=None):
     return fit
 
 
+def fresh_draw(settings, bank_seed: int, example_seed: int, d: DistanceConfig, sources, fe) -> tuple:
+    """``(bank, examples)``: ``d.eval_rooms`` rooms of ``settings`` (bank seed ``d.seed +
+    bank_seed``) heard as evaluation examples (seed ``d.seed + example_seed``) of the held-out dry
+    sources, one window of front end ``fe`` per RIR."""
+    bank = make_bank(settings, d.eval_rooms, seed=d.seed + bank_seed, sr=fe.sample_rate)
+    return bank, make_examples(bank, sources.eval_speech, sources.eval_clips, settings, n=fe.window_samples,
+                               sr=fe.sample_rate, seed=d.seed + example_seed, speech_share=d.speech_share)
+
+
 def score(new, old, settings, bank_seed: int, example_seed: int, d: DistanceConfig, sources,
           kind: bool = False) -> tuple:
     """``(new estimates, old estimates, true distances, room ids)`` on ``d.eval_rooms`` rooms of
     ``settings`` (bank seed ``d.seed + bank_seed``) heard as evaluation examples (seed
     ``d.seed + example_seed``) of the held-out dry sources; ``kind``: each room's true kind is
     told to the bundles that take it (else "auto")."""
-    fe = new.frontend
-    bank = make_bank(settings, d.eval_rooms, seed=d.seed + bank_seed, sr=fe.sample_rate)
-    x = make_examples(bank, sources.eval_speech, sources.eval_clips, settings, n=fe.window_samples,
-                      sr=fe.sample_rate, seed=d.seed + example_seed, speech_share=d.speech_share)
+    bank, x = fresh_draw(settings, bank_seed, example_seed, d, sources, new.frontend)
     kinds = bank.kind if kind else None
     return estimates(new, x, kinds), estimates(old, x, kinds), bank.distance, bank.room
 
