@@ -137,23 +137,30 @@ def test_pooling_the_windows(distance_predictor):
 def test_distance_windows_can_be_chosen(distance_predictor):
     """``distance_for_waveform(window=, hop=)``: one window over the whole input is the model run
     on that input once; a hop of a whole window runs fewer windows than the default half-window
-    hop and gives another estimate; the default is the bundle's window every half window."""
+    hop and gives another estimate; the default is the bundle's window every half window. Each
+    batch holds at most as much audio as ``batch_size`` classifier windows (the memory bound:
+    docs/reliability.md), so the 4 s windows run 3 at a time."""
     y = 0.1 * np.random.default_rng(3).standard_normal(SR * 10).astype(np.float32)
     model = distance_predictor.distance.model
     win = distance_predictor.distance.frontend.window_samples
     calls = []
     original = model.predict_on_batch
     # the default takes the room hint: inputs are [waveforms, hints]
-    model.predict_on_batch = lambda x: calls.append(np.shape(x[0])) or original(x)
+    model.predict_on_batch = lambda x: calls[-1].append(np.shape(x[0])) or original(x)
     try:
-        whole, _ = distance_predictor.distance_for_waveform(y, window=len(y), hop=len(y))
-        default, _ = distance_predictor.distance_for_waveform(y)
-        explicit, _ = distance_predictor.distance_for_waveform(y, window=win, hop=win // 2)
-        no_overlap, _ = distance_predictor.distance_for_waveform(y, window=win, hop=win)
+        runs = {}
+        for name, kw in (("whole", {"window": len(y), "hop": len(y)}), ("default", {}),
+                         ("explicit", {"window": win, "hop": win // 2}), ("no_overlap", {"window": win, "hop": win})):
+            calls.append([])
+            runs[name], _ = distance_predictor.distance_for_waveform(y, **kw)
     finally:
         del model.predict_on_batch
-    assert calls[0] == (1, len(y))
-    assert calls[1] == calls[2] and calls[1][1] == win and calls[3][0] < calls[1][0]
+    whole, default, explicit, no_overlap = runs.values()
+    batches = dict(zip(runs, calls))
+    assert batches["whole"] == [(1, len(y))]
+    # windows at 0, 2, 4 and 6 s, three at a time (16 classifier windows of 0.975 s hold 15.6 s)
+    assert batches["default"] == batches["explicit"] == [(3, win), (1, win)]
+    assert sum(n for n, _ in batches["no_overlap"]) == 3  # at 0, 4 and 6 s
     assert default == explicit and no_overlap != default
     from soundpred.rooms import kind_one_hot
 
