@@ -574,6 +574,63 @@ def test_pool_rules_probe_pools_fits_and_keeps_its_beliefs(tmp_path):
     assert both.mus.shape == (4, m, 2 * n) and len(np.unique(both.room)) == 2 * len(np.unique(s.room))
 
 
+def test_pool_rules_probe_pools_files_side_by_side_with_fixed_weights(tmp_path, capsys):
+    """``train.probe_pool_rules --load A B``: the two files' members side by side, with no
+    bundle and no rooms simulated (the median is kept in the files); ``--weights NAME=...`` a
+    mixture with those weights (normalised), fitted and scored like a rule and compared with
+    ``--reference``. Files of other examples, weights for another number of members, an unknown
+    reference and a probe with neither members nor beliefs are refused."""
+    from train.probe_pool_rules import SetBeliefs, fit_rule, load, main, pool, save, side_by_side
+
+    rng = np.random.default_rng(1)
+    n = 40
+    log_d = rng.uniform(np.log(0.5), np.log(10), n)
+    kinds = np.array(["small", "medium", "large", "medium"] * (n // 4))
+
+    def beliefs(name, mus, sigma):
+        return SetBeliefs(name, mus, np.full(mus.shape, sigma), np.exp(log_d), np.arange(n) // 4, np.ones(n), kinds)
+
+    meta = {"median": 2.0, "kind_shares": [0.25, 0.5, 0.25]}
+    noisy = {g: beliefs(name, log_d + rng.normal(0, 0.4, (4, 2, n)), 0.4)
+             for g, name in (("val", "validation"), ("eval", "held-out rooms"))}
+    right = {g: beliefs(b.name, np.repeat(log_d[None, None], 4, 0), 0.05) for g, b in noisy.items()}
+    save(tmp_path / "a.npz", {g: [b] for g, b in noisy.items()}, meta)
+    save(tmp_path / "b.npz", {g: [b] for g, b in right.items()}, meta)
+
+    both = side_by_side([load(tmp_path / "a.npz"), load(tmp_path / "b.npz")])
+    assert both["val"][0].mus.shape == (4, 3, n)
+    np.testing.assert_allclose(both["eval"][0].mus[:, :2], noisy["eval"].mus, rtol=1e-6)
+    np.testing.assert_allclose(both["eval"][0].mus[:, 2], right["eval"].mus[:, 0])
+    params = fit_rule("weighted", both["val"], 2.0, meta["kind_shares"], weights=[0, 0, 2])
+    assert params["member_weights"] == [0.0, 0.0, 1.0]
+    np.testing.assert_allclose(pool("weighted", both["eval"][0], params)[0], log_d, atol=1e-6)
+    with pytest.raises(ValueError, match="3 members"):
+        fit_rule("weighted", both["val"], 2.0, meta["kind_shares"], weights=[1, 1])
+
+    main(["--load", str(tmp_path / "a.npz"), str(tmp_path / "b.npz"), "--rules", "mixture",
+          "--weights", "A=1,1,0", "B=0,0,1", "--reference", "A", "--draws", "50"])
+    out = capsys.readouterr().out
+    rows = {cells[1]: cells for cells in (line.strip("| ").split(" | ") for line in out.splitlines()
+                                          if line.startswith("| held-out rooms |"))}
+    assert set(rows) == {"mixture", "A", "B"}
+    assert float(rows["B"][2]) < 0.01 < float(rows["A"][2])  # MAE: the member that is always right
+    assert len(rows["A"]) == 7 and rows["B"][7].startswith("-")  # B - A (the reference) in MAE
+
+    other = {g: beliefs(b.name, b.mus, 0.4) for g, b in noisy.items()}
+    other["eval"].distance = other["eval"].distance * 1.1
+    save(tmp_path / "c.npz", {g: [b] for g, b in other.items()}, meta)
+    with pytest.raises(ValueError, match="different examples"):
+        side_by_side([load(tmp_path / "a.npz"), load(tmp_path / "c.npz")])
+    for argv, said in ((["--weights", "A=1,1"], "weights >= 0 for the 3 members"),
+                       (["--reference", "nothing"], "--reference 'nothing' must be one of")):
+        with pytest.raises(SystemExit) as e:
+            main(["--load", str(tmp_path / "a.npz"), str(tmp_path / "b.npz"), "--rules", "mixture", *argv])
+        assert e.value.code == 2 and said in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["--rules", "mixture"])
+    assert e.value.code == 2 and "name the members" in capsys.readouterr().err
+
+
 def test_probe_shifted_and_the_bootstrap_tell_the_true_room_kind_with_kind(monkeypatch, data_cache):
     """``train.probe_shifted --seeds ... --kind`` (and ``train.distance_compare --kind``, through
     the same ``estimates``): each room's true kind is told to a bundle that takes it, so its

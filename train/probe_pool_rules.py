@@ -3,6 +3,9 @@
     python -m train.probe_pool_rules models/distance --save runs/pool_rules.npz
     python -m train.probe_pool_rules models/distance --load runs/pool_rules.npz \\
         --seeds shifted:1001 shifted:1002 held-out:1011 held-out:1012
+    python -m train.probe_pool_rules runs/rd runs/rd15 runs/rd16 --save runs/rd3.npz --rules mixture
+    python -m train.probe_pool_rules --load runs/pool_rules.npz runs/rd3.npz --rules mixture \\
+        --weights F=1,1,1,1,0,0,0 R3=3,3,0,3,1,1,1 --reference F
 
 Each member's belief over log-distance is computed once per room hint (``auto``, ``small``,
 ``medium``, ``large``) on the validation rooms (``train.distance_eval.validation_sets``, where
@@ -23,16 +26,25 @@ each rule of :data:`RULES` pools them (``auto`` for the person who names no room
   (:func:`kind_features`), fitted on the validation examples;
 - ``stack``: least squares of the log distance on the members' means on the validation examples.
 
+``--weights NAME=w1,w2,...`` adds mixtures with fixed weights, one per member (normalised to sum
+to 1), named NAME. The members are an ensemble bundle's, or those of several bundles
+(``FOLDER`` or ``FOLDER:N,M``, as ``train.ensemble`` takes them), in the order given. Several
+``--load`` files pool their members side by side (the first file's, then the next's), when they
+hold the same examples; so a probe of new networks beside an ensemble's needs only the new
+networks' beliefs (their ``--save``).
+
 ``median``, ``precision`` and ``stack`` keep the mixture's standard deviation. For each rule the
 interval's scale and the point estimate's shrink are fitted on validation as ``train.ensemble``
 fits them. Printed per set: MAE m / relative error / rank correlation / within-room rank / 90 %
-coverage, and each rule against ``mixture`` by the paired bootstrap over rooms (2000 draws,
-90 % interval of rule − mixture). ``--save`` keeps the beliefs, ``--load`` reuses them (the
-fresh draws of ``--seeds`` are added to what was loaded).
+coverage, and each rule against ``mixture`` (or ``--reference``) by the paired bootstrap over rooms
+(2000 draws, 90 % interval of rule − reference). ``--save`` keeps the beliefs (and the training
+rooms' median distance and kind shares), ``--load`` reuses them (the fresh draws of ``--seeds``
+are added to what was loaded).
 
 Measured on the default (docs/distance.md, session 45): ``median`` and ``precision`` win the
 held-out and shifted rooms by a few thousandths and lose the hybrid rooms clearly; the others
-lose the held-out rooms.
+lose the held-out rooms. Session 47: three seeds of one fine-tune sharing the rooms model's
+weight (R3, above) gain relative error and lose MAE.
 """
 from __future__ import annotations
 
@@ -42,14 +54,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from soundpred.bundle import load_bundle
 from soundpred.distance import interval, point_estimate
 from soundpred.metrics import distance_summary, paired_bootstrap
 from soundpred.rooms import ROOM_KINDS
 from train.distance_eval import (Baselines, DistanceConfig, dry_sources, eval_sets, room_banks, set_examples,
                                  validation_sets)
-from train.ensemble import (choose_shrink, error_ratios, fit_sigma_scale, member_beliefs, mixture, shrink_errors,
-                            simplex_grid, unpack)
+from train.ensemble import (choose_shrink, error_ratios, fit_sigma_scale, member_arg, member_beliefs, members_of,
+                            mixture, shrink_errors, simplex_grid)
 from train.probe_shifted import DRAW_SETTINGS, ROOM_ID_STRIDE, fresh_draw, stale_seeds
 
 HINTS = ROOM_KINDS  # auto, small, medium, large
@@ -146,16 +157,21 @@ def fit_stack(val: list[SetBeliefs]) -> list[float]:
     return np.linalg.lstsq(a, y, rcond=None)[0].tolist()
 
 
-def fit_rule(rule: str, val: list[SetBeliefs], median: float, shares) -> dict:
+def fit_rule(rule: str, val: list[SetBeliefs], median: float, shares, weights=None) -> dict:
     """The rule's numbers fitted on validation: its own (``member_weights``, ``auto_weight``,
     ``kind_model``, ``stack_coef``), then ``sigma_scale`` and ``shrink`` as ``train.ensemble``
-    fits them."""
+    fits them. ``weights`` (``weighted`` only): the members' weights, given instead of fitted."""
     params = {"kind_shares": list(map(float, shares))}
+    if weights is not None:
+        if rule != "weighted" or len(weights) != val[0].mus.shape[1] or min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(f"{len(weights)} weights >= 0 for the {val[0].mus.shape[1]} members of rule "
+                             f"'weighted', not {weights} for {rule!r}")
+        params["member_weights"] = (np.asarray(weights, float) / np.sum(weights)).tolist()
     if rule == "stack":
         params["stack_coef"] = fit_stack(val)
     if rule == "posterior":
         params["kind_model"] = fit_kind_model(val)
-    if rule == "weighted":
+    if rule == "weighted" and weights is None:
         grid = simplex_grid(val[0].mus.shape[1])
         scores = [_validation_score(rule, val, {**params, "member_weights": w}, median) for w in grid]
         params["member_weights"] = grid[int(np.argmin(scores))].tolist()
@@ -201,8 +217,9 @@ def together(name: str, sets: list[SetBeliefs]) -> SetBeliefs:
                       np.concatenate([s.rt60 for s in sets]), np.concatenate([s.kind for s in sets]))
 
 
-def save(path: str, groups: dict[str, list[SetBeliefs]]) -> None:
-    arrays, index = {}, []
+def save(path: str, groups: dict[str, list[SetBeliefs]], meta: dict | None = None) -> None:
+    """Keep ``groups`` (and ``meta``: the training rooms' ``median`` and ``kind_shares``) in ``path``."""
+    arrays, index = {"meta": json.dumps(meta or {})}, []
     for group, sets in groups.items():
         for i, s in enumerate(sets):
             key = f"{group}{i}"
@@ -213,12 +230,48 @@ def save(path: str, groups: dict[str, list[SetBeliefs]]) -> None:
 
 
 def load(path: str) -> dict[str, list[SetBeliefs]]:
+    """The groups :func:`save` kept."""
     z = np.load(path)
     groups: dict[str, list[SetBeliefs]] = {}
     for group, name, key in json.loads(str(z["index"])):
         groups.setdefault(group, []).append(SetBeliefs(name, *(z[f"{key}_{f}"] for f in
                                                               ("mus", "sigmas", "distance", "room", "rt60", "kind"))))
     return groups
+
+
+def load_meta(path: str) -> dict:
+    """What :func:`save` kept beside the beliefs (empty for files saved before it kept any)."""
+    z = np.load(path)
+    return json.loads(str(z["meta"])) if "meta" in z.files else {}
+
+
+def side_by_side(loaded: list[dict[str, list[SetBeliefs]]]) -> dict[str, list[SetBeliefs]]:
+    """Beliefs of several files as one: each set's members side by side, in the files' order.
+    Every file must hold the same sets of the same examples (names, distances, rooms)."""
+    first, *rest = loaded
+    for other in rest:
+        if [(g, s.name) for g, v in first.items() for s in v] != [(g, s.name) for g, v in other.items() for s in v]:
+            raise ValueError("the files hold different sets: "
+                             f"{list(first)} against {list(other)}")
+        for g in first:
+            for a, b in zip(first[g], other[g]):
+                if not (np.array_equal(a.distance, b.distance) and np.array_equal(a.room, b.room)):
+                    raise ValueError(f"{g} {a.name!r}: the files hold different examples")
+    return {g: [SetBeliefs(sets[0].name, np.concatenate([s.mus for s in sets], 1),
+                           np.concatenate([s.sigmas for s in sets], 1), *(getattr(sets[0], f) for f in
+                                                                          ("distance", "room", "rt60", "kind")))
+                for sets in zip(*(f[g] for f in loaded))] for g in first}
+
+
+def parse_weights(text: str) -> tuple[str, list[float]]:
+    name, sep, values = text.partition("=")
+    try:
+        weights = [float(v) for v in values.split(",")]
+    except ValueError:
+        weights = []
+    if not sep or not name or name in RULES or not weights:
+        raise argparse.ArgumentTypeError(f"{text!r}: NAME=w1,w2,... with NAME not one of {', '.join(RULES)}")
+    return name, weights
 
 
 def parse_seed(text: str) -> tuple[str, int]:
@@ -230,57 +283,84 @@ def parse_seed(text: str) -> tuple[str, int]:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("bundle", help="an ensemble distance bundle (train.ensemble)")
+    p.add_argument("members", nargs="*",
+                   help="an ensemble distance bundle (train.ensemble), or several bundles or FOLDER:N,M (their "
+                        "members side by side); not needed with --load and no --seeds")
     p.add_argument("--seeds", nargs="+", type=parse_seed, default=[], help="fresh draws, SET:SEED")
     p.add_argument("--rules", nargs="+", default=list(RULES), choices=RULES)
+    p.add_argument("--weights", nargs="+", type=parse_weights, default=[],
+                   help="NAME=w1,w2,...: a mixture with these weights, one per member, named NAME")
+    p.add_argument("--reference", default="mixture", help="the rule or --weights NAME the others are compared with")
     p.add_argument("--save", help="keep the beliefs in this .npz")
-    p.add_argument("--load", help="beliefs saved by --save (the validation and evaluation sets)")
+    p.add_argument("--load", nargs="+", help="beliefs saved by --save (the validation and evaluation sets); "
+                                             "several files: their members side by side")
     p.add_argument("--draws", type=int, default=2000)
     args = p.parse_args(argv)
     for name, seed in args.seeds:
         if stale_seeds(name, [seed]):
             p.error(f"{name}:{seed} is not a fresh draw")
+    if not args.members and (args.seeds or not args.load):
+        p.error("name the members (an ensemble bundle, or bundles) unless --load without --seeds")
+    names = list(args.rules) + [name for name, _ in args.weights]
+    if len(set(names)) != len(names) or args.reference not in names:
+        p.error(f"--reference {args.reference!r} must be one of {names}, each named once")
     config = DistanceConfig()
-    members = unpack(load_bundle(args.bundle))
-    fe = members[0].frontend
-    sr = fe.sample_rate
-    sources = dry_sources(sr, n_speech=config.speech, data=config.data)
-    banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed)
-    median, shares = Baselines.median(banks.train), kind_shares(banks.train.kind)
+    groups = side_by_side([load(path) for path in args.load]) if args.load else None
+    meta = load_meta(args.load[0]) if args.load else {}
+    members = [m for text in args.members for m in members_of(*member_arg(text))]
+    if groups is not None and members and len(members) != groups["val"][0].mus.shape[1]:
+        p.error(f"{len(members)} members given, {groups['val'][0].mus.shape[1]} in the loaded beliefs")
+    banks = None
+    if groups is None or args.seeds:
+        fe = members[0].frontend
+        sr = fe.sample_rate
+        sources = dry_sources(sr, n_speech=config.speech, data=config.data)
+        banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed)
+    if "median" not in meta:  # a file saved before the median was kept: the training rooms (their rate does not matter)
+        train = (banks or room_banks(16000, rooms=config.rooms, seed=config.seed, evaluation=False)).train
+        meta = {"median": Baselines.median(train), "kind_shares": kind_shares(train.kind).tolist()}
+    median, shares = meta["median"], np.asarray(meta["kind_shares"])
 
-    groups = load(args.load) if args.load else {
-        "val": [set_beliefs(members, s.name, s.bank, set_examples(s, fe, config.speech_share))
-                for s in validation_sets(sources, sr, rooms=100, seed=config.seed)],
-        "eval": [set_beliefs(members, s.name, s.bank, set_examples(s, fe, config.speech_share))
-                 for s in eval_sets(banks, sources, config.seed) if s.name != "training rooms"]}
+    if groups is None:
+        groups = {
+            "val": [set_beliefs(members, s.name, s.bank, set_examples(s, fe, config.speech_share))
+                    for s in validation_sets(sources, sr, rooms=100, seed=config.seed)],
+            "eval": [set_beliefs(members, s.name, s.bank, set_examples(s, fe, config.speech_share))
+                     for s in eval_sets(banks, sources, config.seed) if s.name != "training rooms"]}
     for name, seed in args.seeds:
         bank, x = fresh_draw(DRAW_SETTINGS[name], seed, seed, config, sources, fe)
         groups.setdefault(f"fresh {name}", []).append(set_beliefs(members, f"{name} {seed}", bank, x))
         print(f"drawn {name}:{seed}", flush=True)
     if args.save:
-        save(args.save, groups)
+        save(args.save, groups, meta)
 
-    fitted = {rule: fit_rule(rule, groups["val"], median, shares) for rule in args.rules}
-    for rule, params in fitted.items():
+    fitted = {rule: ("rule", fit_rule(rule, groups["val"], median, shares)) for rule in args.rules}
+    try:
+        fitted.update({name: ("weighted", fit_rule("weighted", groups["val"], median, shares, weights=w))
+                       for name, w in args.weights})
+    except ValueError as e:
+        p.error(f"--weights: {e}")
+    for name, (rule, params) in fitted.items():
         shown = {k: v for k, v in params.items() if k not in ("kind_shares", "kind_model")}
         if "kind_model" in params:
             shown["kind_accuracy"] = {s.name: round(kind_accuracy(params["kind_model"], s), 3)
                                       for s in groups["val"] + groups["eval"]}
-        print(json.dumps({"rule": rule, **shown}), flush=True)
+        print(json.dumps({"rule": name, **shown}), flush=True)
     sets = list(groups["eval"]) + [together(f"{g} (all draws)", v) for g, v in groups.items() if g.startswith("fresh")]
-    print("\n| set | rule | MAE m | rel. error | rank | within rooms | 90 % cov. | rule − mixture: MAE / rel. / rank "
-          "(90 % intervals) |\n|---|---|---|---|---|---|---|---|")
+    print(f"\n| set | rule | MAE m | rel. error | rank | within rooms | 90 % cov. | rule − {args.reference}: "
+          "MAE / rel. / rank (90 % intervals) |\n|---|---|---|---|---|---|---|---|")
     for s in sets:
-        found = {rule: estimates(rule, s, params) for rule, params in fitted.items()}
-        ref = found["mixture"][0] if "mixture" in found else None
-        for rule, (est, lo, hi) in found.items():
+        found = {name: estimates(name if rule == "rule" else rule, s, params)
+                 for name, (rule, params) in fitted.items()}
+        ref = found[args.reference][0]
+        for name, (est, lo, hi) in found.items():
             row = summary(s, est, lo, hi)
             diff = ""
-            if ref is not None and rule != "mixture":
+            if name != args.reference:
                 b = paired_bootstrap(est, ref, s.distance, s.room, n=args.draws)
                 diff = " / ".join(f"{b[k]['difference']:+.3f} ({lo:+.3f} to {hi:+.3f})"
                                   for k in ("mae_m", "rel_error", "spearman") for lo, hi in [b[k]["interval"]])
-            print(f"| {s.name} | {rule} | " + " | ".join(f"{v:.3f}" for v in row) + f" | {diff} |", flush=True)
+            print(f"| {s.name} | {name} | " + " | ".join(f"{v:.3f}" for v in row) + f" | {diff} |", flush=True)
 
 
 if __name__ == "__main__":
