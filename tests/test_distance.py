@@ -616,6 +616,10 @@ def test_pool_rules_probe_pools_files_side_by_side_with_fixed_weights(tmp_path, 
     assert float(rows["B"][2]) < 0.01 < float(rows["A"][2])  # MAE: the member that is always right
     assert len(rows["A"]) == 7 and rows["B"][7].startswith("-")  # B - A (the reference) in MAE
 
+    main(["--load", str(tmp_path / "a.npz"), "--rules", "median"])  # no mixture, no reference: no comparison
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| held-out rooms |")]
+    assert len(rows) == 1 and rows[0].endswith("|  |")
+
     other = {g: beliefs(b.name, b.mus, 0.4) for g, b in noisy.items()}
     other["eval"].distance = other["eval"].distance * 1.1
     save(tmp_path / "c.npz", {g: [b] for g, b in other.items()}, meta)

@@ -290,7 +290,8 @@ def main(argv=None):
     p.add_argument("--rules", nargs="+", default=list(RULES), choices=RULES)
     p.add_argument("--weights", nargs="+", type=parse_weights, default=[],
                    help="NAME=w1,w2,...: a mixture with these weights, one per member, named NAME")
-    p.add_argument("--reference", default="mixture", help="the rule or --weights NAME the others are compared with")
+    p.add_argument("--reference", help="the rule or --weights NAME the others are compared with (default: mixture, "
+                                        "when it is among the rules)")
     p.add_argument("--save", help="keep the beliefs in this .npz")
     p.add_argument("--load", nargs="+", help="beliefs saved by --save (the validation and evaluation sets); "
                                              "several files: their members side by side")
@@ -302,7 +303,8 @@ def main(argv=None):
     if not args.members and (args.seeds or not args.load):
         p.error("name the members (an ensemble bundle, or bundles) unless --load without --seeds")
     names = list(args.rules) + [name for name, _ in args.weights]
-    if len(set(names)) != len(names) or args.reference not in names:
+    reference = args.reference or ("mixture" if "mixture" in names else None)
+    if len(set(names)) != len(names) or (args.reference is not None and args.reference not in names):
         p.error(f"--reference {args.reference!r} must be one of {names}, each named once")
     config = DistanceConfig()
     groups = side_by_side([load(path) for path in args.load]) if args.load else None
@@ -347,16 +349,16 @@ def main(argv=None):
                                       for s in groups["val"] + groups["eval"]}
         print(json.dumps({"rule": name, **shown}), flush=True)
     sets = list(groups["eval"]) + [together(f"{g} (all draws)", v) for g, v in groups.items() if g.startswith("fresh")]
-    print(f"\n| set | rule | MAE m | rel. error | rank | within rooms | 90 % cov. | rule − {args.reference}: "
+    print(f"\n| set | rule | MAE m | rel. error | rank | within rooms | 90 % cov. | rule − {reference}: "
           "MAE / rel. / rank (90 % intervals) |\n|---|---|---|---|---|---|---|---|")
     for s in sets:
         found = {name: estimates(name if rule == "rule" else rule, s, params)
                  for name, (rule, params) in fitted.items()}
-        ref = found[args.reference][0]
+        ref = found[reference][0] if reference else None
         for name, (est, lo, hi) in found.items():
             row = summary(s, est, lo, hi)
             diff = ""
-            if name != args.reference:
+            if ref is not None and name != reference:
                 b = paired_bootstrap(est, ref, s.distance, s.room, n=args.draws)
                 diff = " / ".join(f"{b[k]['difference']:+.3f} ({lo:+.3f} to {hi:+.3f})"
                                   for k in ("mae_m", "rel_error", "spearman") for lo, hi in [b[k]["interval"]])
