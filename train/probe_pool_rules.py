@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -257,9 +257,8 @@ def side_by_side(loaded: list[dict[str, list[SetBeliefs]]]) -> dict[str, list[Se
             for a, b in zip(first[g], other[g]):
                 if not (np.array_equal(a.distance, b.distance) and np.array_equal(a.room, b.room)):
                     raise ValueError(f"{g} {a.name!r}: the files hold different examples")
-    return {g: [SetBeliefs(sets[0].name, np.concatenate([s.mus for s in sets], 1),
-                           np.concatenate([s.sigmas for s in sets], 1), *(getattr(sets[0], f) for f in
-                                                                          ("distance", "room", "rt60", "kind")))
+    return {g: [replace(sets[0], mus=np.concatenate([s.mus for s in sets], 1),
+                        sigmas=np.concatenate([s.sigmas for s in sets], 1))
                 for sets in zip(*(f[g] for f in loaded))] for g in first}
 
 
