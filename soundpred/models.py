@@ -149,15 +149,21 @@ class GaussianPool(layers.Layer):
     with the mean and variance of their mixture (the members' spread plus their disagreement),
     its standard deviation times ``sigma_scale`` (a calibration fitted on validation rooms; 1: none).
 
-    The mixture is equal, unless ``hinted_weights`` is given: then the last input is the
-    ``(batch, 4)`` room hint, and an example whose room kind is given (not "auto") mixes the
-    beliefs with those weights, so that the members that can use the kind count for more when
-    there is one. ``hinted_weights``: one weight per belief (the same for every kind), or one such
-    list per kind (small, medium, large: ``soundpred.rooms.ROOM_KINDS[1:]``); each sums to 1."""
+    The mixture is equal, or has ``member_weights`` (one per belief, summing to 1), unless
+    ``hinted_weights`` is given: then the last input is the ``(batch, 4)`` room hint, and an
+    example whose room kind is given (not "auto") mixes the beliefs with those weights, so that
+    the members that can use the kind count for more when there is one (``member_weights``, or equal
+    ones, then hold for "auto" only). ``hinted_weights``: one weight per belief (the same for
+    every kind), or one such list per kind (small, medium, large: ``soundpred.rooms.ROOM_KINDS[1:]``);
+    each sums to 1."""
 
-    def __init__(self, sigma_scale: float = 1.0, hinted_weights: list | None = None, **kwargs):
+    def __init__(self, sigma_scale: float = 1.0, hinted_weights: list | None = None,
+                 member_weights: list | None = None, **kwargs):
         super().__init__(**kwargs)
         self.sigma_scale = float(sigma_scale)
+        self.member_weights = None if member_weights is None else [float(w) for w in member_weights]
+        if self.member_weights is not None and (min(self.member_weights) < 0 or abs(sum(self.member_weights) - 1.0) > 1e-6):
+            raise ValueError(f"member_weights must be >= 0 and sum to 1, not {self.member_weights}")
         self.hinted_weights = None if hinted_weights is None else (
             [[float(w) for w in row] for row in hinted_weights] if isinstance(hinted_weights[0], (list, tuple))
             else [float(w) for w in hinted_weights])
@@ -166,6 +172,8 @@ class GaussianPool(layers.Layer):
             if len(rows) != 3 or any(min(r) < 0 or abs(sum(r) - 1.0) > 1e-6 or len(r) != len(rows[0]) for r in rows):
                 raise ValueError("hinted_weights must be one list, or one per kind (3), of weights >= 0 "
                                  f"summing to 1, not {self.hinted_weights}")
+        if self.member_weights is not None and self.hinted_weights is not None and len(self.member_weights) != len(self._kind_rows()[0]):
+            raise ValueError(f"{len(self.member_weights)} weights but {len(self._kind_rows()[0])} hinted weights per kind")
 
     def _kind_rows(self) -> list[list[float]]:
         """``hinted_weights`` as one row per kind (small, medium, large)."""
@@ -176,13 +184,15 @@ class GaussianPool(layers.Layer):
         beliefs = inputs if self.hinted_weights is None else inputs[:-1]
         mus = ops.stack([b[:, 0] for b in beliefs], axis=0)  # (members, batch)
         variances = ops.stack([ops.exp(2.0 * ops.clip(b[:, 1], *LOG_SIGMA_RANGE)) for b in beliefs], axis=0)
+        base = (ops.convert_to_tensor(np.array(self.member_weights, np.float32)[:, None], dtype=mus.dtype)
+                if self.member_weights is not None else 1.0 / len(beliefs))  # (members, 1) or a number
         if self.hinted_weights is None:
-            weights = 1.0 / len(beliefs)
+            weights = base
         else:
             hint = ops.cast(inputs[-1], mus.dtype)  # one-hot over auto, small, medium, large
             rows = ops.convert_to_tensor(np.array(self._kind_rows(), np.float32), dtype=mus.dtype)  # (3, members)
-            # "auto" (hint[:, 0] = 1): every member the same; a kind: that kind's row
-            weights = ops.expand_dims(hint[:, 0], 0) / len(beliefs) + ops.transpose(ops.matmul(hint[:, 1:], rows))
+            # "auto" (hint[:, 0] = 1): the base weights; a kind: that kind's row
+            weights = ops.expand_dims(hint[:, 0], 0) * base + ops.transpose(ops.matmul(hint[:, 1:], rows))
         mu = ops.sum(weights * mus, axis=0)
         variance = ops.maximum(ops.sum(weights * (variances + mus * mus), axis=0) - mu * mu, 1e-8)
         return ops.stack([mu, 0.5 * ops.log(variance) + float(np.log(self.sigma_scale))], axis=1)
@@ -191,7 +201,8 @@ class GaussianPool(layers.Layer):
         return (input_shape[0][0], 2)
 
     def get_config(self):
-        return {**super().get_config(), "sigma_scale": self.sigma_scale, "hinted_weights": self.hinted_weights}
+        config = {**super().get_config(), "sigma_scale": self.sigma_scale, "hinted_weights": self.hinted_weights}
+        return config if self.member_weights is None else {**config, "member_weights": self.member_weights}
 
 
 def hinted_weights(takes_hint: list[bool], hint_share: float) -> list[float]:
@@ -210,7 +221,8 @@ def hinted_weights(takes_hint: list[bool], hint_share: float) -> list[float]:
 
 
 def build_distance_ensemble(members: list[keras.Model], *, sigma_scale: float = 1.0,
-                            hint_share: float | None = None, kind_weights: list | None = None) -> keras.Model:
+                            hint_share: float | None = None, kind_weights: list | None = None,
+                            weights: list | None = None) -> keras.Model:
     """One model from several distance models: one ``logmel`` layer per front end among them
     (``logmel``, then ``logmel_1``, ... : members of one front end share it), each member's
     network after its own, and a :class:`GaussianPool` of their beliefs. The front ends may
@@ -219,9 +231,12 @@ def build_distance_ensemble(members: list[keras.Model], *, sigma_scale: float = 
     ``hint_share``: the total weight of the hint-taking members when a room kind is given
     (None: every member counts the same, as with "auto"). ``kind_weights`` instead: the members'
     weights when a room kind is given, one list per kind (small, medium, large) or one for all
-    (``GaussianPool``'s ``hinted_weights``)."""
+    (``GaussianPool``'s ``hinted_weights``). ``weights``: the members' weights with "auto" (and
+    with a kind too when neither of those is given); None: equal."""
     if hint_share is not None and kind_weights is not None:
         raise ValueError("give hint_share or kind_weights, not both")
+    if weights is not None and len(weights) != len(members):
+        raise ValueError(f"{len(weights)} weights for {len(members)} members")
     fes = [m.get_layer("logmel").fe for m in members]
     if any((fe.sample_rate, fe.window_samples) != (fes[0].sample_rate, fes[0].window_samples) for fe in fes):
         raise ValueError("ensemble members must read one sample rate and window length")
@@ -242,11 +257,11 @@ def build_distance_ensemble(members: list[keras.Model], *, sigma_scale: float = 
     if hint_share is not None:
         kind_weights = hinted_weights(takes_hint, hint_share)
     if kind_weights is None:
-        out = GaussianPool(sigma_scale, name="log_distance")(beliefs)
+        out = GaussianPool(sigma_scale, member_weights=weights, name="log_distance")(beliefs)
     elif hint is None:
         raise ValueError("kind_weights need a member that takes the room kind")
     else:
-        out = GaussianPool(sigma_scale, kind_weights, name="log_distance")([*beliefs, hint])
+        out = GaussianPool(sigma_scale, kind_weights, weights, name="log_distance")([*beliefs, hint])
     return keras.Model(wave if hint is None else [wave, hint], out, name="soundpred_distance_ensemble")
 
 

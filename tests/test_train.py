@@ -824,6 +824,20 @@ def test_ensemble_pools_members_and_reports_its_point_estimate(tmp_path, monkeyp
     with pytest.raises(SystemExit, match="no --hint-share"):
         ensemble.main([str(out), "--out", str(tmp_path / "no"), "--kind-weights", "fit", "--hint-share", "1.0"])
 
+    # fixed weights: a quarter and three quarters, with auto and with a kind alike
+    weighted = tmp_path / "weighted"
+    ensemble.main([f"{out}:1", f"{out}:2", "--out", str(weighted), "--rooms", "4", "--eval-rooms", "2",
+                   "--validation-rooms", "2", "--speech", "12", "--weights", "1,3"])
+    b4 = load_bundle(weighted)
+    assert b4.meta["training"]["weights"] == [0.25, 0.75] and b4.model.get_layer("log_distance").member_weights == [0.25, 0.75]
+    got4 = np.asarray(b4.model.predict_on_batch([x, hint]))
+    np.testing.assert_allclose(got4[:, 0], 0.25 * p0[:, 0] + 0.75 * p1[:, 0], rtol=1e-5)
+    assert "the members weighted 0.25, 0.75 in their order below" in (weighted / "README.md").read_text()
+    for bad, message in ((["--weights", "1,2,3"], "3 weights for 2 members"),
+                         (["--weights", "1,1", "--hint-share", "1.0"], "neither --hint-share")):
+        with pytest.raises(SystemExit, match=message):
+            ensemble.main([f"{out}:1", f"{out}:2", "--out", str(tmp_path / "no"), *bad])
+
 
 def test_hint_share_weighs_the_members_that_take_the_kind_only_when_it_is_given(tmp_path):
     """GaussianPool's hinted weights: with hint_share 1 an example with a kind gets the hint
@@ -879,6 +893,45 @@ def test_kind_weights_mix_the_members_per_room_kind_and_survive_a_save(tmp_path)
             GaussianPool(hinted_weights=bad)
     with pytest.raises(ValueError, match="not both"):
         build_distance_ensemble(nets, hint_share=0.5, kind_weights=[0.5, 0.5])
+
+
+def test_fixed_weights_mix_the_members_with_auto_and_survive_a_save(tmp_path):
+    """GaussianPool's ``member_weights``: the mixture of ``train.ensemble.mixture`` with those weights
+    (mean and spread), with auto and a kind alike; beside per-kind weights they hold for auto
+    only; they come back from a saved bundle. Weights that do not sum to 1, or too few, are refused."""
+    import keras
+
+    from soundpred.models import DISTANCE_FRONTEND, GaussianPool, build_distance, build_distance_ensemble
+    from train.ensemble import mixture
+
+    keras.utils.set_random_seed(0)
+    nets = [build_distance(DISTANCE_FRONTEND, width=4, room_hint=True) for _ in range(3)]
+    for i, bias in ((1, [2.0, -1.0]), (2, [-1.0, -0.5])):  # three members that disagree
+        layer = nets[i].get_layer("log_distance")
+        layer.set_weights([layer.get_weights()[0], np.array(bias, np.float32)])
+    w = [0.2, 0.3, 0.5]
+    ens = build_distance_ensemble(nets, weights=w)
+    x = np.random.default_rng(1).standard_normal((4, DISTANCE_FRONTEND.window_samples)).astype(np.float32)
+    hint = np.eye(4, dtype=np.float32)[[0, 1, 2, 3]]  # auto, small, medium, large
+    got = np.asarray(ens.predict_on_batch([x, hint]))
+    p = np.array([np.asarray(n.predict_on_batch([x, hint])) for n in nets])  # (members, n, 2)
+    mu, sigma = mixture(p[:, :, 0], np.exp(p[:, :, 1]), w)
+    np.testing.assert_allclose(got[:, 0], mu, rtol=1e-4)
+    np.testing.assert_allclose(np.exp(got[:, 1]), sigma, rtol=1e-4)
+    assert not np.allclose(got[:, 0], p[:, :, 0].mean(0), rtol=1e-3)  # not the equal mixture
+    loaded = load_bundle(save_bundle(ens, tmp_path / "e", frontend=DISTANCE_FRONTEND, task="distance")).model
+    np.testing.assert_allclose(np.asarray(loaded.predict_on_batch([x, hint])), got, rtol=1e-5)
+    assert loaded.get_layer("log_distance").member_weights == w
+
+    both = build_distance_ensemble(nets, weights=w, kind_weights=[1.0, 0.0, 0.0])
+    got2 = np.asarray(both.predict_on_batch([x, hint]))
+    np.testing.assert_allclose(got2[0], got[0], rtol=1e-4)  # auto: the fixed weights
+    np.testing.assert_allclose(got2[1:, 0], p[0, 1:, 0], rtol=1e-4)  # a kind: member 1 alone
+    for bad in ([0.6, 0.6], [-0.5, 1.5]):
+        with pytest.raises(ValueError, match="sum to 1"):
+            GaussianPool(member_weights=bad)
+    with pytest.raises(ValueError, match="2 weights for 3 members"):
+        build_distance_ensemble(nets, weights=[0.5, 0.5])
 
 
 def test_kind_weights_are_fitted_per_kind_on_the_validation_examples():

@@ -1147,6 +1147,13 @@ def _hint_share_words(training: dict) -> str:
             f"the equal share).\n")
 
 
+def _weights_words(training: dict) -> str:
+    """The card's words on fixed member weights (``train.ensemble --weights``), before the scale."""
+    w = training.get("weights")
+    return "" if not w else ("the members weighted " + ", ".join(f"{x:.3g}" for x in w)
+                             + " in their order below (with auto and with a room kind alike),\n")
+
+
 def _kind_weights_words(training: dict) -> str:
     """The card's words on the members' weights per room kind (``train.ensemble --kind-weights fit``)."""
     scores = training["validation"].get("errors_by_kind_weights", {})
@@ -1233,7 +1240,7 @@ Waveform in (16 kHz mono, 4 s windows; optionally the room kind: auto, small, me
 the natural log of the source–microphone distance in metres out, as a Gaussian mean and log
 standard deviation. It is an ensemble of {len(training["members"])} distance models sharing one log-mel front
 end; their Gaussian beliefs are pooled into the one with the mean and variance of their mixture,
-its standard deviation times {training["sigma_scale"]:g}. The app reports
+{_weights_words(training)}its standard deviation times {training["sigma_scale"]:g}. The app reports
 {point} and the {COVERAGE * 100:g} % interval exp(mean ± {z:.3f} sd).
 
 ## Members

@@ -34,6 +34,12 @@ training and the hybrid simulation, other seeds):
    validation examples, every member told the true kind (:func:`choose_kind_weights`). With
    "auto" the members still count the same, so the ensemble's auto answers do not change.
 
+5. with ``--weights w1,w2,...`` (one per member, normalised to sum to 1), the members' weights are
+   those instead of equal ones, with auto and with a room kind alike; the scale and shrink are
+   fitted for that mixture. It takes neither ``--hint-share`` nor ``--kind-weights fit``. So
+   ``python -m train.ensemble models/distance:1,2 runs/new models/distance:3,4 --weights 2,2,2,3,3``
+   lets a third seed of members 1-2's recipe share their half of the weight.
+
 An ensemble bundle given as a member brings its members (:func:`unpack`): ``python -m
 train.ensemble models/distance --out runs/hintfit --hint-share fit`` pools the default's three
 again, with the fitted share, without their folders. ``FOLDER:N,M`` brings only its members N and
@@ -296,6 +302,16 @@ def _hint_share(text: str):
     return value
 
 
+def _weights(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 0 or sum(values) <= 0:
+        raise argparse.ArgumentTypeError(f"weights >= 0, not all 0, separated by commas, not {text!r}")
+    return [v / sum(values) for v in values]
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("members", nargs="+", type=member_arg,
@@ -310,6 +326,9 @@ def parse_args(argv=None):
                    help="the members' weights when a room kind is given: 'equal' (as with auto, or as --hint-share "
                         "says) or 'fit': per kind, chosen on validation rooms of that kind (every member "
                         "a multiple of 0.1)")
+    p.add_argument("--weights", type=_weights,
+                   help="w1,w2,...: the members' weights (normalised to sum to 1), with auto and with a kind alike; "
+                        "default: equal")
     p.add_argument("--validation-rooms", type=int, default=100, help="rooms per validation set (4 pairs each)")
     p.add_argument("--rooms", type=int, default=d.rooms, help="training rooms of the baselines (as in train.distance)")
     p.add_argument("--eval-rooms", type=int, default=d.eval_rooms, help="rooms per evaluation set")
@@ -329,6 +348,11 @@ def main(argv=None):
     if any(b.task != "distance" for b in members):
         raise SystemExit("every member must be a distance bundle")
     takes_hint = [takes_room_hint(b.model) for b in members]
+    weights = args.weights
+    if weights is not None and len(weights) != len(members):
+        raise SystemExit(f"--weights: {len(weights)} weights for {len(members)} members")
+    if weights is not None and (args.hint_share != "equal" or args.kind_weights == "fit"):
+        raise SystemExit("--weights takes neither --hint-share nor --kind-weights fit")
     if args.kind_weights == "fit" and (args.hint_share != "equal" or not any(takes_hint)):
         raise SystemExit("--kind-weights fit needs a member that takes the room kind, and no --hint-share")
     folders = [str(p) if m.source == str(p) else f"{p}, {m.model.name} (from {m.meta['training'].get('folder')})"
@@ -343,7 +367,7 @@ def main(argv=None):
     for s in validation_sets(sources, sr, rooms=args.validation_rooms, seed=config.seed):
         x = set_examples(s, fe, config.speech_share)
         auto = member_beliefs(members, x)
-        mu, sigma = mixture(*auto)
+        mu, sigma = mixture(*auto, weights)
         val.append((s.name, mu, sigma, s.bank.distance))
         if args.kind_weights == "fit" or (any(takes_hint) and not all(takes_hint)):
             mus, sigmas = auto[0].copy(), auto[1].copy()  # told the kind, only the members that take it change
@@ -367,7 +391,7 @@ def main(argv=None):
               + "; ".join(f"{k} {w} ({kind_scores[k]['chosen']:.3f} against {kind_scores[k]['equal']:.3f} with equal "
                           f"weights, {kind_scores[k]['examples']} examples)" if k in kind_scores else f"{k} {w} (no example)"
                           for k, w in zip(ROOM_KINDS[1:], kind_weights)), file=sys.stderr)
-    elif val_kind and not all(takes_hint):
+    elif val_kind and not all(takes_hint) and weights is None:
         fitted, hint_scores = choose_hint_share(takes_hint, val_kind, base.train_median, shrink, scale)
         hint_share = {"equal": None, "fit": fitted}.get(args.hint_share, args.hint_share)
         print(f"validation with the room kind: fitted hint_share {fitted}, used {hint_share} (mean error over the "
@@ -375,7 +399,7 @@ def main(argv=None):
               + ", ".join(f"{c}: {v:.3f}" for c, v in hint_scores.items()) + ")", file=sys.stderr)
 
     model = build_distance_ensemble([b.model for b in members], sigma_scale=scale, hint_share=hint_share,
-                                    kind_weights=kind_weights)
+                                    kind_weights=kind_weights, weights=weights)
     out = args.out
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
@@ -398,6 +422,7 @@ def main(argv=None):
         "sigma_scale": round(scale, 4), "point_shrink": shrink, "hint_share": hint_share,
         "hint_share_fitted": fitted,
         "kind_weights": None if kind_weights is None else dict(zip(ROOM_KINDS[1:], kind_weights)),
+        "weights": None if weights is None else [round(w, 6) for w in weights],
         "train_median_m": base.train_median,
         "validation": {"rooms_per_set": args.validation_rooms, "sets": [v[0] for v in val],
                        "errors_by_shrink": {str(c): v for c, v in mean_errors.items()},
