@@ -161,9 +161,9 @@ class GaussianPool(layers.Layer):
                  member_weights: list | None = None, **kwargs):
         super().__init__(**kwargs)
         self.sigma_scale = float(sigma_scale)
-        self.member_weights = None if member_weights is None else [float(w) for w in member_weights]
-        if self.member_weights is not None and (min(self.member_weights) < 0 or abs(sum(self.member_weights) - 1.0) > 1e-6):
-            raise ValueError(f"member_weights must be >= 0 and sum to 1, not {self.member_weights}")
+        self.member_weights = w = None if member_weights is None else [float(v) for v in member_weights]
+        if w is not None and (min(w) < 0 or abs(sum(w) - 1.0) > 1e-6):
+            raise ValueError(f"member_weights must be >= 0 and sum to 1, not {w}")
         self.hinted_weights = None if hinted_weights is None else (
             [[float(w) for w in row] for row in hinted_weights] if isinstance(hinted_weights[0], (list, tuple))
             else [float(w) for w in hinted_weights])
@@ -172,8 +172,8 @@ class GaussianPool(layers.Layer):
             if len(rows) != 3 or any(min(r) < 0 or abs(sum(r) - 1.0) > 1e-6 or len(r) != len(rows[0]) for r in rows):
                 raise ValueError("hinted_weights must be one list, or one per kind (3), of weights >= 0 "
                                  f"summing to 1, not {self.hinted_weights}")
-        if self.member_weights is not None and self.hinted_weights is not None and len(self.member_weights) != len(self._kind_rows()[0]):
-            raise ValueError(f"{len(self.member_weights)} weights but {len(self._kind_rows()[0])} hinted weights per kind")
+        if w is not None and self.hinted_weights is not None and len(w) != len(self._kind_rows()[0]):
+            raise ValueError(f"{len(w)} member weights but {len(self._kind_rows()[0])} hinted weights per kind")
 
     def _kind_rows(self) -> list[list[float]]:
         """``hinted_weights`` as one row per kind (small, medium, large)."""

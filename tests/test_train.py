@@ -932,6 +932,8 @@ def test_fixed_weights_mix_the_members_with_auto_and_survive_a_save(tmp_path):
             GaussianPool(member_weights=bad)
     with pytest.raises(ValueError, match="2 weights for 3 members"):
         build_distance_ensemble(nets, weights=[0.5, 0.5])
+    with pytest.raises(ValueError, match="3 member weights but 2 hinted weights"):
+        GaussianPool(hinted_weights=[0.5, 0.5], member_weights=w)
 
 
 def test_kind_weights_are_fitted_per_kind_on_the_validation_examples():
