@@ -162,7 +162,7 @@ class GaussianPool(layers.Layer):
         super().__init__(**kwargs)
         self.sigma_scale = float(sigma_scale)
         self.member_weights = w = None if member_weights is None else [float(v) for v in member_weights]
-        if w is not None and (min(w) < 0 or abs(sum(w) - 1.0) > 1e-6):
+        if w is not None and not (min(w) >= 0 and abs(sum(w) - 1.0) <= 1e-6):  # NaN fails too
             raise ValueError(f"member_weights must be >= 0 and sum to 1, not {w}")
         self.hinted_weights = None if hinted_weights is None else (
             [[float(w) for w in row] for row in hinted_weights] if isinstance(hinted_weights[0], (list, tuple))

@@ -927,7 +927,7 @@ def test_fixed_weights_mix_the_members_with_auto_and_survive_a_save(tmp_path):
     got2 = np.asarray(both.predict_on_batch([x, hint]))
     np.testing.assert_allclose(got2[0], got[0], rtol=1e-4)  # auto: the fixed weights
     np.testing.assert_allclose(got2[1:, 0], p[0, 1:, 0], rtol=1e-4)  # a kind: member 1 alone
-    for bad in ([0.6, 0.6], [-0.5, 1.5]):
+    for bad in ([0.6, 0.6], [-0.5, 1.5], [float("nan"), 1.0]):
         with pytest.raises(ValueError, match="sum to 1"):
             GaussianPool(member_weights=bad)
     with pytest.raises(ValueError, match="2 weights for 3 members"):

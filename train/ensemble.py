@@ -307,9 +307,10 @@ def _weights(text: str) -> list[float]:
         values = [float(v) for v in text.split(",")]
     except ValueError:
         values = []
-    if not values or min(values) < 0 or sum(values) <= 0:
+    total = sum(values)
+    if not (values and min(values) >= 0 and 0 < total < float("inf")):  # NaN fails too
         raise argparse.ArgumentTypeError(f"weights >= 0, not all 0, separated by commas, not {text!r}")
-    return [v / sum(values) for v in values]
+    return [v / total for v in values]
 
 
 def parse_args(argv=None):
