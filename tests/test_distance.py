@@ -578,7 +578,8 @@ def test_pool_rules_probe_pools_files_side_by_side_with_fixed_weights(tmp_path, 
     """``train.probe_pool_rules --load A B``: the two files' members side by side, with no
     bundle and no rooms simulated (the median is kept in the files); ``--weights NAME=...`` a
     mixture with those weights (normalised), fitted and scored like a rule and compared with
-    ``--reference``. Files of other examples, weights for another number of members, an unknown
+    ``--reference``. Files of other examples, weights for another number of members, NaN weights
+    (read as ``train.ensemble --weights`` reads them), a rule's name for the weights, an unknown
     reference and a probe with neither members nor beliefs are refused."""
     from train.probe_pool_rules import SetBeliefs, fit_rule, load, main, pool, save, side_by_side
 
@@ -626,6 +627,8 @@ def test_pool_rules_probe_pools_files_side_by_side_with_fixed_weights(tmp_path, 
     with pytest.raises(ValueError, match="different examples"):
         side_by_side([load(tmp_path / "a.npz"), load(tmp_path / "c.npz")])
     for argv, said in ((["--weights", "A=1,1"], "weights >= 0 for the 3 members"),
+                       (["--weights", "A=1,nan,1"], "'A=1,nan,1': weights >= 0, not all 0"),
+                       (["--weights", "mixture=1,1,1"], "NAME not one of"),
                        (["--reference", "nothing"], "--reference 'nothing' must be one of")):
         with pytest.raises(SystemExit) as e:
             main(["--load", str(tmp_path / "a.npz"), str(tmp_path / "b.npz"), "--rules", "mixture", *argv])

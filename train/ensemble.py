@@ -302,7 +302,8 @@ def _hint_share(text: str):
     return value
 
 
-def _weights(text: str) -> list[float]:
+def weights_arg(text: str) -> list[float]:
+    """``w1,w2,...`` as weights summing to 1: each >= 0 and finite, not all 0 (NaN refused)."""
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
@@ -327,7 +328,7 @@ def parse_args(argv=None):
                    help="the members' weights when a room kind is given: 'equal' (as with auto, or as --hint-share "
                         "says) or 'fit': per kind, chosen on validation rooms of that kind (every member "
                         "a multiple of 0.1)")
-    p.add_argument("--weights", type=_weights,
+    p.add_argument("--weights", type=weights_arg,
                    help="w1,w2,...: the members' weights (normalised to sum to 1), with auto and with a kind alike; "
                         "default: equal")
     p.add_argument("--validation-rooms", type=int, default=100, help="rooms per validation set (4 pairs each)")

@@ -60,7 +60,7 @@ from soundpred.rooms import ROOM_KINDS
 from train.distance_eval import (Baselines, DistanceConfig, dry_sources, eval_sets, room_banks, set_examples,
                                  validation_sets)
 from train.ensemble import (choose_shrink, error_ratios, fit_sigma_scale, member_arg, member_beliefs, members_of,
-                            mixture, shrink_errors, simplex_grid)
+                            mixture, shrink_errors, simplex_grid, weights_arg)
 from train.probe_shifted import DRAW_SETTINGS, ROOM_ID_STRIDE, fresh_draw, stale_seeds
 
 HINTS = ROOM_KINDS  # auto, small, medium, large
@@ -263,12 +263,13 @@ def side_by_side(loaded: list[dict[str, list[SetBeliefs]]]) -> dict[str, list[Se
 
 
 def parse_weights(text: str) -> tuple[str, list[float]]:
+    """``NAME=w1,w2,...``: the weights as ``train.ensemble --weights`` reads them (normalised)."""
     name, sep, values = text.partition("=")
     try:
-        weights = [float(v) for v in values.split(",")]
-    except ValueError:
-        weights = []
-    if not sep or not name or name in RULES or not weights:
+        weights = weights_arg(values)
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
+    if not sep or not name or name in RULES:
         raise argparse.ArgumentTypeError(f"{text!r}: NAME=w1,w2,... with NAME not one of {', '.join(RULES)}")
     return name, weights
 
