@@ -1435,3 +1435,90 @@ def test_soup_recalibrates_on_batches_of_the_fine_tunes_recipe(tmp_path, monkeyp
     assert json.loads((again / "soundpred.json").read_text())["training"]["soup"]["recalibrated_batches"] == 2
     with pytest.raises(SystemExit, match="no train.distance command"):
         soup.recipe_batches({"command": "python -m train.soup x y"}, DISTANCE_FRONTEND)
+
+
+@pytest.mark.slow
+@needs_starter
+def test_room_kind_reader_trains_on_the_rooms_kind_and_loads_back(tmp_path, monkeypatch, data_cache):
+    """``train.room_kind``: tiny banks, one short epoch; the reader's weights and config are
+    saved, it loads back with the same outputs (probabilities over small, medium, large), and
+    ``--resume`` with nothing left to train only saves it again."""
+    from train import room_kind
+
+    monkeypatch.setenv("SOUNDPRED_CACHE", str(data_cache))
+    out = tmp_path / "kind"
+    args = ["--out", str(out), "--rooms", "4", "--hybrid-rooms", "2", "--epochs", "1", "--steps", "2",
+            "--batch-size", "4", "--width", "4", "--speech", "12", "--verbose", "0"]
+    room_kind.main(args)
+    config = json.loads((out / "config.json").read_text())
+    assert config["epochs_done"] == 1 and config["room_hint"] and config["hint_drop"] == 0.0
+    reader = room_kind.load_reader(out)
+    x = np.random.default_rng(0).normal(0, 0.1, (3, 16000 * 4)).astype(np.float32)
+    p = room_kind.kind_probabilities(reader, x)
+    assert p.shape == (3, 3) and np.allclose(p.sum(1), 1, atol=1e-5)
+    room_kind.main(args + ["--resume"])  # the state says 1 of 1 epochs: nothing to train
+    np.testing.assert_allclose(room_kind.kind_probabilities(room_kind.load_reader(out), x), p, atol=1e-6)
+    with pytest.raises(SystemExit):
+        room_kind.main(["--score", str(out)])  # --score needs --beliefs
+
+
+def test_room_kind_batches_and_rules_mix_the_kinds_by_the_readers_probabilities():
+    """``train.room_kind``: the training target is the room hint's kind without ``auto`` (an
+    example without its kind is refused); ``kind_rules`` with a reader that is always right
+    gives the beliefs told the true kind, with one that is always sure of the wrong kind the
+    wrong kind's, and ``posterior`` and ``argmax`` agree on a sure reader (the belief's median;
+    the point estimate may be shrunk, as fitted on the validation set)."""
+    from soundpred.rooms import kind_one_hot
+    from train.probe_pool_rules import SetBeliefs
+    from train.room_kind import KINDS, KindBatches, hint_weights, kind_rules
+
+    x = np.zeros((3, 10), np.float32)
+    hint = kind_one_hot(["small", "large", "medium"])
+    got_x, target = KindBatches([((x, hint), None)])[0]
+    assert got_x is x and target.tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 0]]
+    with pytest.raises(ValueError, match="without its room kind"):
+        KindBatches([((x, kind_one_hot(["auto", "small", "large"])), None)])[0]
+    with pytest.raises(ValueError, match="unknown rule"):
+        hint_weights("median", np.ones((2, 3)) / 3)
+
+    rng = np.random.default_rng(2)
+    n = 60
+    log_d = rng.uniform(np.log(0.5), np.log(12), n)
+    kinds = np.array(KINDS)[rng.integers(0, 3, n)]
+    # each hint's belief: right when told the true kind, 0.8 off in log distance otherwise (auto too)
+    mus = np.stack([log_d + 0.8] + [np.where(kinds == k, log_d, log_d + 0.8) for k in KINDS])[:, None].repeat(2, 1)
+    sets = [SetBeliefs(name, mus, np.full(mus.shape, 0.3), np.exp(log_d), np.arange(n) // 5, np.ones(n), kinds)
+            for name in ("val", "eval")]
+    sure = np.eye(3)[[KINDS.index(k) for k in kinds]]
+    wrong = np.roll(sure, 1, axis=1)
+    for probs, error in ((sure, 0.0), (wrong, 0.8)):
+        found = kind_rules(sets[:1], sets[1:], {"val": probs, "eval": probs}, 2.0, 2)["eval"]
+        for rule in ("posterior", "argmax"):  # the belief's median: the middle of the interval in log distance
+            np.testing.assert_allclose(np.log(found[rule][1] * found[rule][2]) / 2, log_d + error, atol=1e-6)
+        np.testing.assert_allclose(np.log(found["auto"][1] * found["auto"][2]) / 2, log_d + 0.8, atol=1e-6)
+        assert np.all(found["posterior"][1] <= found["posterior"][0]) and np.all(found["posterior"][0] <= found["posterior"][2])
+
+
+def test_room_kind_probe_reads_with_the_accuracy_asked_and_hears_dense_reflections():
+    """``train.probe_room_kind``: reads of accuracy q are right about q of the time and, when
+    wrong, another kind; the room-response features count the energy from the direct sound on
+    and see a denser reflection pattern as denser."""
+    from soundpred.rooms import RirBank
+    from train.probe_room_kind import kind_index, noisy_reads, rir_features
+
+    kinds = np.array(["small", "medium", "large"] * 400)
+    rng = np.random.default_rng(0)
+    for q in (0.0, 0.7, 1.0):
+        reads = noisy_reads(kinds, q, rng)
+        right = reads.argmax(1) == kind_index(kinds)
+        assert reads.sum(1).tolist() == [1.0] * len(kinds) and abs(right.mean() - q) < 0.04
+    sr = 16000
+    sparse, dense = np.zeros(sr), np.zeros(sr)
+    sparse[100] = dense[100] = 1.0
+    sparse[100 + np.arange(1, 40) * 200] = 0.5  # one reflection every 12.5 ms
+    dense[100 + np.arange(1, 800) * 10] = 0.5  # one every 0.6 ms
+    bank = RirBank([sparse, dense], np.array([1.0, 1.0]), np.array([0.5, 0.5]), np.array([0, 1]))
+    f = rir_features(bank, sr)
+    assert f.shape == (2, 28) and np.allclose(f[:, 0], np.log(0.5))
+    assert np.all(f[1, 12:] > f[0, 12:])  # reflection density, 5-ms windows up to 80 ms
+    assert f[0, 1] > f[1, 1]  # the first 2.5 ms hold more of the sparse response's energy
