@@ -1504,7 +1504,7 @@ def test_room_kind_probe_reads_with_the_accuracy_asked_and_hears_dense_reflectio
     wrong, another kind; the room-response features count the energy from the direct sound on
     and see a denser reflection pattern as denser."""
     from soundpred.rooms import RirBank
-    from train.probe_room_kind import kind_index, noisy_reads, rir_features
+    from train.probe_room_kind import RIR_SUBSETS, kind_index, noisy_reads, rir_features
 
     kinds = np.array(["small", "medium", "large"] * 400)
     rng = np.random.default_rng(0)
@@ -1522,3 +1522,4 @@ def test_room_kind_probe_reads_with_the_accuracy_asked_and_hears_dense_reflectio
     assert f.shape == (2, 28) and np.allclose(f[:, 0], np.log(0.5))
     assert np.all(f[1, 12:] > f[0, 12:])  # reflection density, 5-ms windows up to 80 ms
     assert f[0, 1] > f[1, 1]  # the first 2.5 ms hold more of the sparse response's energy
+    assert all(len(set(cols)) == len(cols) and max(cols) < f.shape[1] for cols in RIR_SUBSETS.values())

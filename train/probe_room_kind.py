@@ -18,7 +18,9 @@ reader's reads there) and compared with ``auto``. Readers:
 - ``--rir``: gradient boosting on hand-made features of the *true* room response
   (:func:`rir_features`: RT60, the energy in windows after the direct sound, when the energy
   builds up, how dense the reflections are), fitted on the training and hybrid training rooms:
-  a rough ceiling of what the sound of the room holds;
+  a rough ceiling of what the sound of the room holds; and the accuracy of the same reader on
+  each group of :data:`RIR_SUBSETS` alone (what a front end with 10-ms frames might see, and the
+  timing within them);
 - ``--features BUNDLE``: the accuracy (no pool) of a logistic regression of the kind on each
   member's pooled trunk features and embedding (``auto``), fitted on the validation examples,
   with C chosen by 5-fold cross-validation grouped by room; and a ridge fit of the log volume.
@@ -42,6 +44,11 @@ from train.probe_pool_rules import load, load_meta, summary
 from train.room_kind import KINDS, kind_rules
 
 WINDOWS_MS = (0, 2.5, 5, 10, 20, 40, 80, 160, 320)
+#: groups of :func:`rir_features`' columns, each read alone by ``--rir`` (accuracy only): what a
+#: front end with 10-ms frames might see, and the timing within them
+RIR_SUBSETS = {"coarse: RT60, energy from 10 ms on, arrival times": [0, 4, 5, 6, 7, 8, 9, 10, 11],
+               "fine: energy under 10 ms, reflection density": [1, 2, 3, *range(12, 28)],
+               "reflection density alone": list(range(12, 28))}
 
 
 def kind_index(kinds) -> np.ndarray:
@@ -196,11 +203,16 @@ def main(argv=None):
 
         hybrid = make_bank(HYBRID, 900, seed=config.seed + HYBRID_TRAIN_BANK_OFFSET, sr=sr)
         fit = [banks.train, hybrid]
-        model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, random_state=0).fit(
-            np.concatenate([rir_features(b, sr) for b in fit]), np.concatenate([kind_index(b.kind) for b in fit]))
-        probs = {b.name: model.predict_proba(rir_features(s.bank, sr)) for s, b in zip(val_sets + ev_sets, val + ev)}
-        accuracies["true room response"] = accuracy(probs, val + ev)
-        rows["true room response"] = figures(val, ev, probs, median, m)
+        x_fit, y_fit = np.concatenate([rir_features(b, sr) for b in fit]), np.concatenate([kind_index(b.kind) for b in fit])
+        x_sets = {b.name: rir_features(s.bank, sr) for s, b in zip(val_sets + ev_sets, val + ev)}
+        pooled_by = None
+        for name, cols in {"true room response": list(range(x_fit.shape[1])), **RIR_SUBSETS}.items():
+            model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, random_state=0).fit(
+                x_fit[:, cols], y_fit)
+            probs = {b: model.predict_proba(x[:, cols]) for b, x in x_sets.items()}
+            accuracies[name] = accuracy(probs, val + ev)
+            pooled_by = pooled_by or probs  # the pool follows the reader of every feature
+        rows["true room response"] = figures(val, ev, pooled_by, median, m)
     if args.features:
         feature_probe(args.features, config, sources, sr, val_sets, ev_sets)
 
