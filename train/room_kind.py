@@ -102,7 +102,9 @@ def train(args) -> None:
         model.fit(KindBatches(make_batches(parts, sources, fe, config, shares, first_draw=done * config.steps)),
                   epochs=config.epochs, initial_epoch=done, verbose=args.verbose,
                   callbacks=[state] + ([budget] if budget else []))
-    model.save_weights(args.out / WEIGHTS)
+    reader = build_room_kind(fe, config.width)  # the weights without the optimizer's variables
+    reader.set_weights(model.get_weights())
+    reader.save_weights(args.out / WEIGHTS)
     (args.out / "config.json").write_text(json.dumps({**config.to_json(), "epochs_done": len(
         state.history.get("loss", [])), "train_seconds": round(state.seconds, 1)}, indent=1, default=str) + "\n")
     print(f"saved {args.out / WEIGHTS} after {len(state.history.get('loss', []))} epochs "
