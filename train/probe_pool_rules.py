@@ -265,13 +265,12 @@ def side_by_side(loaded: list[dict[str, list[SetBeliefs]]]) -> dict[str, list[Se
 def parse_weights(text: str) -> tuple[str, list[float]]:
     """``NAME=w1,w2,...``: the weights as ``train.ensemble --weights`` reads them (normalised)."""
     name, sep, values = text.partition("=")
-    try:
-        weights = weights_arg(values)
-    except argparse.ArgumentTypeError as e:
-        raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
     if not sep or not name or name in RULES:
         raise argparse.ArgumentTypeError(f"{text!r}: NAME=w1,w2,... with NAME not one of {', '.join(RULES)}")
-    return name, weights
+    try:
+        return name, weights_arg(values)
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
 
 
 def parse_seed(text: str) -> tuple[str, int]:

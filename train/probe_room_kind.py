@@ -26,7 +26,7 @@ reader's reads there) and compared with ``auto``. Readers:
   with C chosen by 5-fold cross-validation grouped by room; and a ridge fit of the log volume.
 
 Measured (docs/distance.md, session 49): neither the RT60 nor the default's networks read the
-kind much better than always answering ``medium``; the true room response does (0.72–0.82), and
+kind much better than always answering ``medium``; the true room response does (0.72–0.83), and
 mixed by it the default gains the held-out and hybrid rooms and loses the shifted ones.
 """
 from __future__ import annotations

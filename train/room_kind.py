@@ -7,8 +7,9 @@ recorded in, and a probe of what it is worth to the distance ensemble in ``auto`
 Why (docs/distance.md, session 49): the default ensemble is far better told the room's kind than
 in ``auto`` (hybrid rooms: MAE 2.07 against 2.48 m, rank 0.78 against 0.46), and neither its
 beliefs, nor its networks' features, nor the RT60 read the kind much better than always answering
-``medium``; hand-made features of the true room response do (0.72–0.82). A network trained for
-the kind alone may hear it where the distance networks do not.
+``medium``; hand-made features of the true room response do (0.72–0.83). A network trained for
+the kind alone may hear it where the distance networks do not. Measured: this one, 30 epochs on
+the members' log-mel front end, does not (right for 0.56–0.65 of the evaluation examples; docs/distance.md).
 
 Training: the distance front end and CNN trunk (``soundpred.models``) with a 3-way softmax, on
 the examples the distance members train on (``train.distance_eval.make_batches``: the training
