@@ -163,9 +163,13 @@ def main(argv=None):
     args = p.parse_args(argv)
     if any(not 0 <= q <= 1 for q in args.accuracies):
         p.error("--accuracies are probabilities, 0 to 1")
+    if args.draws < 1:
+        p.error("--draws: at least 1")
     beliefs = load(args.beliefs)
     val, ev = beliefs["val"], beliefs["eval"]
     m = args.members or val[0].mus.shape[1]
+    if not 1 <= m <= val[0].mus.shape[1]:
+        p.error(f"--members: 1 to {val[0].mus.shape[1]}, the members in {args.beliefs}")
     config = DistanceConfig()
     sr = 16000
     meta = load_meta(args.beliefs)
