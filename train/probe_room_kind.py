@@ -38,10 +38,9 @@ from pathlib import Path
 import numpy as np
 
 from soundpred.rooms import HYBRID, make_bank
-from train.distance_eval import (HYBRID_TRAIN_BANK_OFFSET, Baselines, DistanceConfig, dry_sources, eval_sets,
-                                 room_banks, set_examples, validation_sets)
+from train.distance_eval import HYBRID_TRAIN_BANK_OFFSET, Baselines, DistanceConfig, dry_sources, room_banks, set_examples
 from train.probe_pool_rules import load, load_meta, summary
-from train.room_kind import KINDS, kind_rules
+from train.room_kind import KINDS, accuracy, belief_sets, kind_rules
 
 WINDOWS_MS = (0, 2.5, 5, 10, 20, 40, 80, 160, 320)
 #: groups of :func:`rir_features`' columns, each read alone by ``--rir`` (accuracy only): what a
@@ -92,10 +91,6 @@ def figures(val, ev, probs, median, m) -> dict[str, list[float]]:
     """Per evaluation set, the ``posterior`` pool's measures (``train.probe_pool_rules.MEASURES``)."""
     found = kind_rules(val, ev, probs, median, m, rules=("posterior",))
     return {b.name: summary(b, *found[b.name]["posterior"]) for b in ev}
-
-
-def accuracy(probs, sets) -> dict[str, float]:
-    return {b.name: round(float(np.mean(np.argmax(probs[b.name], 1) == kind_index(b.kind))), 3) for b in sets}
 
 
 def feature_probe(bundle: Path, config, sources, sr, val_sets, ev_sets) -> None:
@@ -197,18 +192,15 @@ def main(argv=None):
         rows["true RT60"] = figures(val, ev, probs, median, m)
     if args.rir or args.features:
         sources = dry_sources(sr, n_speech=config.speech, data=config.data)
-        val_sets = validation_sets(sources, sr, rooms=100, seed=config.seed)
-        ev_sets = [s for s in eval_sets(banks, sources, config.seed) if s.name != "training rooms"]
-        for s, b in zip(val_sets + ev_sets, val + ev, strict=True):
-            if s.name != b.name or not np.allclose(s.bank.distance, b.distance):
-                raise SystemExit(f"{args.beliefs}: {b.name!r} holds other examples than {s.name!r}")
+        sets = belief_sets(beliefs, args.beliefs, sources, banks, sr, config)
+        val_sets, ev_sets = sets[:len(val)], sets[len(val):]
     if args.rir:
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         hybrid = make_bank(HYBRID, 900, seed=config.seed + HYBRID_TRAIN_BANK_OFFSET, sr=sr)
         fit = [banks.train, hybrid]
         x_fit, y_fit = np.concatenate([rir_features(b, sr) for b in fit]), np.concatenate([kind_index(b.kind) for b in fit])
-        x_sets = {b.name: rir_features(s.bank, sr) for s, b in zip(val_sets + ev_sets, val + ev)}
+        x_sets = {b.name: rir_features(s.bank, sr) for s, b in zip(sets, val + ev)}
         pooled_by = None
         for name, cols in {"true room response": list(range(x_fit.shape[1])), **RIR_SUBSETS}.items():
             model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, random_state=0).fit(

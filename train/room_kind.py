@@ -125,6 +125,24 @@ def kind_probabilities(model, x: np.ndarray, batch: int = 32) -> np.ndarray:
     return np.concatenate([np.asarray(model.predict_on_batch(x[i:i + batch])) for i in range(0, len(x), batch)])
 
 
+def belief_sets(beliefs: dict, path, sources, banks, sr: int, config: DistanceConfig) -> list:
+    """The validation and evaluation sets (``train.distance_eval.EvalSet``) whose examples the
+    saved ``beliefs`` (``train.probe_pool_rules.load`` of ``path``) hold, validation first, in the
+    file's order; a file of other examples (names, distances, kinds) is refused."""
+    sets = validation_sets(sources, sr, rooms=100, seed=config.seed) + [
+        s for s in eval_sets(banks, sources, config.seed) if s.name != "training rooms"]
+    for s, b in zip(sets, beliefs["val"] + beliefs["eval"], strict=True):
+        if s.name != b.name or not np.allclose(s.bank.distance, b.distance) or list(s.bank.kind) != list(b.kind):
+            raise SystemExit(f"{path}: {b.name!r} holds other examples than {s.name!r}")
+    return sets
+
+
+def accuracy(probs: dict, sets) -> dict[str, float]:
+    """Per set of ``sets`` (beliefs), the share of examples whose most probable kind in
+    ``probs[set name]`` is the true one."""
+    return {b.name: round(float(np.mean(np.array(KINDS)[np.argmax(probs[b.name], 1)] == b.kind)), 3) for b in sets}
+
+
 def score(args) -> None:
     from train.distance_eval import Baselines, room_banks
     from train.probe_pool_rules import load, load_meta, summary
@@ -134,27 +152,20 @@ def score(args) -> None:
     fe = DISTANCE_FRONTEND
     sources = dry_sources(fe.sample_rate, n_speech=config.speech, data=config.data)
     banks = room_banks(fe.sample_rate, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed)
-    sets = {"val": validation_sets(sources, fe.sample_rate, rooms=100, seed=config.seed),
-            "eval": [s for s in eval_sets(banks, sources, config.seed) if s.name != "training rooms"]}
     beliefs = load(args.beliefs)
     meta = load_meta(args.beliefs)
     median = meta["median"] if "median" in meta else Baselines.median(banks.train)
-    probs = {}
-    for g in ("val", "eval"):
-        for s, b in zip(sets[g], beliefs[g], strict=True):
-            if s.name != b.name or not np.allclose(s.bank.distance, b.distance) or list(s.bank.kind) != list(b.kind):
-                raise SystemExit(f"{args.beliefs}: {b.name!r} holds other examples than {s.name!r}")
-            probs[b.name] = kind_probabilities(reader, set_examples(s, fe, config.speech_share))
+    every = beliefs["val"] + beliefs["eval"]
+    probs = {b.name: kind_probabilities(reader, set_examples(s, fe, config.speech_share))
+             for s, b in zip(belief_sets(beliefs, args.beliefs, sources, banks, fe.sample_rate, config), every)}
     m = args.members or beliefs["val"][0].mus.shape[1]
-    print(json.dumps({"reader accuracy": {b.name: round(float(np.mean(np.array(KINDS)[probs[b.name].argmax(1)] == b.kind)), 3)
-                                          for b in beliefs["val"] + beliefs["eval"]},
-                      "always medium": {b.name: round(float(np.mean(b.kind == "medium")), 3)
-                                        for b in beliefs["val"] + beliefs["eval"]}}))
+    print(json.dumps({"reader accuracy": accuracy(probs, every),
+                      "always medium": {b.name: round(float(np.mean(b.kind == "medium")), 3) for b in every}}))
     print("\n| set | rule | MAE m | rel. error | rank | within rooms | 90 % cov. |\n|---|---|---|---|---|---|---|")
-    for name, found in kind_rules(beliefs["val"], beliefs["eval"], probs, median, m).items():
-        for rule, (est, lo, hi) in found.items():
-            b = next(b for b in beliefs["eval"] if b.name == name)
-            print(f"| {name} | {rule} | " + " | ".join(f"{v:.3f}" for v in summary(b, est, lo, hi)) + " |")
+    found = kind_rules(beliefs["val"], beliefs["eval"], probs, median, m)
+    for b in beliefs["eval"]:
+        for rule, (est, lo, hi) in found[b.name].items():
+            print(f"| {b.name} | {rule} | " + " | ".join(f"{v:.3f}" for v in summary(b, est, lo, hi)) + " |")
 
 
 def hint_weights(rule: str, p: np.ndarray) -> np.ndarray:
