@@ -102,25 +102,76 @@ def test_microphone_records_and_predicts(app_url, browser_page, artifacts):
     page.screenshot(path=str(artifacts / "app_microphone.png"), full_page=True)
 
 
+def _wait_for_quiet_network(page, quiet_s: float = 1.0, timeout_s: float = 60.0) -> None:
+    """Wait until the page has had no request in flight for ``quiet_s`` (Gradio's heartbeat, an
+    event stream that stays open, aside), as a person reads a tab before pressing its buttons."""
+    import time
+
+    in_flight, last = set(), [time.monotonic()]
+
+    def started(r):
+        if "heartbeat" not in r.url:
+            in_flight.add(r)
+            last[0] = time.monotonic()
+
+    def ended(r):
+        in_flight.discard(r)
+        last[0] = time.monotonic()
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while in_flight or time.monotonic() - last[0] < quiet_s:
+            assert time.monotonic() < deadline, f"requests still open after {timeout_s:.0f} s: " \
+                                                f"{sorted(r.url for r in in_flight)[:5]}"
+            page.wait_for_timeout(100)
+    finally:
+        page.remove_listener("request", started)
+        page.remove_listener("requestfinished", ended)
+        page.remove_listener("requestfailed", ended)
+
+
 def test_live_mode_updates(app_process, browser_page, artifacts):
+    """Live mode updates about every second, without a progress timer over the readings.
+
+    Gradio 6.31's streaming microphone loads its WAV encoder (two scripts and a worker) when the
+    Live tab first opens; a Record pressed before that has finished records nothing, and the page
+    only throws "ge is not a constructor" (this failed CI beside the training tests). So the test
+    waits for the tab's scripts as a person would, and if the page still throws that, presses
+    Stop and Record again, as a person would; any other silence fails."""
     from playwright.sync_api import expect
 
     page = browser_page
-    console = []  # what the page logged, for the message if no update comes
+    console = []  # what the page logged and threw, for the message if no update comes
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
     page.goto(app_process.url)
     page.get_by_role("tab", name="Live").click()
-    page.get_by_role("button", name="Record", exact=True).locator("visible=true").first.click()
+    _wait_for_quiet_network(page)
+    record = page.get_by_role("button", name="Record", exact=True).locator("visible=true").first
+    record.click()
     live = page.locator("#live-distance")
     # the first update waits for the models' first call; beside the suite's training tests on 2
     # cores that took over 60 s once (alone, all five browser tests take 41 s). Speed is the
     # benchmark's to measure, not this test's
+    pressed_again = False
     try:
-        expect(live).to_contain_text("updated", timeout=150_000)
+        for _ in range(600):  # 150 s
+            if "updated" in live.inner_text():
+                break
+            if not pressed_again and any("is not a constructor" in c for c in console):
+                pressed_again = True  # Gradio's recorder was not ready: Stop, then Record again
+                page.get_by_role("button", name="Stop", exact=True).locator("visible=true").first.click()
+                record.click()
+            page.wait_for_timeout(250)
+        expect(live).to_contain_text("updated", timeout=1)
     except AssertionError as e:  # it has failed under load, never alone: keep what the page showed
         page.screenshot(path=str(artifacts / "app_live_failed.png"), full_page=True)
-        raise AssertionError(f"{e}\n--- page console (last 30) ---\n" + "\n".join(console[-30:])
-                             + f"\n--- app log (end) ---\n{app_process.log_tail()}") from None
+        raise AssertionError(f"{e}\n(pressed Record again: {pressed_again})\n--- page console (last 30) ---\n"
+                             + "\n".join(console[-30:]) + f"\n--- app log (end) ---\n{app_process.log_tail()}") \
+            from None
     seen, timers = set(), []
     for _ in range(80):  # up to 20 s for three updates
         text = live.inner_text()
