@@ -320,8 +320,9 @@ def test_conditions_probe_changes_the_noise_level_and_nothing_else(settings):
 def test_an_evaluation_set_by_name_is_the_one_the_card_scores(tmp_path, monkeypatch):
     """The probes build one evaluation set by name (``train.distance_eval.eval_set``); the card
     builds them all from the banks ``room_banks`` simulated (``eval_sets``). Both give the same
-    rooms, settings, example seed and held-out sources, so a probe scores the card's examples."""
-    from train.distance_eval import EVAL_BANKS, DrySources, eval_bank, eval_set, eval_sets, room_banks
+    rooms, settings, example seed and held-out sources, so a probe scores the card's examples;
+    ``held_out_sets`` are the same without the training rooms."""
+    from train.distance_eval import EVAL_BANKS, DrySources, eval_bank, eval_set, eval_sets, held_out_sets, room_banks
 
     monkeypatch.setenv("SOUNDPRED_CACHE", str(tmp_path))
     sr, seed = 16000, 5
@@ -339,6 +340,8 @@ def test_an_evaluation_set_by_name_is_the_one_the_card_scores(tmp_path, monkeypa
         assert alone.speech is sources.eval_speech and alone.clips is sources.eval_clips
         np.testing.assert_array_equal(eval_bank(name, 1, sr, seed).distance, alone.bank.distance)
     assert len({s.seed for s in card}) == len(card)  # every set its own examples
+    judged = held_out_sets(banks, sources, seed)  # what the probes pool: the card without the training rooms
+    assert [s.name for s in judged] == [s.name for s in card[:4]] and [s.seed for s in judged] == [s.seed for s in card[:4]]
 
 
 def test_known_source_probe_reads_the_direct_to_early_ratio_through_noise():

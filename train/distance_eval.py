@@ -708,6 +708,12 @@ def eval_sets(banks: Banks, sources: DrySources, seed: int) -> list[EvalSet]:
                     seed + 13, sources.train_speech, sources.train_clips)]
 
 
+def held_out_sets(banks: Banks, sources: DrySources, seed: int) -> list[EvalSet]:
+    """The sets a model is judged on (its card's rows, the adoption rule's): :func:`eval_sets`
+    without the slice of the training rooms."""
+    return [s for s in eval_sets(banks, sources, seed) if s.name != "training rooms"]
+
+
 def validation_sets(sources: DrySources, sr: int, *, rooms: int = 100, seed: int = 0) -> list[EvalSet]:
     """Rooms that neither training nor any evaluation set uses (``TRAIN`` and ``HYBRID``
     settings, other seeds), with the training dry sources: where ``train.ensemble`` calibrates

@@ -28,7 +28,7 @@ import numpy as np
 from soundpred.bundle import load_bundle
 from soundpred.distance import interval, point_estimate
 from soundpred.metrics import distance_summary
-from train.distance_eval import (Baselines, DistanceConfig, dry_sources, eval_sets, room_banks, set_examples,
+from train.distance_eval import (Baselines, DistanceConfig, dry_sources, held_out_sets, room_banks, set_examples,
                                  validation_sets)
 from train.ensemble import fit_sigma_scale, member_beliefs, mixture, unpack, validation_score
 
@@ -91,7 +91,7 @@ def main(argv=None):
     val = [set_beliefs(members, s, fe, config, args.kind)
            for s in validation_sets(sources, sr, rooms=args.validation_rooms, seed=config.seed)]
     evals = [set_beliefs(members, s, fe, config, args.kind)
-             for s in eval_sets(banks, sources, config.seed) if s.name != "training rooms"]
+             for s in held_out_sets(banks, sources, config.seed)]
     for row in pooled_rows(val, evals, args.member - 1, args.weights, Baselines.median(banks.train)):
         print(json.dumps(row), flush=True)
 

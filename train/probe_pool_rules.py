@@ -57,7 +57,7 @@ import numpy as np
 from soundpred.distance import interval, point_estimate
 from soundpred.metrics import distance_summary, paired_bootstrap
 from soundpred.rooms import ROOM_KINDS
-from train.distance_eval import (Baselines, DistanceConfig, dry_sources, eval_sets, room_banks, set_examples,
+from train.distance_eval import (Baselines, DistanceConfig, dry_sources, held_out_sets, room_banks, set_examples,
                                  validation_sets)
 from train.ensemble import (choose_shrink, error_ratios, fit_sigma_scale, member_arg, member_beliefs, members_of,
                             mixture, shrink_errors, simplex_grid, weights_arg)
@@ -327,7 +327,7 @@ def main(argv=None):
             "val": [set_beliefs(members, s.name, s.bank, set_examples(s, fe, config.speech_share))
                     for s in validation_sets(sources, sr, rooms=100, seed=config.seed)],
             "eval": [set_beliefs(members, s.name, s.bank, set_examples(s, fe, config.speech_share))
-                     for s in eval_sets(banks, sources, config.seed) if s.name != "training rooms"]}
+                     for s in held_out_sets(banks, sources, config.seed)]}
     for name, seed in args.seeds:
         bank, x = fresh_draw(DRAW_SETTINGS[name], seed, seed, config, sources, fe)
         groups.setdefault(f"fresh {name}", []).append(set_beliefs(members, f"{name} {seed}", bank, x))

@@ -40,7 +40,7 @@ from keras import layers
 from soundpred.models import DISTANCE_FRONTEND, LogMel, _cnn_trunk
 from soundpred.rooms import ROOM_KINDS
 from train.common import TimeBudget, TrainingState, adamw_cosine
-from train.distance_eval import (DistanceConfig, config_room_banks, dry_sources, eval_sets, make_batches,
+from train.distance_eval import (DistanceConfig, config_room_banks, dry_sources, held_out_sets, make_batches,
                                  set_examples, training_parts, validation_sets)
 
 KINDS = ROOM_KINDS[1:]  # small, medium, large
@@ -129,8 +129,7 @@ def belief_sets(beliefs: dict, path, sources, banks, sr: int, config: DistanceCo
     """The validation and evaluation sets (``train.distance_eval.EvalSet``) whose examples the
     saved ``beliefs`` (``train.probe_pool_rules.load`` of ``path``) hold, validation first, in the
     file's order; a file of other examples (names, distances, kinds) is refused."""
-    sets = validation_sets(sources, sr, rooms=100, seed=config.seed) + [
-        s for s in eval_sets(banks, sources, config.seed) if s.name != "training rooms"]
+    sets = validation_sets(sources, sr, rooms=100, seed=config.seed) + held_out_sets(banks, sources, config.seed)
     for s, b in zip(sets, beliefs["val"] + beliefs["eval"], strict=True):
         if s.name != b.name or not np.allclose(s.bank.distance, b.distance) or list(s.bank.kind) != list(b.kind):
             raise SystemExit(f"{path}: {b.name!r} holds other examples than {s.name!r}")
