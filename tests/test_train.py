@@ -1528,3 +1528,67 @@ def test_room_kind_probe_reads_with_the_accuracy_asked_and_hears_dense_reflectio
         with pytest.raises(SystemExit) as e:
             main(["--beliefs", "no-such.npz", *argv])  # refused before the file is read
         assert e.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_room_kind_signal_features_hear_an_echo_and_a_faster_decay():
+    """``train.probe_room_kind.signal_features``: an echo 6 ms after the sound raises the 4–8 ms
+    lag bin of the whitened signal's autocorrelation and no other bin much; a shorter decay gives
+    steeper falls of the 10-ms level; silence and a too-short example are told apart."""
+    from scipy.signal import fftconvolve
+
+    from train.probe_room_kind import LAG_EDGES_MS, SIGNAL_SUBSETS, signal_features
+
+    sr = 16000
+    rng = np.random.default_rng(0)
+    dry = rng.standard_normal(4 * sr) * np.repeat(rng.random(40) < 0.5, sr // 10)  # bursts of noise
+    echoed = dry + 0.6 * np.roll(dry, int(0.006 * sr))
+    plain, echo = signal_features(dry, sr), signal_features(echoed, sr)
+    bins = len(LAG_EDGES_MS) - 1
+    assert plain.shape == echo.shape == (2 * bins + 3,)
+    at = [k for k in range(bins) if LAG_EDGES_MS[k] <= 6 < LAG_EDGES_MS[k + 1]][0]
+    rise = echo[bins:2 * bins] - plain[bins:2 * bins]  # the bins' largest |r|
+    assert rise[at] > 1.0 and np.delete(rise, at).max() < 0.5 * rise[at]
+    t = np.arange(sr) / sr
+    short, long_ = (fftconvolve(dry, rng.standard_normal(sr) * np.exp(-6.9 * t / rt))[:len(dry)] for rt in (0.2, 1.5))
+    # 60 dB in 0.2 s is 3 dB per 10 ms, in 1.5 s 0.4 dB: the steepest tenth of the falls tells them apart
+    assert signal_features(short, sr)[-3] < signal_features(long_, sr)[-3] - 1.5
+    assert np.isfinite(signal_features(np.zeros(sr), sr)).all()
+    with pytest.raises(ValueError, match="shorter than a frame"):
+        signal_features(np.ones(100), sr)
+    assert sorted(sum(SIGNAL_SUBSETS.values(), [])) == list(range(len(plain)))
+
+
+def test_room_kind_known_source_responses_keep_the_reflection_density():
+    """``train.probe_room_kind.known_source_responses``: an example deconvolved by its own direct
+    sound gives back its response, lag 0 first and ``KNOWN_SOURCE_SECONDS`` long, in which
+    ``rir_features`` sees a sparse reflection as sparser than dense ones; between the sparse
+    reflections it sees the noise as dense."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from soundpred.models import DISTANCE_FRONTEND as fe
+    from soundpred.rooms import DIRECT_INDEX, TRAIN, RirBank
+    from train.distance_eval import EvalSet
+    from train.probe_room_kind import KNOWN_SOURCE_SECONDS, known_source_responses, rir_features
+
+    sr = fe.sample_rate
+    rng = np.random.default_rng(1)
+    sparse, dense = np.zeros(sr // 2, np.float32), np.zeros(sr // 2, np.float32)
+    sparse[DIRECT_INDEX] = dense[DIRECT_INDEX] = 1.0
+    sparse[DIRECT_INDEX + 40 + np.arange(30) * 200] = 0.4  # one reflection every 12.5 ms
+    dense[DIRECT_INDEX + 40 + np.arange(600) * 10] = 0.4  # one every 0.6 ms
+    bank = RirBank([sparse, dense], np.array([1.0, 1.0]), np.array([0.5, 0.5]), np.array([0, 1]), TRAIN,
+                   np.full(2, 100.0))
+    speech = [rng.standard_normal(sr * 6).astype(np.float32)]
+    s = EvalSet("two rooms", bank, replace(TRAIN, snr_db=(40.0, 40.0)), 3, speech, speech)
+    responses = known_source_responses(s, fe, 1.0)
+    assert [len(h) for h in responses] == [int(KNOWN_SOURCE_SECONDS * sr)] * 2
+    assert all(np.argmax(np.abs(h)) < 3 for h in responses)  # the direct sound at lag 0
+    density = rir_features(SimpleNamespace(rirs=responses, rt60=bank.rt60), sr)[:, 12:]  # 5-ms windows to 80 ms
+    holds = np.zeros(16, bool)
+    holds[(40 + 200 * np.arange(7)) // int(0.005 * sr)] = True  # the windows that hold a sparse reflection
+    assert np.all(density[0, holds] < density[1, holds])
+    np.testing.assert_allclose(density[1, 1:], 0.1, atol=0.02)  # one sample in ten (the first window: the direct sound)
+    # the feature's limit: a window with no reflection holds only the deconvolution's noise, whose
+    # samples pass a tenth of their own peak as often as dense reflections do
+    assert np.all(density[0, ~holds] > 0.5)

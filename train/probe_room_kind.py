@@ -4,6 +4,9 @@ what can read it.
     python -m train.probe_room_kind --beliefs runs/s46/u5_rules.npz --members 4
     python -m train.probe_room_kind --beliefs runs/s46/u5_rules.npz --members 4 --rir --rt60 \\
         --features models/distance
+    python -m train.probe_room_kind --beliefs runs/s46/u5_rules.npz --members 4 --accuracies --signal
+    python -m train.probe_room_kind --beliefs runs/s46/u5_rules.npz --members 4 --accuracies --rir \\
+        --known-source
 
 The first ``--members`` members' beliefs under every room hint (``train.probe_pool_rules
 --save``) are mixed over the three kinds by a reader's probabilities (``train.room_kind``'s
@@ -21,13 +24,22 @@ reader's reads there) and compared with ``auto``. Readers:
   a rough ceiling of what the sound of the room holds; and the accuracy of the same reader on
   each group of :data:`RIR_SUBSETS` alone (what a front end with 10-ms frames might see, and the
   timing within them);
+- ``--signal``: the same boosting on hand-made features of each example *as the members hear
+  it* (:func:`signal_features`: echoes in the whitened signal, how fast its level falls), fitted
+  on examples of the training and hybrid training rooms: what a blind reader of the timing that
+  a 10-ms log-mel frame blurs could get; with a control where every example plays one source;
+- ``--known-source``: the same boosting on :func:`rir_features` (but the true RT60) of each
+  example deconvolved by its own direct sound (:func:`known_source_responses`): not blind, the
+  most the examples' noise and colouration leave of the room's response to a reader;
 - ``--features BUNDLE``: the accuracy (no pool) of a logistic regression of the kind on each
   member's pooled trunk features and embedding (``auto``), fitted on the validation examples,
   with C chosen by 5-fold cross-validation grouped by room; and a ridge fit of the log volume.
 
-Measured (docs/distance.md, session 49): neither the RT60 nor the default's networks read the
-kind much better than always answering ``medium``; the true room response does (0.72–0.83), and
-mixed by it the default gains the held-out and hybrid rooms and loses the shifted ones.
+Measured (docs/distance.md, sessions 49 and 50): neither the RT60 nor the default's networks read
+the kind much better than always answering ``medium``; the true room response does (0.72–0.83), and
+mixed by it the default gains the held-out and hybrid rooms and loses the shifted ones. The blind
+signal features read it no better than the guess, even from one source; with the source known,
+0.56–0.67 (the examples' noise buries most of the reflection density).
 """
 from __future__ import annotations
 
@@ -43,11 +55,19 @@ from train.probe_pool_rules import load, load_meta, summary
 from train.room_kind import KINDS, accuracy, belief_sets, kind_rules
 
 WINDOWS_MS = (0, 2.5, 5, 10, 20, 40, 80, 160, 320)
+#: lag bins (ms) of :func:`signal_features`' echo features
+LAG_EDGES_MS = (0.25, 0.5, 1, 2, 4, 8, 16, 32, 48)
 #: groups of :func:`rir_features`' columns, each read alone by ``--rir`` (accuracy only): what a
 #: front end with 10-ms frames might see, and the timing within them
 RIR_SUBSETS = {"coarse: RT60, energy from 10 ms on, arrival times": [0, 4, 5, 6, 7, 8, 9, 10, 11],
                "fine: energy under 10 ms, reflection density": [1, 2, 3, *range(12, 28)],
                "reflection density alone": list(range(12, 28))}
+#: how much of each example's deconvolved response ``--known-source`` reads (its RIR features reach 0.32 s)
+KNOWN_SOURCE_SECONDS = 0.4
+#: how many of the training rooms' responses ``--signal``'s reader is fitted on (with 900 hybrid ones)
+SIGNAL_FIT_ROOMS = 1500
+#: groups of :func:`signal_features`' columns, each read alone by ``--signal``
+SIGNAL_SUBSETS = {"echoes in the whitened signal": list(range(16)), "level fall slopes": [16, 17, 18]}
 
 
 def kind_index(kinds) -> np.ndarray:
@@ -76,6 +96,47 @@ def rir_features(bank, sr: int) -> np.ndarray:
             f.append(float(np.mean(seg > 0.1 * seg.max())) if len(seg) and seg.max() > 0 else 0.0)
         out.append(f)
     return np.array(out)
+
+
+def signal_features(x: np.ndarray, sr: int, *, frame: int = 1024, order: int = 16) -> np.ndarray:
+    """``(19,)`` blind features of one example ``x``: the echoes and the decay the room leaves in it.
+
+    The frames (``frame`` samples, hop a half, Hann) above -30 dB of the loudest are whitened by
+    their own linear prediction (``order``), which takes out the source's and the room's spectral
+    colour and leaves its repetitions; the energy-weighted mean of the residuals' normalised
+    autocorrelations gives, in each lag bin of :data:`LAG_EDGES_MS`, the log of its mean and of
+    its largest magnitude (16). Then the 10th, 25th and 50th percentiles of the falls of the
+    10-ms frame level (dB) within 40 dB of the loudest (3)."""
+    from scipy.linalg import solve_toeplitz
+    from scipy.signal import lfilter
+
+    x = np.asarray(x, np.float64)
+    hop = frame // 2
+    n = 1 + (len(x) - frame) // hop
+    if n < 1:
+        raise ValueError(f"an example of {len(x)} samples is shorter than a frame ({frame})")
+    frames = x[np.arange(frame)[None] + hop * np.arange(n)[:, None]] * np.hanning(frame)
+    energy = (frames ** 2).sum(1)
+    frames = frames[energy > 1e-3 * energy.max()] if energy.max() > 0 else frames[:0]
+    lags = int(LAG_EDGES_MS[-1] * sr / 1000)
+    edges = [int(ms * sr / 1000) for ms in LAG_EDGES_MS]
+    ac = np.fft.irfft(np.abs(np.fft.rfft(frames, 2 * frame)) ** 2)[:, :order + 1]
+    residuals = np.array([lfilter(np.r_[1.0, -solve_toeplitz(r[:order] + 1e-9 * r[0], r[1:])], [1.0], f)
+                          for f, r in zip(frames, ac) if r[0] > 0]).reshape(-1, frame)
+    if len(residuals):
+        rac = np.fft.irfft(np.abs(np.fft.rfft(residuals, 2 * frame)) ** 2)[:, :lags]
+        weight = (residuals ** 2).sum(1)
+        mean = np.abs((rac / (rac[:, :1] + 1e-20) * (weight / weight.sum())[:, None]).sum(0))
+    else:  # silence
+        mean = np.zeros(lags)
+    f = [np.log(mean[a:b].mean() + 1e-6) for a, b in zip(edges[:-1], edges[1:])]
+    f += [np.log(mean[a:b].max() + 1e-6) for a, b in zip(edges[:-1], edges[1:])]
+    h = sr // 100
+    level = 10 * np.log10(np.add.reduceat(x[:len(x) // h * h] ** 2, np.arange(0, len(x) // h * h, h)) + 1e-10)
+    falls = np.diff(level)
+    falls = falls[(falls < 0) & (level[:-1] > level.max() - 40)]
+    f += list(np.percentile(falls, [10, 25, 50])) if len(falls) >= 5 else [0.0, 0.0, 0.0]
+    return np.array(f)
 
 
 def noisy_reads(kinds, q: float, rng) -> np.ndarray:
@@ -146,6 +207,110 @@ def feature_probe(bundle: Path, config, sources, sr, val_sets, ev_sets) -> None:
                                                 for s, f in zip(ev_sets, fe_)}}), flush=True)
 
 
+def fit_sets(banks, sources, config, sr: int) -> list:
+    """The examples ``--signal`` and ``--known-source`` fit their readers on: the first
+    :data:`SIGNAL_FIT_ROOMS` training rooms (``TRAIN``) and 900 hybrid training rooms, with the
+    training dry sources."""
+    from soundpred.rooms import TRAIN
+    from train.distance_eval import EvalSet
+
+    hybrid = make_bank(HYBRID, 900, seed=config.seed + HYBRID_TRAIN_BANK_OFFSET, sr=sr)
+    return [EvalSet("training rooms", banks.train.subset(np.arange(min(len(banks.train), SIGNAL_FIT_ROOMS))), TRAIN,
+                    config.seed + 13, sources.train_speech, sources.train_clips),
+            EvalSet("hybrid training rooms", hybrid, HYBRID, config.seed + 19, sources.train_speech, sources.train_clips)]
+
+
+def boosting_reader():
+    """The reader of every feature probe here (``--rir``, ``--signal``, ``--known-source``)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, random_state=0)
+
+
+def reader_figures(x_fit, y_fit, x_sets: dict, subsets: dict, val, ev, accuracies: dict, median, m) -> dict:
+    """A :func:`boosting_reader` fitted on ``x_fit`` (kind indices ``y_fit``) for each group of
+    columns in ``subsets`` (name: columns; the pool follows the first); its accuracy on the belief
+    sets (``x_sets``: set name: features) goes into ``accuracies``; returns F's figures mixed by
+    the first."""
+    pooled_by = None
+    for name, cols in subsets.items():
+        model = boosting_reader().fit(x_fit[:, cols], y_fit)
+        probs = {b: model.predict_proba(x[:, cols]) for b, x in x_sets.items()}
+        accuracies[name] = accuracy(probs, val + ev)
+        pooled_by = pooled_by or probs
+    return figures(val, ev, pooled_by, median, m)
+
+
+def example_reader(feats, subsets: dict, fit: list, sets, val, ev, accuracies: dict, median, m) -> dict:
+    """:func:`reader_figures` of ``feats(EvalSet)`` (one row per example), fitted on the ``fit``
+    sets' examples."""
+    x_fit = np.concatenate([feats(s) for s in fit])
+    y_fit = np.concatenate([kind_index(s.bank.kind) for s in fit])
+    return reader_figures(x_fit, y_fit, {b.name: feats(s) for s, b in zip(sets, val + ev)}, subsets, val, ev,
+                          accuracies, median, m)
+
+
+def signal_reader(sets, val, ev, sources, banks, config, accuracies: dict, median, m) -> dict:
+    """``--signal``: :func:`example_reader` of :func:`signal_features` of the examples the
+    members hear (and of each group of :data:`SIGNAL_SUBSETS` alone).
+
+    A control: the same reader's accuracy, 5-fold cross-validated by room on the hybrid training
+    rooms, when every example plays one and the same speech source (what the features hold of
+    the room once the source cannot vary), beside the true responses' :func:`rir_features`."""
+    from sklearn.model_selection import GroupKFold, cross_val_score
+
+    from soundpred.models import DISTANCE_FRONTEND as fe
+    from train.distance_eval import EvalSet, set_examples
+
+    sr = fe.sample_rate
+    fit = fit_sets(banks, sources, config, sr)
+    hybrid = fit[1].bank
+
+    def feats(s):
+        return np.array([signal_features(x, sr) for x in set_examples(s, fe, config.speech_share)])
+
+    one = EvalSet("one source", hybrid, HYBRID, config.seed + 19, sources.train_speech[:1], sources.train_speech[:1])
+    for name, x in (("signal features, one speech source", feats(one)), ("true room response", rir_features(hybrid, sr))):
+        accuracies[f"{name} (hybrid training rooms, cross-validated)"] = round(float(np.mean(cross_val_score(
+            boosting_reader(), x, kind_index(hybrid.kind), groups=hybrid.room, cv=GroupKFold(5)))), 3)
+    return example_reader(feats, {"signal features": sorted(sum(SIGNAL_SUBSETS.values(), [])), **SIGNAL_SUBSETS},
+                          fit, sets, val, ev, accuracies, median, m)
+
+
+def known_source_responses(s, fe, speech_share: float) -> list[np.ndarray]:
+    """Each example of set ``s`` (as ``set_examples`` draws it for front end ``fe``) deconvolved by
+    its own direct sound (``train.probe_known_source.deconvolve``): the first
+    :data:`KNOWN_SOURCE_SECONDS` of positive lags, lag 0 first."""
+    from train.distance_eval import make_examples
+    from train.probe_known_source import deconvolve
+
+    x, direct = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=fe.sample_rate,
+                              seed=s.seed, speech_share=speech_share, direct=True)
+    return [deconvolve(a, b)[:int(KNOWN_SOURCE_SECONDS * fe.sample_rate)] for a, b in zip(x, direct)]
+
+
+def known_source_reader(sets, val, ev, sources, banks, config, accuracies: dict, median, m) -> dict:
+    """``--known-source``: :func:`example_reader` of :func:`rir_features` (all but the true RT60,
+    and the reflection density alone) of each example's response as a known source would give
+    it: the example deconvolved by its own direct sound (``train.probe_known_source``), the
+    first :data:`KNOWN_SOURCE_SECONDS` of positive lags. Not a blind reader: how much of the
+    kind the examples' noise and colouration leave in their responses."""
+    from types import SimpleNamespace
+
+    from soundpred.models import DISTANCE_FRONTEND as fe
+
+    sr = fe.sample_rate
+
+    def feats(s):
+        return rir_features(SimpleNamespace(rirs=known_source_responses(s, fe, config.speech_share),
+                                            rt60=s.bank.rt60), sr)
+
+    no_rt60 = list(range(1, 28))
+    return example_reader(feats, {"known source: response features but the RT60": no_rt60,
+                                  "known source: reflection density alone": RIR_SUBSETS["reflection density alone"]},
+                          fit_sets(banks, sources, config, sr), sets, val, ev, accuracies, median, m)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--beliefs", required=True, help="train.probe_pool_rules --save output")
@@ -154,6 +319,9 @@ def main(argv=None):
     p.add_argument("--draws", type=int, default=20, help="draws of the reads for each --accuracies")
     p.add_argument("--rt60", action="store_true", help="a reader of the true RT60")
     p.add_argument("--rir", action="store_true", help="a reader of the true room response's features")
+    p.add_argument("--signal", action="store_true", help="a reader of hand-made features of the examples")
+    p.add_argument("--known-source", action="store_true",
+                   help="a reader of the examples' responses deconvolved by their own direct sound")
     p.add_argument("--features", type=Path, help="a distance bundle whose members' features to probe")
     args = p.parse_args(argv)
     if any(not 0 <= q <= 1 for q in args.accuracies):
@@ -169,7 +337,7 @@ def main(argv=None):
     sr = 16000
     meta = load_meta(args.beliefs)
     banks = None
-    if args.rir or args.features or "median" not in meta:
+    if args.rir or args.signal or args.known_source or args.features or "median" not in meta:
         banks = room_banks(sr, rooms=config.rooms, eval_rooms=config.eval_rooms, seed=config.seed)
     median = meta["median"] if "median" in meta else Baselines.median(banks.train)
 
@@ -190,25 +358,22 @@ def main(argv=None):
         probs = {b.name: model.predict_proba(np.log(b.rt60)[:, None]) for b in val + ev}
         accuracies["true RT60"] = accuracy(probs, val + ev)
         rows["true RT60"] = figures(val, ev, probs, median, m)
-    if args.rir or args.features:
+    if args.rir or args.signal or args.known_source or args.features:
         sources = dry_sources(sr, n_speech=config.speech, data=config.data)
         sets = belief_sets(beliefs, args.beliefs, sources, banks, sr, config)
         val_sets, ev_sets = sets[:len(val)], sets[len(val):]
     if args.rir:
-        from sklearn.ensemble import HistGradientBoostingClassifier
-
         hybrid = make_bank(HYBRID, 900, seed=config.seed + HYBRID_TRAIN_BANK_OFFSET, sr=sr)
         fit = [banks.train, hybrid]
-        x_fit, y_fit = np.concatenate([rir_features(b, sr) for b in fit]), np.concatenate([kind_index(b.kind) for b in fit])
-        x_sets = {b.name: rir_features(s.bank, sr) for s, b in zip(sets, val + ev)}
-        pooled_by = None
-        for name, cols in {"true room response": list(range(x_fit.shape[1])), **RIR_SUBSETS}.items():
-            model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, random_state=0).fit(
-                x_fit[:, cols], y_fit)
-            probs = {b: model.predict_proba(x[:, cols]) for b, x in x_sets.items()}
-            accuracies[name] = accuracy(probs, val + ev)
-            pooled_by = pooled_by or probs  # the pool follows the reader of every feature
-        rows["true room response"] = figures(val, ev, pooled_by, median, m)
+        x_fit = np.concatenate([rir_features(b, sr) for b in fit])
+        rows["true room response"] = reader_figures(
+            x_fit, np.concatenate([kind_index(b.kind) for b in fit]),
+            {b.name: rir_features(s.bank, sr) for s, b in zip(sets, val + ev)},
+            {"true room response": list(range(x_fit.shape[1])), **RIR_SUBSETS}, val, ev, accuracies, median, m)
+    if args.signal:
+        rows["signal features"] = signal_reader(sets, val, ev, sources, banks, config, accuracies, median, m)
+    if args.known_source:
+        rows["known source"] = known_source_reader(sets, val, ev, sources, banks, config, accuracies, median, m)
     if args.features:
         feature_probe(args.features, config, sources, sr, val_sets, ev_sets)
 
