@@ -379,7 +379,7 @@ def test_hybrid_prior_mix_draws_both_priors():
     """``--hybrid-prior-mix P``: of the hybrid share, P from hybrid rooms drawn with TRAIN's distance
     prior (``hybrid-train-prior``, or ``hybrid-free-train-prior`` with a free RT60), the rest from
     the plain hybrid rooms; no twin bank, no split; the option's limits; the cards say so."""
-    from soundpred.rooms import HYBRID, HYBRID_FREE, TRAIN, RirBank
+    from soundpred.rooms import HYBRID, TRAIN, RirBank
     from train.distance import parse_args
     from train.distance_eval import (Banks, _hybrid_training, _member_lines, _other_simulations, config_hybrid_twin,
                                      training_parts)
@@ -1562,7 +1562,8 @@ def test_room_kind_known_source_responses_keep_the_reflection_density():
     """``train.probe_room_kind.known_source_responses``: an example deconvolved by its own direct
     sound gives back its response, lag 0 first and ``KNOWN_SOURCE_SECONDS`` long, in which
     ``rir_features`` sees a sparse reflection as sparser than dense ones; between the sparse
-    reflections it sees the noise as dense."""
+    reflections it sees the noise as dense, unless given the noise level the responses' negative
+    lags hold."""
     from dataclasses import replace
     from types import SimpleNamespace
 
@@ -1581,10 +1582,14 @@ def test_room_kind_known_source_responses_keep_the_reflection_density():
                    np.full(2, 100.0))
     speech = [rng.standard_normal(sr * 6).astype(np.float32)]
     s = EvalSet("two rooms", bank, replace(TRAIN, snr_db=(40.0, 40.0)), 3, speech, speech)
-    responses = known_source_responses(s, fe, 1.0)
+    responses, floor = known_source_responses(s, fe, 1.0)
     assert [len(h) for h in responses] == [int(KNOWN_SOURCE_SECONDS * sr)] * 2
     assert all(np.argmax(np.abs(h)) < 3 for h in responses)  # the direct sound at lag 0
-    density = rir_features(SimpleNamespace(rirs=responses, rt60=bank.rt60), sr)[:, 12:]  # 5-ms windows to 80 ms
+    # the noise RMS, read at negative lags, is the RMS between the sparse reflections
+    quiet = np.concatenate([responses[0][k * 200 + 100:k * 200 + 180] for k in range(1, 25)])
+    assert floor[0] == pytest.approx(np.sqrt(np.mean(quiet ** 2)), rel=0.3) and 0 < floor[0] < 0.05
+    response_bank = SimpleNamespace(rirs=responses, rt60=bank.rt60)
+    density = rir_features(response_bank, sr)[:, 12:]  # 5-ms windows to 80 ms
     holds = np.zeros(16, bool)
     holds[(40 + 200 * np.arange(7)) // int(0.005 * sr)] = True  # the windows that hold a sparse reflection
     assert np.all(density[0, holds] < density[1, holds])
@@ -1592,3 +1597,5 @@ def test_room_kind_known_source_responses_keep_the_reflection_density():
     # the feature's limit: a window with no reflection holds only the deconvolution's noise, whose
     # samples pass a tenth of their own peak as often as dense reflections do
     assert np.all(density[0, ~holds] > 0.5)
+    above_noise = rir_features(response_bank, sr, floor=floor)[:, 12:]  # counted above 3 x the noise too
+    assert np.all(above_noise[0, ~holds] <= 0.025) and np.all(above_noise[0, holds] < above_noise[1, holds])

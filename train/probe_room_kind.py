@@ -75,15 +75,17 @@ def kind_index(kinds) -> np.ndarray:
     return np.array([KINDS.index(k) for k in kinds])
 
 
-def rir_features(bank, sr: int) -> np.ndarray:
+def rir_features(bank, sr: int, floor=None) -> np.ndarray:
     """``(n, 28)`` per RIR, counted from its direct sound (its largest peak): the log RT60; the log
     share of the energy in each window of :data:`WINDOWS_MS`; the log time by which 50, 90 and 99 %
     of the energy has arrived; and in each 5-ms window up to 80 ms the share of samples above a
-    tenth of the window's peak (how dense the reflections are)."""
+    tenth of the window's peak (how dense the reflections are) and, where ``floor`` gives each
+    response's noise RMS, above 3 times that too (reflections that stand out of the noise)."""
     edges = [int(ms * sr / 1000) for ms in WINDOWS_MS]
     w = int(0.005 * sr)
     out = []
-    for rir, rt60 in zip(bank.rirs, bank.rt60):
+    floors = np.zeros(len(bank.rt60)) if floor is None else np.asarray(floor, float)
+    for rir, rt60, noise in zip(bank.rirs, bank.rt60, floors, strict=True):
         r = np.asarray(rir, float)
         r = r[int(np.argmax(np.abs(r))):]
         e = r ** 2
@@ -93,7 +95,7 @@ def rir_features(bank, sr: int) -> np.ndarray:
         f += [np.log((np.searchsorted(cum, q) + 1) / sr) for q in (0.5, 0.9, 0.99)]
         for k in range(16):
             seg = np.abs(r[k * w:(k + 1) * w])
-            f.append(float(np.mean(seg > 0.1 * seg.max())) if len(seg) and seg.max() > 0 else 0.0)
+            f.append(float(np.mean(seg > max(0.1 * seg.max(), 3 * noise))) if len(seg) and seg.max() > 0 else 0.0)
         out.append(f)
     return np.array(out)
 
@@ -277,24 +279,28 @@ def signal_reader(sets, val, ev, sources, banks, config, accuracies: dict, media
                           fit, sets, val, ev, accuracies, median, m)
 
 
-def known_source_responses(s, fe, speech_share: float) -> list[np.ndarray]:
+def known_source_responses(s, fe, speech_share: float) -> tuple[list[np.ndarray], np.ndarray]:
     """Each example of set ``s`` (as ``set_examples`` draws it for front end ``fe``) deconvolved by
     its own direct sound (``train.probe_known_source.deconvolve``): the first
-    :data:`KNOWN_SOURCE_SECONDS` of positive lags, lag 0 first."""
+    :data:`KNOWN_SOURCE_SECONDS` of positive lags, lag 0 first; and each one's noise RMS, read
+    where the response is silent (the lags from -0.2 to -0.01 s)."""
     from train.distance_eval import make_examples
     from train.probe_known_source import deconvolve
 
-    x, direct = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=fe.sample_rate,
+    sr = fe.sample_rate
+    x, direct = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=sr,
                               seed=s.seed, speech_share=speech_share, direct=True)
-    return [deconvolve(a, b)[:int(KNOWN_SOURCE_SECONDS * fe.sample_rate)] for a, b in zip(x, direct)]
+    full = [deconvolve(a, b) for a, b in zip(x, direct)]
+    return ([h[:int(KNOWN_SOURCE_SECONDS * sr)] for h in full],
+            np.array([np.sqrt(np.mean(h[-int(0.2 * sr):-int(0.01 * sr)] ** 2)) for h in full]))
 
 
 def known_source_reader(sets, val, ev, sources, banks, config, accuracies: dict, median, m) -> dict:
     """``--known-source``: :func:`example_reader` of :func:`rir_features` (all but the true RT60,
     and the reflection density alone) of each example's response as a known source would give
-    it: the example deconvolved by its own direct sound (``train.probe_known_source``), the
-    first :data:`KNOWN_SOURCE_SECONDS` of positive lags. Not a blind reader: how much of the
-    kind the examples' noise and colouration leave in their responses."""
+    it (:func:`known_source_responses`), with the reflection density counted against the
+    window's peak and against the noise too (the pool follows the latter). Not a blind reader:
+    how much of the kind the examples' noise and colouration leave in their responses."""
     from types import SimpleNamespace
 
     from soundpred.models import DISTANCE_FRONTEND as fe
@@ -302,12 +308,15 @@ def known_source_reader(sets, val, ev, sources, banks, config, accuracies: dict,
     sr = fe.sample_rate
 
     def feats(s):
-        return rir_features(SimpleNamespace(rirs=known_source_responses(s, fe, config.speech_share),
-                                            rt60=s.bank.rt60), sr)
+        responses, floor = known_source_responses(s, fe, config.speech_share)
+        bank = SimpleNamespace(rirs=responses, rt60=s.bank.rt60)
+        return np.hstack([rir_features(bank, sr, floor=floor)[:, 1:], rir_features(bank, sr)[:, 1:]])
 
-    no_rt60 = list(range(1, 28))
-    return example_reader(feats, {"known source: response features but the RT60": no_rt60,
-                                  "known source: reflection density alone": RIR_SUBSETS["reflection density alone"]},
+    n = 27  # rir_features but the RT60; the reflection density is their last 16
+    return example_reader(feats, {"known source: response features but the RT60 (density above the noise)": list(range(n)),
+                                  "known source: reflection density above the noise alone": list(range(n - 16, n)),
+                                  "known source: response features but the RT60": list(range(n, 2 * n)),
+                                  "known source: reflection density alone": list(range(2 * n - 16, 2 * n))},
                           fit_sets(banks, sources, config, sr), sets, val, ev, accuracies, median, m)
 
 
