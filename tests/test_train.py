@@ -1570,7 +1570,7 @@ def test_room_kind_known_source_responses_keep_the_reflection_density():
     from soundpred.models import DISTANCE_FRONTEND as fe
     from soundpred.rooms import DIRECT_INDEX, TRAIN, RirBank
     from train.distance_eval import EvalSet
-    from train.probe_room_kind import KNOWN_SOURCE_SECONDS, known_source_responses, rir_features
+    from train.probe_room_kind import KNOWN_SOURCE_SECONDS, at_snr, known_source_responses, rir_features
 
     sr = fe.sample_rate
     rng = np.random.default_rng(1)
@@ -1599,3 +1599,5 @@ def test_room_kind_known_source_responses_keep_the_reflection_density():
     assert np.all(density[0, ~holds] > 0.5)
     above_noise = rir_features(response_bank, sr, floor=floor)[:, 12:]  # counted above 3 x the noise too
     assert np.all(above_noise[0, ~holds] <= 0.025) and np.all(above_noise[0, holds] < above_noise[1, holds])
+    quiet = at_snr([s], 60.0)[0]  # --snr-db: the same examples' rooms and seeds, noise at 60 dB
+    assert (quiet.settings.snr_db, quiet.seed, quiet.bank) == ((60.0, 60.0), s.seed, s.bank) and at_snr([s], None) == [s]
