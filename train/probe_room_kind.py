@@ -293,8 +293,9 @@ def signal_reader(sets, val, ev, sources, banks, config, accuracies: dict, media
 def known_source_responses(s, fe, speech_share: float) -> tuple[list[np.ndarray], np.ndarray]:
     """Each example of set ``s`` (as ``set_examples`` draws it for front end ``fe``) deconvolved by
     its own direct sound (``train.probe_known_source.deconvolve``): the first
-    :data:`KNOWN_SOURCE_SECONDS` of positive lags, lag 0 first; and each one's noise RMS, read
-    where the response is silent (the lags from -0.2 to -0.01 s)."""
+    :data:`KNOWN_SOURCE_SECONDS` of positive lags, lag 0 first; and the RMS of each one's floor
+    (the example's noise, and what a deconvolution within the window leaves), read where the
+    response is silent (the lags from -0.2 to -0.01 s)."""
     from train.distance_eval import make_examples
     from train.probe_known_source import deconvolve
 
