@@ -1502,8 +1502,8 @@ def test_room_kind_batches_and_rules_mix_the_kinds_by_the_readers_probabilities(
 def test_room_kind_probe_reads_with_the_accuracy_asked_and_hears_dense_reflections(capsys):
     """``train.probe_room_kind``: reads of accuracy q are right about q of the time and, when
     wrong, another kind; the room-response features count the energy from the direct sound on
-    and see a denser reflection pattern as denser; accuracies outside 0–1 and no draws are
-    refused."""
+    and see a denser reflection pattern as denser; accuracies outside 0–1, no draws and an SNR
+    without a reader that draws examples are refused."""
     from soundpred.rooms import RirBank
     from train.probe_room_kind import RIR_SUBSETS, kind_index, main, noisy_reads, rir_features
 
@@ -1524,7 +1524,8 @@ def test_room_kind_probe_reads_with_the_accuracy_asked_and_hears_dense_reflectio
     assert np.all(f[1, 12:] > f[0, 12:])  # reflection density, 5-ms windows up to 80 ms
     assert f[0, 1] > f[1, 1]  # the first 2.5 ms hold more of the sparse response's energy
     assert all(len(set(cols)) == len(cols) and max(cols) < f.shape[1] for cols in RIR_SUBSETS.values())
-    for argv, said in ((["--accuracies", "1.5"], "probabilities"), (["--draws", "0"], "at least 1")):
+    for argv, said in ((["--accuracies", "1.5"], "probabilities"), (["--draws", "0"], "at least 1"),
+                       (["--rir", "--snr-db", "60"], "only with --signal or --known-source")):
         with pytest.raises(SystemExit) as e:
             main(["--beliefs", "no-such.npz", *argv])  # refused before the file is read
         assert e.value.code == 2 and said in capsys.readouterr().err

@@ -67,7 +67,7 @@ RIR_SUBSETS = {"coarse: RT60, energy from 10 ms on, arrival times": [0, 4, 5, 6,
                "reflection density alone": list(range(12, 28))}
 #: how much of each example's deconvolved response ``--known-source`` reads (its RIR features reach 0.32 s)
 KNOWN_SOURCE_SECONDS = 0.4
-#: how many of the training rooms' responses ``--signal``'s reader is fitted on (with 900 hybrid ones)
+#: how many training rooms' examples ``--signal``'s and ``--known-source``'s readers are fitted on (with 900 hybrid ones)
 SIGNAL_FIT_ROOMS = 1500
 #: groups of :func:`signal_features`' columns, each read alone by ``--signal``
 SIGNAL_SUBSETS = {"echoes in the whitened signal": list(range(16)), "level fall slopes": [16, 17, 18]}
@@ -82,8 +82,8 @@ def rir_features(bank, sr: int, floor=None) -> np.ndarray:
     """``(n, 28)`` per RIR, counted from its direct sound (its largest peak): the log RT60; the log
     share of the energy in each window of :data:`WINDOWS_MS`; the log time by which 50, 90 and 99 %
     of the energy has arrived; and in each 5-ms window up to 80 ms the share of samples above a
-    tenth of the window's peak (how dense the reflections are) and, where ``floor`` gives each
-    response's noise RMS, above 3 times that too (reflections that stand out of the noise)."""
+    tenth of the window's peak (how dense the reflections are) and, where ``floor`` gives the RMS
+    of each response's floor (its noise), above 3 times that too (reflections that stand out)."""
     edges = [int(ms * sr / 1000) for ms in WINDOWS_MS]
     w = int(0.005 * sr)
     out = []
@@ -352,6 +352,8 @@ def main(argv=None):
         p.error("--accuracies are probabilities, 0 to 1")
     if args.draws < 1:
         p.error("--draws: at least 1")
+    if args.snr_db is not None and not (args.signal or args.known_source):
+        p.error("--snr-db: only with --signal or --known-source")
     beliefs = load(args.beliefs)
     val, ev = beliefs["val"], beliefs["eval"]
     m = args.members or val[0].mus.shape[1]
