@@ -1563,8 +1563,8 @@ def test_room_kind_known_source_responses_keep_the_reflection_density():
     """``train.probe_room_kind.known_source_responses``: an example deconvolved by its own direct
     sound gives back its response, lag 0 first and ``KNOWN_SOURCE_SECONDS`` long, in which
     ``rir_features`` sees a sparse reflection as sparser than dense ones; between the sparse
-    reflections it sees the noise as dense, unless given the noise level the responses' negative
-    lags hold."""
+    reflections it sees the floor as dense, unless given the floor the responses' negative lags
+    hold (here the deconvolution's own, about -50 dB: the same at 40 and 60 dB SNR)."""
     from dataclasses import replace
     from types import SimpleNamespace
 
@@ -1586,7 +1586,7 @@ def test_room_kind_known_source_responses_keep_the_reflection_density():
     responses, floor = known_source_responses(s, fe, 1.0)
     assert [len(h) for h in responses] == [int(KNOWN_SOURCE_SECONDS * sr)] * 2
     assert all(np.argmax(np.abs(h)) < 3 for h in responses)  # the direct sound at lag 0
-    # the noise RMS, read at negative lags, is the RMS between the sparse reflections
+    # the floor's RMS, read at negative lags, is the RMS between the sparse reflections
     quiet = np.concatenate([responses[0][k * 200 + 100:k * 200 + 180] for k in range(1, 25)])
     assert floor[0] == pytest.approx(np.sqrt(np.mean(quiet ** 2)), rel=0.3) and 0 < floor[0] < 0.05
     response_bank = SimpleNamespace(rirs=responses, rt60=bank.rt60)
@@ -1595,10 +1595,10 @@ def test_room_kind_known_source_responses_keep_the_reflection_density():
     holds[(40 + 200 * np.arange(7)) // int(0.005 * sr)] = True  # the windows that hold a sparse reflection
     assert np.all(density[0, holds] < density[1, holds])
     np.testing.assert_allclose(density[1, 1:], 0.1, atol=0.02)  # one sample in ten (the first window: the direct sound)
-    # the feature's limit: a window with no reflection holds only the deconvolution's noise, whose
-    # samples pass a tenth of their own peak as often as dense reflections do
+    # the feature's limit: a window with no reflection holds only the floor, whose samples pass a
+    # tenth of their own peak as often as dense reflections do
     assert np.all(density[0, ~holds] > 0.5)
-    above_noise = rir_features(response_bank, sr, floor=floor)[:, 12:]  # counted above 3 x the noise too
+    above_noise = rir_features(response_bank, sr, floor=floor)[:, 12:]  # counted above 3 x the floor too
     assert np.all(above_noise[0, ~holds] <= 0.025) and np.all(above_noise[0, holds] < above_noise[1, holds])
     quiet = at_snr([s], 60.0)[0]  # --snr-db: the same examples' rooms and seeds, noise at 60 dB
     assert (quiet.settings.snr_db, quiet.seed, quiet.bank) == ((60.0, 60.0), s.seed, s.bank) and at_snr([s], None) == [s]
