@@ -1602,3 +1602,4 @@ def test_room_kind_known_source_responses_keep_the_reflection_density():
     assert np.all(above_noise[0, ~holds] <= 0.025) and np.all(above_noise[0, holds] < above_noise[1, holds])
     quiet = at_snr([s], 60.0)[0]  # --snr-db: the same examples' rooms and seeds, noise at 60 dB
     assert (quiet.settings.snr_db, quiet.seed, quiet.bank) == ((60.0, 60.0), s.seed, s.bank) and at_snr([s], None) == [s]
+    assert known_source_responses(quiet, fe, 1.0)[1][0] == pytest.approx(floor[0], rel=0.2)  # the floor is not the noise
