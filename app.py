@@ -196,6 +196,8 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
         if chunk is None:
             return gr.update(), gr.update(), gr.update(), buffer
         stamp = time.strftime("%H:%M:%S")
+        if buffer is None:  # the page's first chunk: the log says that the browser's audio arrives
+            log.info("live: a stream started")
         y, last = buffer if buffer is not None else (np.zeros(0, np.float32), 0.0)
         try:
             new = audio.read(chunk, sr=fe.sample_rate, max_seconds=settings.max_seconds or None).samples

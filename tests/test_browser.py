@@ -189,6 +189,7 @@ def test_live_mode_updates(app_process, browser_page, artifacts):
     page.screenshot(path=str(artifacts / "app_live.png"), full_page=True)
     assert len(seen) >= 3, f"live mode gave {len(seen)} distinct updates"
     assert not timers, f"the live readings showed a progress timer: {timers[:5]}"
+    assert "live: a stream started" in app_process.log_tail(100_000)  # the app logs a page's first chunk
     text = live.inner_text()
     assert "Distance ≈" in text and "8 s or more" not in text  # no tip while live
     assert "#" not in text and "Distance from the last" in text  # markdown rendered, not shown as text
