@@ -350,8 +350,8 @@ def test_known_source_probe_reads_the_direct_to_early_ratio_through_noise():
     tail, in the right order still at 10 dB SNR; ``make_examples(direct=True)`` draws the same
     examples as without and adds their direct sounds."""
     from soundpred.rooms import DIRECT_INDEX, RirBank
-    from train.distance_eval import make_examples
-    from train.probe_known_source import WINDOW_S, deconvolve, direct_ratio_db
+    from train.distance_eval import EvalSet, make_examples
+    from train.probe_known_source import WINDOW_S, deconvolve, direct_ratio_db, known_source_ratios
 
     rng = np.random.default_rng(0)
     early = int(WINDOW_S * SR)
@@ -374,6 +374,10 @@ def test_known_source_probe_reads_the_direct_to_early_ratio_through_noise():
     x, direct = make_examples(bank, speech, [], noisy, n=SR * 4, sr=SR, seed=3, speech_share=1.0, direct=True)
     ratios = [direct_ratio_db(deconvolve(a, b), SR) for a, b in zip(x, direct)]
     assert ratios[0] > ratios[1] > ratios[2]
+    # the probe's own path (``deconvolved``, one response at a time) gives the same examples and ratios
+    drawn, found = known_source_ratios(EvalSet("three", bank, noisy, 3, speech, []), SR * 4, SR, 1.0)
+    np.testing.assert_array_equal(drawn, x)
+    np.testing.assert_allclose(found, ratios)
 
 
 def test_conditions_probe_can_play_one_source_at_every_position_of_a_room():

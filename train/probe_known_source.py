@@ -59,12 +59,20 @@ def direct_ratio_db(h: np.ndarray, sr: int, window_s: float = WINDOW_S) -> float
     return float(10 * np.log10((e[:w].sum() + e[-w:].sum()) / (e[w:int(window_s * sr)].sum() + 1e-30) + 1e-30))
 
 
+def deconvolved(s: EvalSet, n: int, sr: int, speech_share: float):
+    """``(examples, responses)``: the set's examples (``n`` samples each) as the evaluation draws
+    them and, one at a time (an iterator: each is twice the example long), each deconvolved by its
+    own direct sound (:func:`deconvolve`)."""
+    x, direct = make_examples(s.bank, s.speech, s.clips, s.settings, n=n, sr=sr, seed=s.seed,
+                              speech_share=speech_share, direct=True)
+    return x, (deconvolve(a, b) for a, b in zip(x, direct))
+
+
 def known_source_ratios(s: EvalSet, n: int, sr: int, speech_share: float, window_s: float = WINDOW_S):
     """``(examples, ratios)``: the set's examples as the evaluation draws them and, per example,
     :func:`direct_ratio_db` of it deconvolved by its own direct sound."""
-    x, direct = make_examples(s.bank, s.speech, s.clips, s.settings, n=n, sr=sr, seed=s.seed,
-                              speech_share=speech_share, direct=True)
-    return x, np.array([direct_ratio_db(deconvolve(a, b), sr, window_s) for a, b in zip(x, direct)])
+    x, responses = deconvolved(s, n, sr, speech_share)
+    return x, np.array([direct_ratio_db(h, sr, window_s) for h in responses])
 
 
 def main(argv=None):

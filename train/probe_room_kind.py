@@ -55,7 +55,7 @@ import numpy as np
 from soundpred.rooms import HYBRID, make_bank
 from train.distance_eval import HYBRID_TRAIN_BANK_OFFSET, Baselines, DistanceConfig, dry_sources, room_banks, set_examples
 from train.probe_pool_rules import load, load_meta, summary
-from train.room_kind import KINDS, accuracy, belief_sets, kind_rules
+from train.room_kind import KINDS, accuracy, always_medium, belief_sets, kind_rules
 
 WINDOWS_MS = (0, 2.5, 5, 10, 20, 40, 80, 160, 320)
 #: lag bins (ms) of :func:`signal_features`' echo features
@@ -262,9 +262,10 @@ def example_reader(feats, subsets: dict, fit: list, sets, val, ev, accuracies: d
                           accuracies, median, m)
 
 
-def signal_reader(sets, val, ev, sources, banks, config, accuracies: dict, median, m, snr_db=None) -> dict:
+def signal_reader(sets, fit, val, ev, sources, config, accuracies: dict, median, m) -> dict:
     """``--signal``: :func:`example_reader` of :func:`signal_features` of the examples the
-    members hear (and of each group of :data:`SIGNAL_SUBSETS` alone).
+    members hear (and of each group of :data:`SIGNAL_SUBSETS` alone), fitted on ``fit``
+    (:func:`fit_sets`; ``sets`` and ``fit`` as ``--snr-db`` draws them).
 
     A control: the same reader's accuracy, 5-fold cross-validated by room on the hybrid training
     rooms, when every example plays one and the same speech source (what the features hold of
@@ -275,7 +276,6 @@ def signal_reader(sets, val, ev, sources, banks, config, accuracies: dict, media
     from train.distance_eval import EvalSet, set_examples
 
     sr = fe.sample_rate
-    fit, sets = at_snr(fit_sets(banks, sources, config, sr), snr_db), at_snr(sets, snr_db)
     hybrid = fit[1].bank
 
     def feats(s):
@@ -296,23 +296,22 @@ def known_source_responses(s, fe, speech_share: float) -> tuple[list[np.ndarray]
     :data:`KNOWN_SOURCE_SECONDS` of positive lags, lag 0 first; and the RMS of each one's floor
     (the example's noise, and what a deconvolution within the window leaves), read where the
     response is silent (the lags from -0.2 to -0.01 s)."""
-    from train.distance_eval import make_examples
-    from train.probe_known_source import deconvolve
+    from train.probe_known_source import deconvolved
 
     sr = fe.sample_rate
-    x, direct = make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=sr,
-                              seed=s.seed, speech_share=speech_share, direct=True)
-    full = [deconvolve(a, b) for a, b in zip(x, direct)]
-    return ([h[:int(KNOWN_SOURCE_SECONDS * sr)] for h in full],
-            np.array([np.sqrt(np.mean(h[-int(0.2 * sr):-int(0.01 * sr)] ** 2)) for h in full]))
+    heads, floors = [], []
+    for h in deconvolved(s, fe.window_samples, sr, speech_share)[1]:  # one at a time: each is 8 s long
+        heads.append(h[:int(KNOWN_SOURCE_SECONDS * sr)])
+        floors.append(np.sqrt(np.mean(h[-int(0.2 * sr):-int(0.01 * sr)] ** 2)))
+    return heads, np.array(floors)
 
 
-def known_source_reader(sets, val, ev, sources, banks, config, accuracies: dict, median, m, snr_db=None) -> dict:
+def known_source_reader(sets, fit, val, ev, config, accuracies: dict, median, m) -> dict:
     """``--known-source``: :func:`example_reader` of :func:`rir_features` (all but the true RT60,
     and the reflection density alone) of each example's response as a known source would give
     it (:func:`known_source_responses`), with the reflection density counted against the
-    window's peak and against the noise too (the pool follows the latter). Not a blind reader:
-    how much of the kind the examples' noise and colouration leave in their responses."""
+    window's peak and against the noise too (the pool follows the latter), fitted on ``fit``. Not a
+    blind reader: how much of the kind the examples' noise and colouration leave in their responses."""
     from types import SimpleNamespace
 
     from soundpred.models import DISTANCE_FRONTEND as fe
@@ -329,8 +328,7 @@ def known_source_reader(sets, val, ev, sources, banks, config, accuracies: dict,
                                   "known source: reflection density above the noise alone": list(range(n - 16, n)),
                                   "known source: response features but the RT60": list(range(n, 2 * n)),
                                   "known source: reflection density alone": list(range(2 * n - 16, 2 * n))},
-                          at_snr(fit_sets(banks, sources, config, sr), snr_db), at_snr(sets, snr_db), val, ev,
-                          accuracies, median, m)
+                          fit, sets, val, ev, accuracies, median, m)
 
 
 def main(argv=None):
@@ -388,27 +386,29 @@ def main(argv=None):
         sources = dry_sources(sr, n_speech=config.speech, data=config.data)
         sets = belief_sets(beliefs, args.beliefs, sources, banks, sr, config)
         val_sets, ev_sets = sets[:len(val)], sets[len(val):]
+    if args.rir or args.signal or args.known_source:
+        fit = fit_sets(banks, sources, config, sr)  # the hybrid training rooms, once for every reader
+        drawn_fit, drawn_sets = at_snr(fit, args.snr_db), at_snr(sets, args.snr_db)
     if args.rir:
-        hybrid = make_bank(HYBRID, 900, seed=config.seed + HYBRID_TRAIN_BANK_OFFSET, sr=sr)
-        fit = [banks.train, hybrid]
-        x_fit = np.concatenate([rir_features(b, sr) for b in fit])
+        fit_banks = [banks.train, fit[1].bank]
+        x_fit = np.concatenate([rir_features(b, sr) for b in fit_banks])
         rows["true room response"] = reader_figures(
-            x_fit, np.concatenate([kind_index(b.kind) for b in fit]),
+            x_fit, np.concatenate([kind_index(b.kind) for b in fit_banks]),
             {b.name: rir_features(s.bank, sr) for s, b in zip(sets, val + ev)},
             {"true room response": list(range(x_fit.shape[1])), **RIR_SUBSETS}, val, ev, accuracies, median, m)
     if args.signal:
-        found = signal_reader(sets, val, ev, sources, banks, config, accuracies, median, m, args.snr_db)
+        found = signal_reader(drawn_sets, drawn_fit, val, ev, sources, config, accuracies, median, m)
         if args.snr_db is None:
             rows["signal features"] = found
     if args.known_source:
-        found = known_source_reader(sets, val, ev, sources, banks, config, accuracies, median, m, args.snr_db)
+        found = known_source_reader(drawn_sets, drawn_fit, val, ev, config, accuracies, median, m)
         if args.snr_db is None:
             rows["known source"] = found
     if args.features:
         feature_probe(args.features, config, sources, sr, val_sets, ev_sets)
 
     print(json.dumps({"reader accuracy": accuracies,
-                      "always medium": {b.name: round(float(np.mean(b.kind == "medium")), 3) for b in val + ev}}))
+                      "always medium": always_medium(val + ev)}))
     auto = kind_rules(val, ev, {b.name: np.ones((len(b.distance), 3)) / 3 for b in val + ev}, median, m,
                       rules=("auto",))
     rows = {"auto": {b.name: summary(b, *auto[b.name]["auto"]) for b in ev}, **rows}
