@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 import uuid
+import weakref
 from pathlib import Path
 
 import gradio as gr
@@ -121,8 +122,11 @@ def _live_known(pred: Prediction) -> str:
 def _live_md(pred: Prediction, stamp: str) -> str:
     """The live tab's distance text: as on the first tab (no tip to record longer) and what the
     labels and the distance were heard from."""
-    return (_distance_md(pred, tip=False) + f"\n\n*Distance from the last {pred.duration_s:.0f} s, labels from "
-            f"the last {min(pred.duration_s, LIVE_SECONDS):.0f} s · updated {stamp}*")
+    def secs(s: float) -> str:  # a stream's first reading comes after a fraction of a second
+        return f"{s:.1f}" if s < 0.95 else f"{s:.0f}"
+
+    return (_distance_md(pred, tip=False) + f"\n\n*Distance from the last {secs(pred.duration_s)} s, labels from "
+            f"the last {secs(min(pred.duration_s, LIVE_SECONDS))} s · updated {stamp}*")
 
 
 def _image(rgb: np.ndarray, request: str) -> Image.Image:
@@ -189,27 +193,43 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
         return (_known_md(pred), spec, _labels(pred), _distance_md(pred), gauge,
                 gr.update(value=timeline, visible=many), _models_md(pred))
 
-    def live(chunk, buffer):
-        """Streaming microphone: keep the last LIVE_DISTANCE_SECONDS at the model's rate and
-        analyse them at most once every LIVE_EVERY s (a client that sends faster gets no more of
-        the CPU): the labels from the last LIVE_SECONDS, the distance from all of it."""
+    # each press of Record is one streaming event, and Gradio hands every call of that event the
+    # same gr.Request: its token tells a new stream from the last one's leftover buffer
+    streams, stream_ids, stream_lock = weakref.WeakKeyDictionary(), itertools.count(1), threading.Lock()
+
+    def stream_token(request: gr.Request | None) -> int | None:
+        if request is None:
+            return None
+        with stream_lock:
+            token = streams.get(request)
+            if token is None:
+                token = streams[request] = next(stream_ids)
+                log.info("live: a stream started")  # the log says that the browser's audio arrives
+        return token
+
+    def live(chunk, buffer, request: gr.Request):
+        """Streaming microphone: keep the last LIVE_DISTANCE_SECONDS of this stream at the model's
+        rate and analyse them at most once every LIVE_EVERY s (a client that sends faster gets no
+        more of the CPU): the labels from the last LIVE_SECONDS, the distance from all of it. The
+        page's state outlives a stream: a new press of Record starts from silence, not from the
+        audio of the last one."""
         if chunk is None:
             return gr.update(), gr.update(), gr.update(), buffer
         stamp = time.strftime("%H:%M:%S")
-        if buffer is None:  # the page's first chunk: the log says that the browser's audio arrives
-            log.info("live: a stream started")
-        y, last = buffer if buffer is not None else (np.zeros(0, np.float32), 0.0)
+        token = stream_token(request)
+        fresh = buffer is None or buffer[0] != token
+        y, last = (np.zeros(0, np.float32), 0.0) if fresh else buffer[1:]
         try:
             new = audio.read(chunk, sr=fe.sample_rate, max_seconds=settings.max_seconds or None).samples
             y = np.concatenate([y, new])[-int(LIVE_DISTANCE_SECONDS * fe.sample_rate):]
             if time.monotonic() - last < 0.8 * LIVE_EVERY:
-                return gr.update(), gr.update(), gr.update(), (y, last)
+                return gr.update(), gr.update(), gr.update(), (token, y, last)
             with slots:
                 pred = predictor.predict((fe.sample_rate, y), spectrogram=False, label_seconds=LIVE_SECONDS)
             analysed()
         except AudioError as e:
-            return "", {}, f"*{e}* · updated {stamp}", (y, time.monotonic())
-        return _live_known(pred), _labels(pred), _live_md(pred, stamp), (y, time.monotonic())
+            return "", {}, f"*{e}* · updated {stamp}", (token, y, time.monotonic())
+        return _live_known(pred), _labels(pred), _live_md(pred, stamp), (token, y, time.monotonic())
 
     def predict(audio: FileData, room: str = "auto") -> dict:
         """Top-5 labels, open-set verdict, AudioSet classes and distance of an audio file, as JSON

@@ -186,10 +186,12 @@ def test_full_queue_says_busy_and_recovers(queue_app, tmp_path):
     assert len(clients[0].predict(handle_file(str(clip)), api_name="/predict")["top"]) == 5
 
 
-def _live_stream(url: str, wav) -> tuple[float, str]:
+def _live_stream(url: str, wav, session: str | None = None, close: bool = False) -> tuple[float, str]:
     """Join the Live tab's stream as the browser does (upload a chunk, join the queue, read the
-    event stream) until the first answer, then drop the connection without another chunk or a
-    goodbye. Returns the seconds to that answer and its text."""
+    event stream) until the first answer; then drop the connection without another chunk or a
+    goodbye, or with ``close`` end the stream as the browser's Stop does and wait until the app
+    has. ``session`` is the page's (one is made up if not given). Returns the seconds to that
+    answer and its text."""
     import uuid
 
     import httpx
@@ -199,19 +201,25 @@ def _live_stream(url: str, wav) -> tuple[float, str]:
         config = c.get(f"{base}/config").json()
         dep = next(d for d in config["dependencies"] if d["targets"][0][1] == "stream")
         path = c.post(f"{base}/gradio_api/upload", files={"files": ("chunk.wav", open(wav, "rb"), "audio/wav")}).json()[0]
-        session = uuid.uuid4().hex[:10]
+        session = session or uuid.uuid4().hex[:10]
         t0 = time.time()
         r = c.post(f"{base}/gradio_api/queue/join",
                    json={"data": [{"path": path, "meta": {"_type": "gradio.FileData"}, "orig_name": "chunk.wav"}, None],
                          "fn_index": dep["id"], "trigger_id": dep["targets"][0][0], "session_hash": session,
                          "event_data": None})
         r.raise_for_status()
+        answer = None
         with c.stream("GET", f"{base}/gradio_api/queue/data", params={"session_hash": session}) as events:
             for line in events.iter_lines():
                 if line.startswith("data:"):
                     msg = json.loads(line[5:])
+                    if msg.get("msg") == "process_completed" and answer is not None:
+                        return answer
                     if msg.get("msg") in ("process_streaming", "process_completed"):
-                        return time.time() - t0, json.dumps(msg.get("output"))
+                        answer = time.time() - t0, json.dumps(msg.get("output"))
+                        if not close:
+                            return answer
+                        c.post(f"{base}/gradio_api/stream/{r.json()['event_id']}/close").raise_for_status()
     raise AssertionError("the stream ended without an answer")
 
 
@@ -253,6 +261,26 @@ def test_live_labels_from_the_last_4_s_distance_from_the_last_8_s(app_url, tmp_p
     assert shown in distance, (shown, distance)
     for other in (y[-4 * sr:], y):
         assert f"Distance ≈ {p.predict((sr, other), spectrogram=False).distance_m:.1f} m" != shown
+
+
+def test_a_new_live_stream_starts_from_silence(app_process, tmp_path):
+    """The page's live buffer outlives a stream (a gr.State): a second press of Record on the same
+    page, after Stop, must hear only its own audio, not the last stream's. Two streams in one
+    session, 6 s then 2 s: the second answer's distance is from its 2 s (it said 8 s when the
+    buffer carried over), and the app logs each start."""
+    import uuid
+
+    sr = 16000
+    y = sf.read(ROOT / "examples" / "speech_8m_meeting_room.wav", dtype="float32")[0]
+    first, second = tmp_path / "first.wav", tmp_path / "second.wav"
+    sf.write(first, y[:6 * sr], sr, subtype="FLOAT")
+    sf.write(second, y[6 * sr:8 * sr], sr, subtype="FLOAT")
+    session, starts = uuid.uuid4().hex[:10], app_process.log.read_text().count("live: a stream started")
+    _, answer = _live_stream(app_process.url, first, session=session, close=True)
+    assert "Distance from the last 6 s" in answer, answer[:500]
+    _, answer = _live_stream(app_process.url, second, session=session, close=True)
+    assert "Distance from the last 2 s" in answer, answer[:500]
+    assert app_process.log.read_text().count("live: a stream started") == starts + 2
 
 
 def test_live_chunk_over_the_length_limit_is_refused(strict_app, tmp_path):
