@@ -38,9 +38,28 @@ LIVE_EVERY, LIVE_SECONDS, LIVE_DISTANCE_SECONDS, LIVE_LIMIT = 1.0, 4.0, 8.0, 300
 #: every this many analyses, glibc's free heap memory goes back to the system (soundpred.settings.trim_malloc)
 TRIM_EVERY = 10
 EXAMPLES = Path(__file__).resolve().parent / "examples"
-MIC_NOTE = ("Browsers process microphone audio (automatic gain, echo and noise suppression); that "
-            "changes the reverberation cues the distance model listens to. Uploads of plain "
-            "recordings give the most faithful distances.")
+MIC_NOTE = ("The page asks the browser for plain microphone audio: its echo cancellation, noise "
+            "suppression and automatic gain would change the reverberation the distance model listens "
+            "to. Some browsers and devices process it anyway: uploads of plain recordings give the most "
+            "faithful distances.")
+#: Browsers clean microphone audio for calls (echo cancellation, noise suppression, automatic gain)
+#: unless asked not to; that processing changes the reverberation and level the models hear. This
+#: script, in the page's head before Gradio's own, asks every getUserMedia call of the page for the
+#: plain signal (a browser may still process it: the constraints are requests, not orders).
+PLAIN_MIC_HEAD = """<script>
+(() => {
+  const devices = navigator.mediaDevices;
+  if (!devices || !devices.getUserMedia || devices.soundpredPlainAudio) return;
+  const plain = {echoCancellation: false, noiseSuppression: false, autoGainControl: false};
+  const getUserMedia = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = (constraints) => {
+    const audio = constraints && constraints.audio;
+    if (audio) constraints = {...constraints, audio: {...(audio === true ? {} : audio), ...plain}};
+    return getUserMedia(constraints);
+  };
+  devices.soundpredPlainAudio = true;
+})();
+</script>"""
 CSS = """
 #known h3 { margin: 0.2em 0; }
 @media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
@@ -401,7 +420,8 @@ def main() -> None:
     cleaner = CacheCleaner(demo, every=min(600, settings.cache_seconds), age=settings.cache_seconds).start()
     try:
         demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size).launch(
-            server_name=settings.server_name, max_file_size=settings.max_file_size, css=CSS)
+            server_name=settings.server_name, max_file_size=settings.max_file_size, css=CSS,
+            head=PLAIN_MIC_HEAD)
     finally:
         # at once: Gradio's own shutdown would wait for every connection to close (an open
         # browser tab keeps one open) and give up after 5 s
