@@ -34,10 +34,9 @@ TRACK_SETTINGS = """async () => {
 
 def levels(y: np.ndarray, sr: int) -> str:
     """RMS and percentiles of the 20-ms levels, dBFS."""
-    frame = int(0.02 * sr)
-    n = len(y) // frame
-    lev = 10 * np.log10(np.mean(y[:n * frame].reshape(n, frame) ** 2, axis=1) + 1e-12)
-    p10, p50, p90 = np.percentile(lev, [10, 50, 90])
+    from train.probe_mic_processing import levels_db
+
+    p10, p50, p90 = levels_db(y, sr)
     return (f"RMS {10 * np.log10(np.mean(y ** 2) + 1e-12):6.1f} dBFS, 20-ms levels p10 {p10:6.1f} "
             f"p50 {p50:6.1f} p90 {p90:6.1f}")
 

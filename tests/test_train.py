@@ -1603,3 +1603,34 @@ def test_room_kind_known_source_responses_keep_the_reflection_density():
     quiet = at_snr([s], 60.0)[0]  # --snr-db: the same examples' rooms and seeds, noise at 60 dB
     assert (quiet.settings.snr_db, quiet.seed, quiet.bank) == ((60.0, 60.0), s.seed, s.bank) and at_snr([s], None) == [s]
     assert known_source_responses(quiet, fe, 1.0)[1][0] == pytest.approx(floor[0], rel=0.2)  # the floor is not the noise
+
+
+def test_mic_processing_probe_suppresses_the_noise_and_keeps_the_length():
+    """``train.probe_mic_processing.processed``: ``none`` only sets the level (-25 dBFS RMS) and
+    rounds to 16 bits, whatever the input's level; noise suppression takes the noise between bursts
+    of a tone down (WebRTC's processing, the real package) and keeps the length and the tone; the
+    gain control raises the level; silence stays silence."""
+    from train.probe_mic_processing import LEVEL_DBFS, processed
+
+    sr = 16000
+    rng = np.random.default_rng(0)
+    t = np.arange(4 * sr) / sr
+    bursts = (np.sin(2 * np.pi * 440 * t) * (np.floor(t * 2) % 2 == 0)).astype(np.float32)
+    noise = 0.02 * rng.standard_normal(len(t)).astype(np.float32)
+    y = 0.3 * bursts + noise
+    gaps = np.floor(t * 2) % 2 == 1
+    gaps &= (t % 0.5 > 0.1) & (t % 0.5 < 0.4)  # away from the edges of a burst
+
+    def db(x):
+        return 10 * np.log10(np.mean(x ** 2))
+
+    plain = processed(y, "none")
+    assert len(plain) == len(y) and abs(db(plain) - LEVEL_DBFS) < 0.1
+    assert np.corrcoef(plain, y)[0, 1] > 0.9999
+    suppressed = processed(y, "ns3")
+    assert len(suppressed) == len(y)
+    assert db(suppressed[gaps]) < db(plain[gaps]) - 10  # the noise between bursts
+    assert abs(db(suppressed[~gaps]) - db(plain[~gaps])) < 3  # the tone, about as loud
+    assert db(processed(y, "agc")) > db(plain) + 3  # the gain control raises -25 dBFS speech-level input
+    assert np.allclose(processed(0.01 * y, "none"), plain, atol=1e-4)  # any input level: -25 dBFS first
+    assert not processed(np.zeros(sr, np.float32), "ns3+agc").any()
