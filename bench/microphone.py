@@ -34,7 +34,7 @@ TRACK_SETTINGS = """async () => {
 
 def levels(y: np.ndarray, sr: int) -> str:
     """RMS and percentiles of the 20-ms levels, dBFS."""
-    from train.probe_mic_processing import levels_db
+    from train.mic_processing import levels_db
 
     p10, p50, p90 = levels_db(y, sr)
     return (f"RMS {10 * np.log10(np.mean(y ** 2) + 1e-12):6.1f} dBFS, 20-ms levels p10 {p10:6.1f} "

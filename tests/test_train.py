@@ -1610,7 +1610,8 @@ def test_mic_processing_probe_suppresses_the_noise_and_keeps_the_length():
     rounds to 16 bits, whatever the input's level; noise suppression takes the noise between bursts
     of a tone down (WebRTC's processing, the real package) and keeps the length and the tone; the
     gain control raises the level; silence stays silence."""
-    from train.probe_mic_processing import LEVEL_DBFS, processed
+    from train.mic_processing import LEVEL_DBFS
+    from train.probe_mic_processing import processed
 
     sr = 16000
     rng = np.random.default_rng(0)
@@ -1634,3 +1635,38 @@ def test_mic_processing_probe_suppresses_the_noise_and_keeps_the_length():
     assert db(processed(y, "agc")) > db(plain) + 3  # the gain control raises -25 dBFS speech-level input
     assert np.allclose(processed(0.01 * y, "none"), plain, atol=1e-4)  # any input level: -25 dBFS first
     assert not processed(np.zeros(sr, np.float32), "ns3+agc").any()
+
+
+def test_batches_with_call_processing_keep_their_targets_and_lose_the_noise_floor():
+    """``processing_share`` (``--processing-share``): the same rooms and targets, the examples
+    through WebRTC's noise suppression (the real package): the quiet between bursts of a tone
+    falls further below the example's RMS, which :func:`call_processed` keeps; 0 leaves the
+    batches as before (no draws taken)."""
+    from dataclasses import replace
+
+    from soundpred.models import DISTANCE_FRONTEND
+    from soundpred.rooms import TRAIN, RirBank
+    from train.distance import parse_args
+    from train.distance_eval import DistanceConfig, DrySources, call_processed, make_batches
+    from train.mic_processing import levels_db
+
+    rng = np.random.default_rng(0)
+    distances = np.arange(1, 13) * 0.5
+    rirs = [np.r_[np.zeros(20), 1.0, 0.3 * rng.standard_normal(400) * np.exp(-np.arange(400) / 80)].astype(np.float32)
+            for _ in distances]
+    bank = RirBank(rirs, distances, np.full(12, 0.5), np.repeat(np.arange(4), 3), TRAIN, np.full(12, 100.0))
+    t = np.arange(16000 * 5) / 16000
+    bursts = [(np.sin(2 * np.pi * f * t) * (np.floor(t * 2) % 2 == 0)).astype(np.float32) for f in (250.0, 400.0)]
+    sources = DrySources(bursts, [], bursts, [])
+    plain = DistanceConfig(steps=1, batch_size=8, speech_share=1.0)
+    x0, y0 = make_batches([(bank, TRAIN)], sources, DISTANCE_FRONTEND, plain)[0]
+    x1, y1 = make_batches([(bank, TRAIN)], sources, DISTANCE_FRONTEND, replace(plain, processing_share=1.0))[0]
+    np.testing.assert_array_equal(y0, y1)  # the same rooms and distances
+
+    def floor_below_rms(x):  # the 10th percentile of the 20-ms levels, against the RMS, dB
+        return np.mean([levels_db(e)[0] - 10 * np.log10(np.mean(e ** 2)) for e in x])
+
+    assert floor_below_rms(x1) < floor_below_rms(x0) - 6
+    z = call_processed(x0[0], np.random.default_rng(1))
+    assert z.shape == x0[0].shape and np.sqrt(np.mean(z ** 2)) == pytest.approx(np.sqrt(np.mean(x0[0] ** 2)), rel=1e-4)
+    assert parse_args(["--out", "x", "--processing-share", "0.5"])[1].processing_share == 0.5

@@ -140,6 +140,11 @@ class DistanceConfig:
     #: the source's direct sound (:func:`direct_target`), so that the trunk learns *where* the
     #: direct sound is in an unknown source, which is what a within-room DRR reading needs
     direct_weight: float = 0.0
+    #: share of the training examples heard through call-style processing, as a browser or phone
+    #: may apply it whatever the page asks (:func:`train.mic_processing.webrtc_processed`: noise
+    #: suppression at level 1, 2 or 3, the automatic gain half of the time), each at its own RMS
+    #: again; the targets stay those of the sound before it (docs/distance.md, session 51)
+    processing_share: float = 0.0
 
     @property
     def paired(self) -> bool:
@@ -605,9 +610,11 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
                     x[end:] = 0.0
                     for d in direct:
                         d[end:] = 0.0
-                xs.append(x)
                 if direct:
                     maps.append(direct_target(x, direct[0], fe))
+                if config.processing_share and rng.random() < config.processing_share:
+                    x = call_processed(x, rng)
+                xs.append(x)
             y = np.array([distance[k][i] for k, i in zip(part, idx)])[:, None]
             heads = {}
             if aux is not None:
@@ -623,6 +630,16 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
             return (np.stack(xs), kind_one_hot(hint)), y
 
     return Batches()
+
+
+def call_processed(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``x`` through WebRTC's call processing with noise suppression at level 1, 2 or 3 and the
+    automatic gain (target 3 dBFS) half of the time, drawn from ``rng``; at ``x``'s RMS again."""
+    from train.mic_processing import webrtc_processed
+
+    z = webrtc_processed(x, int(rng.integers(1, 4)), 3 if rng.random() < 0.5 else 0)
+    rms_x, rms_z = float(np.sqrt(np.mean(x ** 2))), float(np.sqrt(np.mean(z ** 2)))
+    return (z * (rms_x / rms_z)).astype(x.dtype) if rms_z > 0 else z.astype(x.dtype)
 
 
 def distance_loss(rel_weight: float = 0.0, pair_weight: float = 0.0, pair_ratio: bool = False):
@@ -1197,6 +1214,8 @@ def _member_lines(members: list[dict]) -> str:
            if record_hybrid_twin(m) else "")
         + "".join(f", {m[t.key] * 100:g} % of the rest with a {t.short}" for t in TWINS if m.get(t.key))
         + _member_heads(m)
+        + (f", {m['processing_share'] * 100:g} % of its examples through call-style noise suppression"
+           if m.get("processing_share") else "")
         + (f", {m['train_seconds']:.0f} s of training" if m.get("train_seconds") else "") + f"): `{m['command']}`"
         for i, m in enumerate(members))
 

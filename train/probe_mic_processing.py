@@ -2,7 +2,8 @@
 distance estimates?
 
     python -m train.probe_mic_processing                      # the embedded default, every card set
-    python -m train.probe_mic_processing runs/m3 --sets held-out hybrid --variants ns3 agc
+    python -m train.probe_mic_processing runs/m3 --sets "held-out rooms" --variants ns3 agc
+    python -m train.probe_mic_processing models/distance --member 4 --variants ns3   # one member alone
 
 The app's page asks the browser for plain audio (``app.PLAIN_MIC_HEAD``); in Chromium the
 processing it turns off read the 1 m example as 2.0 m instead of 1.5 m (``python -m
@@ -32,53 +33,35 @@ from soundpred.bundle import load_bundle
 from soundpred.hub import EMBEDDED
 from soundpred.metrics import distance_summary
 from train.distance_compare import estimates
-from train.distance_eval import DistanceConfig, dry_sources, held_out_sets, room_banks, set_examples
+from train.distance_eval import EVAL_TITLES, DistanceConfig, dry_sources, held_out_sets, room_banks, set_examples
+from train.mic_processing import levels_db, webrtc_processed
 
 #: the processing of each variant: (noise suppression level 0-4, automatic gain target in dBFS, 0: off)
 VARIANTS = {"none": (0, 0), "ns1": (1, 0), "ns3": (3, 0), "agc": (0, 3), "ns3+agc": (3, 3)}
-LEVEL_DBFS = -25.0
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def processed(y: np.ndarray, variant: str, *, passes: int = 2) -> np.ndarray:
-    """``y`` (16 kHz mono float) at :data:`LEVEL_DBFS`, as 16-bit PCM through WebRTC's audio
-    processing with ``variant``'s settings, ``passes`` times in a row through one fresh processor;
-    the last pass, as float. ``none``: the level and the 16-bit step alone."""
-    ns, agc = VARIANTS[variant]
-    y = np.asarray(y, np.float32)
-    rms = float(np.sqrt(np.mean(y ** 2)))
-    if rms == 0:
-        return y.copy()
-    gain = min(10 ** (LEVEL_DBFS / 20) / rms, 0.99 / float(np.max(np.abs(y))))
-    pcm = np.round(np.tile(y * gain, passes) * 32767).astype(np.int16)
-    if variant != "none":
-        from webrtc_noise_gain import AudioProcessor
-
-        proc = AudioProcessor(agc, ns)
-        pcm = np.concatenate([np.frombuffer(proc.Process10ms(pcm[i:i + 160].tobytes()).audio, np.int16)
-                              for i in range(0, len(pcm) - 159, 160)])
-    out = pcm.astype(np.float32) / 32768
-    last = out[len(out) - len(y):] if len(out) >= len(y) else out
-    return np.pad(last, (0, len(y) - len(last)))  # the 10-ms processor drops a last partial chunk
-
-
-def levels_db(y: np.ndarray, sr: int = 16000) -> tuple[float, float, float]:
-    """10th, 50th and 90th percentile of the 20-ms levels, dBFS."""
-    frame = int(0.02 * sr)
-    n = len(y) // frame
-    lev = 10 * np.log10(np.mean(y[:n * frame].reshape(n, frame) ** 2, axis=1) + 1e-12)
-    return tuple(float(v) for v in np.percentile(lev, [10, 50, 90]))
+    """``y`` through ``variant``'s processing (:func:`train.mic_processing.webrtc_processed`)."""
+    return webrtc_processed(y, *VARIANTS[variant], passes=passes)
 
 
 def main(argv=None):
     d = DistanceConfig()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("bundle", nargs="?", type=Path, default=EMBEDDED["distance"])
-    p.add_argument("--sets", nargs="+", default=["held-out rooms", "shifted simulation", "broad distances",
-                                                 "hybrid simulation"])
+    p.add_argument("--sets", nargs="+", default=list(EVAL_TITLES.values()), choices=list(EVAL_TITLES.values()))
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--member", type=int, help="of an ensemble bundle, this member (1-based) alone")
     args = p.parse_args(argv)
     bundle = load_bundle(args.bundle)
+    if args.member:
+        from train.ensemble import unpack
+
+        members = unpack(bundle)
+        if not 1 <= args.member <= len(members):
+            p.error(f"--member {args.member}: {args.bundle} has {len(members)}")
+        bundle = members[args.member - 1]
     fe = bundle.frontend
     assert fe.sample_rate == 16000, "WebRTC's processing here takes 16 kHz"
     variants = ["none"] + [v for v in args.variants if v != "none"]
