@@ -43,9 +43,10 @@ MIC_NOTE = ("The page asks the browser for plain microphone audio: its echo canc
             "to. Some browsers and devices process it anyway: uploads of plain recordings give the most "
             "faithful distances.")
 #: Browsers clean microphone audio for calls (echo cancellation, noise suppression, automatic gain)
-#: unless asked not to; that processing changes the reverberation and level the models hear. This
-#: script, in the page's head before Gradio's own, asks every getUserMedia call of the page for the
-#: plain signal (a browser may still process it: the constraints are requests, not orders).
+#: unless asked not to; that processing changes the reverberation and level the models hear
+#: (``python -m bench.microphone``). This script (Gradio adds the launch's ``head`` to the page once
+#: the page has its config, before anyone can press Record) asks every getUserMedia call of the page
+#: for the plain signal; a browser may still process it: the constraints are requests, not orders.
 PLAIN_MIC_HEAD = """<script>
 (() => {
   const devices = navigator.mediaDevices;
