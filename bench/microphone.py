@@ -11,7 +11,7 @@ defaults (an init script marks getUserMedia as already handled, so the page's re
 made). Printed for each: the processing the browser reports for the track, the distance the app
 shows, and the recording the app received: its RMS and the 10th, 50th and 90th percentiles of its
 20-ms levels, beside the example file's own and the models' distance on the file itself.
-Needs Debian's chromium and Playwright (the browser tests' setup); about a minute per example.
+Needs Debian's chromium and Playwright (the browser tests' setup); a few minutes in all.
 """
 from __future__ import annotations
 
