@@ -1640,8 +1640,7 @@ def test_mic_processing_probe_suppresses_the_noise_and_keeps_the_length():
 def test_batches_with_call_processing_keep_their_targets_and_lose_the_noise_floor():
     """``processing_share`` (``--processing-share``): the same rooms and targets, the examples
     through WebRTC's noise suppression (the real package): the quiet between bursts of a tone
-    falls further below the example's RMS, which :func:`call_processed` keeps; 0 leaves the
-    batches as before (no draws taken)."""
+    falls further below the example's RMS, which :func:`call_processed` keeps."""
     from dataclasses import replace
 
     from soundpred.models import DISTANCE_FRONTEND

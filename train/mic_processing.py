@@ -29,11 +29,9 @@ def webrtc_processed(y: np.ndarray, noise_suppression: int, auto_gain: int, *, p
         from webrtc_noise_gain import AudioProcessor
 
         proc = AudioProcessor(auto_gain, noise_suppression)
-        pcm = np.concatenate([np.frombuffer(proc.Process10ms(pcm[i:i + 160].tobytes()).audio, np.int16)
-                              for i in range(0, len(pcm) - 159, 160)])
-    out = pcm.astype(np.float32) / 32768
-    last = out[len(out) - len(y):] if len(out) >= len(y) else out
-    return np.pad(last, (0, len(y) - len(last)))  # the 10-ms processor drops a last partial chunk
+        chunks = np.pad(pcm, (0, -len(pcm) % 160)).reshape(-1, 160)  # 10-ms chunks, the last one padded
+        pcm = np.concatenate([np.frombuffer(proc.Process10ms(c.tobytes()).audio, np.int16) for c in chunks])
+    return pcm[(passes - 1) * len(y):passes * len(y)].astype(np.float32) / 32768
 
 
 def levels_db(y: np.ndarray, sr: int = 16000) -> tuple[float, float, float]:
