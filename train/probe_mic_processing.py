@@ -63,7 +63,8 @@ def main(argv=None):
             p.error(f"--member {args.member}: {args.bundle} has {len(members)}")
         bundle = members[args.member - 1]
     fe = bundle.frontend
-    assert fe.sample_rate == 16000, "WebRTC's processing here takes 16 kHz"
+    if fe.sample_rate != 16000:
+        p.error(f"{args.bundle} hears {fe.sample_rate} Hz; WebRTC's processing here takes 16 kHz")
     variants = ["none"] + [v for v in args.variants if v != "none"]
 
     print("The two examples (bench.microphone measured Chromium's processing: 1 m read 2.0 m, 20-ms levels "
