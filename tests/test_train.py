@@ -172,17 +172,27 @@ def test_distance_training_stops_and_resumes_where_it_left_off(tmp_path, monkeyp
     assert meta["train_seconds"] == pytest.approx(state["train_seconds"], abs=0.1) and meta["epochs"] == 3
 
 
+def toy_bank(room):
+    """A training-settings RirBank of short synthetic RIRs (a direct spike, then a decaying noise
+    tail; seeded), one per entry of ``room`` (its room id); RIR i lies 0.5 (i + 1) m away, so each
+    distance names its RIR."""
+    from soundpred.rooms import TRAIN, RirBank
+
+    rng = np.random.default_rng(0)
+    n = len(room)
+    distances = np.arange(1, n + 1) * 0.5
+    rirs = [np.r_[np.zeros(20), 1.0, 0.3 * rng.standard_normal(400) * np.exp(-np.arange(400) / 80)].astype(np.float32)
+            for _ in distances]
+    return RirBank(rirs, distances, np.full(n, 0.5), np.asarray(room), TRAIN, np.full(n, 100.0))
+
+
 def test_batches_from_a_first_draw_are_the_batches_a_fresh_run_draws_later():
     """A resumed run starts its batch draws at ``first_draw``; draw k is always the same batch."""
     from soundpred.models import DISTANCE_FRONTEND
-    from soundpred.rooms import TRAIN, RirBank
+    from soundpred.rooms import TRAIN
     from train.distance_eval import DistanceConfig, DrySources, make_batches
 
-    rng = np.random.default_rng(0)
-    distances = np.arange(1, 13) * 0.5
-    rirs = [np.r_[np.zeros(20), 1.0, 0.3 * rng.standard_normal(400) * np.exp(-np.arange(400) / 80)].astype(np.float32)
-            for _ in distances]
-    bank = RirBank(rirs, distances, np.full(12, 0.5), np.repeat(np.arange(4), 3), TRAIN, np.full(12, 100.0))
+    bank = toy_bank(np.repeat(np.arange(4), 3))
     t = np.arange(16000 * 5) / 16000
     speech = [np.sin(2 * np.pi * f * t).astype(np.float32) for f in 250.0 * np.arange(1, 5)]
     config = DistanceConfig(steps=2, batch_size=6, speech_share=1.0)
@@ -446,16 +456,10 @@ def test_pair_batches_take_two_distances_of_one_room_and_one_source():
     """With ``pair_weight`` or ``aux_pair_weight`` every batch is pairs (2j, 2j + 1) of two
     different source–microphone pairs of one room, convolved with the same dry source."""
     from soundpred.models import DISTANCE_FRONTEND
-    from soundpred.rooms import TRAIN, RirBank
+    from soundpred.rooms import TRAIN
     from train.distance_eval import DistanceConfig, DrySources, make_batches
 
-    rng = np.random.default_rng(0)
-    n_rooms, per_room = 6, 3
-    distances = np.arange(1, n_rooms * per_room + 1) * 0.5  # each distance names its RIR
-    rirs = [np.r_[np.zeros(20), 1.0, 0.3 * rng.standard_normal(400) * np.exp(-np.arange(400) / 80)].astype(np.float32)
-            for _ in distances]
-    bank = RirBank(rirs, distances, np.full(len(rirs), 0.5), np.repeat(np.arange(n_rooms), per_room), TRAIN,
-                   np.full(len(rirs), 100.0))
+    bank = toy_bank(np.repeat(np.arange(6), 3))  # 6 rooms, 3 source-microphone pairs each
     t = np.arange(16000 * 5) / 16000
     speech = [np.sin(2 * np.pi * f * t).astype(np.float32) for f in 250.0 * np.arange(1, 9)]  # a tone each
     for config in (DistanceConfig(steps=2, batch_size=12, pair_weight=1.0, speech_share=1.0),
@@ -479,15 +483,11 @@ def test_source_pairs_take_one_position_and_two_sources():
     sources, so the pair term judges how far the estimate moves with the source alone; rooms
     with a single source–microphone pair are fine. The option needs a pair term."""
     from soundpred.models import DISTANCE_FRONTEND
-    from soundpred.rooms import TRAIN, RirBank
+    from soundpred.rooms import TRAIN
     from train.distance import parse_args
     from train.distance_eval import DistanceConfig, DrySources, make_batches
 
-    rng = np.random.default_rng(0)
-    distances = np.arange(1, 13) * 0.5  # each distance names its RIR; one RIR per room
-    rirs = [np.r_[np.zeros(20), 1.0, 0.3 * rng.standard_normal(400) * np.exp(-np.arange(400) / 80)].astype(np.float32)
-            for _ in distances]
-    bank = RirBank(rirs, distances, np.full(len(rirs), 0.5), np.arange(len(rirs)), TRAIN, np.full(len(rirs), 100.0))
+    bank = toy_bank(np.arange(12))  # one RIR per room
     t = np.arange(16000 * 5) / 16000
     speech = [np.sin(2 * np.pi * f * t).astype(np.float32) for f in 250.0 * np.arange(1, 4)]  # three tones
     config = DistanceConfig(steps=3, batch_size=12, pair_weight=1.0, source_pairs=True, speech_share=1.0)
@@ -511,15 +511,11 @@ def test_segment_examples_are_several_sources_at_one_place():
     through the example's one RIR; a share keeps only the first window and zeros after it. The
     pair terms are refused with it."""
     from soundpred.models import DISTANCE_FRONTEND
-    from soundpred.rooms import TRAIN, RirBank
+    from soundpred.rooms import TRAIN
     from train.distance import parse_args
     from train.distance_eval import DistanceConfig, DrySources, make_batches
 
-    rng = np.random.default_rng(0)
-    distances = np.arange(1, 7) * 0.5
-    rirs = [np.r_[np.zeros(20), 1.0, 0.3 * rng.standard_normal(400) * np.exp(-np.arange(400) / 80)].astype(np.float32)
-            for _ in distances]
-    bank = RirBank(rirs, distances, np.full(6, 0.5), np.arange(6), TRAIN, np.full(6, 100.0))
+    bank = toy_bank(np.arange(6))
     t = np.arange(16000 * 5) / 16000
     speech = [np.sin(2 * np.pi * f * t).astype(np.float32) for f in 250.0 * np.arange(1, 5)]
     n = DISTANCE_FRONTEND.window_samples
@@ -1644,16 +1640,12 @@ def test_batches_with_call_processing_keep_their_targets_and_lose_the_noise_floo
     from dataclasses import replace
 
     from soundpred.models import DISTANCE_FRONTEND
-    from soundpred.rooms import TRAIN, RirBank
+    from soundpred.rooms import TRAIN
     from train.distance import parse_args
     from train.distance_eval import DistanceConfig, DrySources, call_processed, make_batches
     from train.mic_processing import levels_db
 
-    rng = np.random.default_rng(0)
-    distances = np.arange(1, 13) * 0.5
-    rirs = [np.r_[np.zeros(20), 1.0, 0.3 * rng.standard_normal(400) * np.exp(-np.arange(400) / 80)].astype(np.float32)
-            for _ in distances]
-    bank = RirBank(rirs, distances, np.full(12, 0.5), np.repeat(np.arange(4), 3), TRAIN, np.full(12, 100.0))
+    bank = toy_bank(np.repeat(np.arange(4), 3))
     t = np.arange(16000 * 5) / 16000
     bursts = [(np.sin(2 * np.pi * f * t) * (np.floor(t * 2) % 2 == 0)).astype(np.float32) for f in (250.0, 400.0)]
     sources = DrySources(bursts, [], bursts, [])
