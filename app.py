@@ -42,21 +42,100 @@ MIC_NOTE = ("The page asks the browser for plain microphone audio: its echo canc
             "suppression and automatic gain would change the reverberation the distance model listens "
             "to. Some browsers and devices process it anyway: uploads of plain recordings give the most "
             "faithful distances.")
-#: Browsers clean microphone audio for calls (echo cancellation, noise suppression, automatic gain)
-#: unless asked not to; that processing changes the reverberation and level the models hear
-#: (``python -m bench.microphone``). This script (Gradio adds the launch's ``head`` to the page once
-#: the page has its config, before anyone can press Record) asks every getUserMedia call of the page
-#: for the plain signal; a browser may still process it: the constraints are requests, not orders.
-PLAIN_MIC_HEAD = """<script>
+#: The page's microphone script (Gradio adds the launch's ``head`` to the page once the page has
+#: its config, before anyone can press Record; in a ``<gradio-app>`` web component, to the host
+#: page). Two jobs:
+#:
+#: - Browsers clean microphone audio for calls (echo cancellation, noise suppression, automatic
+#:   gain) unless asked not to; that processing changes the reverberation and level the models
+#:   hear (``python -m bench.microphone``). Every getUserMedia call of the page asks for the plain
+#:   signal; a browser may still process it: the constraints are requests, not orders.
+#: - When the microphone cannot be had, Gradio's Record button does nothing visible. The script
+#:   says why, beside where the person pressed, and that an upload still works: the browser or the
+#:   person refused it, an embedding iframe lacks ``allow="microphone"`` (with a link to the app in
+#:   its own tab), there is no microphone or another program holds it, or the page is plain http
+#:   on a network address (browsers lend the microphone only to https and localhost pages; there
+#:   ``navigator.mediaDevices`` does not exist, and the script puts one in its place that refuses
+#:   with that message). A successful call takes the message away.
+MIC_HEAD = """<script>
 (() => {
+  const BOX = "soundpred-mic-message";
+  const UPLOAD = " Uploading a recording still works.";
+  let lastY = null;
+  addEventListener("pointerdown", (e) => { lastY = e.clientY; }, true);
+  const say = (text, link) => {
+    let box = document.getElementById(BOX);
+    if (!box) {
+      box = document.createElement("div");
+      box.id = BOX;
+      box.setAttribute("role", "alert");
+      box.style.cssText = "position:fixed;z-index:1000;left:50%;transform:translateX(-50%);" +
+        "width:max-content;max-width:min(560px,calc(100vw - 24px));box-sizing:border-box;" +
+        "padding:10px 36px 10px 14px;border-radius:8px;background:#fff4e5;color:#5c3500;" +
+        "border:1px solid #e8a33d;box-shadow:0 2px 10px rgba(0,0,0,.2);font:14px/1.45 system-ui,sans-serif;";
+      document.body.appendChild(box);
+    }
+    const words = document.createElement("span");
+    words.textContent = text;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "\\u00d7";
+    close.setAttribute("aria-label", "Close");
+    close.style.cssText = "position:absolute;top:4px;right:8px;border:0;background:none;color:inherit;font-size:20px;cursor:pointer;";
+    close.onclick = () => box.remove();
+    box.replaceChildren(words, close);
+    if (link) {
+      const a = document.createElement("a");
+      a.href = link;
+      a.target = "_blank";
+      a.rel = "noopener";
+      a.textContent = "Open soundpred in its own tab.";
+      a.style.cssText = "color:inherit;text-decoration:underline;";
+      box.insertBefore(a, close);
+      words.after(" ");
+    }
+    // above where the person pressed (Record), so that the upload button below stays in sight
+    const above = lastY === null ? 8 : lastY - 20 - box.offsetHeight;
+    box.style.top = (above >= 8 ? above : Math.min(lastY + 28, innerHeight - box.offsetHeight - 8)) + "px";
+  };
+  const framedWithout = () => {
+    const policy = document.permissionsPolicy || document.featurePolicy;
+    return window.self !== window.top && !!policy && !policy.allowsFeature("microphone");
+  };
+  const why = (err) => {
+    const name = err && err.name;
+    if (framedWithout())
+      return ["The page around soundpred does not let it use the microphone: its iframe needs " +
+              'allow="microphone".' + UPLOAD, location.href];
+    if (name === "NotAllowedError" || name === "SecurityError")
+      return ["The browser did not let soundpred use the microphone. Allow it for this site (the " +
+              "icon beside the address) and press Record again." + UPLOAD];
+    if (name === "NotFoundError" || name === "OverconstrainedError")
+      return ["No microphone was found. Connect one and press Record again." + UPLOAD];
+    if (name === "NotReadableError" || name === "AbortError")
+      return ["The microphone could not be opened: another program may be using it. Close it and " +
+              "press Record again." + UPLOAD];
+    return ["The microphone could not be opened (" + name + ": " + (err && err.message) + ")." + UPLOAD];
+  };
   const devices = navigator.mediaDevices;
-  if (!devices || !devices.getUserMedia || devices.soundpredPlainAudio) return;
+  if (!devices) {
+    const text = "Browsers lend the microphone only to pages served over https:// or from this " +
+                 "computer (localhost); this page is " + location.origin + "." + UPLOAD;
+    const refuse = () => { say(text); return Promise.reject(new DOMException(text, "NotAllowedError")); };
+    Object.defineProperty(navigator, "mediaDevices", {configurable: true, value: {
+      getUserMedia: refuse, enumerateDevices: () => Promise.resolve([]),
+      addEventListener() {}, removeEventListener() {}}});
+    return;
+  }
+  if (!devices.getUserMedia || devices.soundpredPlainAudio) return;
   const plain = {echoCancellation: false, noiseSuppression: false, autoGainControl: false};
   const getUserMedia = devices.getUserMedia.bind(devices);
   devices.getUserMedia = (constraints) => {
     const audio = constraints && constraints.audio;
     if (audio) constraints = {...constraints, audio: {...(audio === true ? {} : audio), ...plain}};
-    return getUserMedia(constraints);
+    return getUserMedia(constraints).then(
+      (stream) => { if (audio) document.getElementById(BOX)?.remove(); return stream; },
+      (err) => { if (audio) say(...why(err)); throw err; });
   };
   devices.soundpredPlainAudio = true;
 })();
@@ -422,7 +501,7 @@ def main() -> None:
     try:
         demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size).launch(
             server_name=settings.server_name, max_file_size=settings.max_file_size, css=CSS,
-            head=PLAIN_MIC_HEAD)
+            head=MIC_HEAD)
     finally:
         # at once: Gradio's own shutdown would wait for every connection to close (an open
         # browser tab keeps one open) and give up after 5 s

@@ -6,7 +6,7 @@ models hear. Prints figures, asserts nothing.
 For each example (default: the two speech examples, 1 m and 8 m from the microphone in one
 room), Chromium's fake capture device plays it in a loop (48 kHz stereo, 16-bit) and the first tab
 of ``python app.py`` records ``--seconds`` of it, twice: as the page asks (plain audio: no echo
-cancellation, noise suppression or automatic gain, ``app.PLAIN_MIC_HEAD``) and with Chromium's
+cancellation, noise suppression or automatic gain, ``app.MIC_HEAD``) and with Chromium's
 defaults (an init script marks getUserMedia as already handled, so the page's request is not
 made). Printed for each: the processing the browser reports for the track, the distance the app
 shows, and the recording the app received: its RMS and the 10th, 50th and 90th percentiles of its

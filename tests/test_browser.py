@@ -2,8 +2,11 @@
 and live mode. Screenshots go to tests/artifacts/ for inspection."""
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +18,14 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 EXAMPLE_1M = ROOT / "examples" / "speech_1m_meeting_room.wav"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]
+
+#: What the page's getUserMedia gives: echo cancellation, noise suppression, automatic gain, device.
+ASKS = """async (audio) => {
+  const stream = await navigator.mediaDevices.getUserMedia({audio});
+  const s = stream.getAudioTracks()[0].getSettings();
+  stream.getTracks().forEach(t => t.stop());
+  return [s.echoCancellation, s.noiseSuppression, s.autoGainControl, s.deviceId];
+}"""
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")]
@@ -111,12 +122,6 @@ def test_the_page_asks_for_plain_microphone_audio(app_url, fake_mic_wav):
     its config, long before anyone can press Record."""
     from playwright.sync_api import sync_playwright
 
-    asks = """async (audio) => {
-      const stream = await navigator.mediaDevices.getUserMedia({audio});
-      const s = stream.getAudioTracks()[0].getSettings();
-      stream.getTracks().forEach(t => t.stop());
-      return [s.echoCancellation, s.noiseSuppression, s.autoGainControl, s.deviceId];
-    }"""
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + [
             "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
@@ -124,16 +129,16 @@ def test_the_page_asks_for_plain_microphone_audio(app_url, fake_mic_wav):
         plain = browser.new_context(permissions=["microphone"]).new_page()
         plain.goto(app_url)
         _wait_for_quiet_network(plain)  # Gradio puts the app's head into the page once its config has come
-        assert plain.evaluate(asks, True)[:3] == [False, False, False]
+        assert plain.evaluate(ASKS, True)[:3] == [False, False, False]
         # Gradio's recorder names the chosen microphone: that is kept
-        device = plain.evaluate(asks, True)[3]
-        assert plain.evaluate(asks, {"deviceId": {"exact": device}}) == [False, False, False, device]
+        device = plain.evaluate(ASKS, True)[3]
+        assert plain.evaluate(ASKS, {"deviceId": {"exact": device}}) == [False, False, False, device]
         default = browser.new_context(permissions=["microphone"])
         default.add_init_script("navigator.mediaDevices.soundpredPlainAudio = true;")
         page = default.new_page()
         page.goto(app_url)
         _wait_for_quiet_network(page)
-        assert page.evaluate(asks, True)[:3] == [True, True, True]
+        assert page.evaluate(ASKS, True)[:3] == [True, True, True]
         browser.close()
 
 
@@ -265,3 +270,151 @@ def test_room_menu_with_a_model_that_takes_it(tmp_path, fake_mic_wav, artifacts)
         expect(page.locator(".progress-text")).to_have_count(0, timeout=30_000)  # every output settled
         page.screenshot(path=str(artifacts / "app_room.png"), full_page=True)
         browser.close()
+
+
+def test_the_app_embedded_in_a_blog_post(app_url, fake_mic_wav, tmp_path, artifacts):
+    """The README's two ways to put the app into a web page, on a page that another real HTTP
+    server serves from another site (``localhost``; the app is on ``127.0.0.1``):
+
+    - an iframe with ``allow="microphone"``: the microphone records and the recording is
+      analysed, with the plain audio the app asks for;
+    - the ``<gradio-app>`` web component: the README's script is Gradio's CDN copy of the
+      installed Gradio's ``gradio.js``, which imports the bundle next to it; the installed
+      package's own copy of those files stands in for the CDN (no network here). An upload is
+      analysed, and the app's microphone script reaches the host page;
+    - an iframe without ``allow="microphone"``: Record says why nothing records (Gradio alone
+      shows nothing), with a link to the app in its own tab, and an upload still works."""
+    import gradio
+    from playwright.sync_api import expect, sync_playwright
+
+    readme = (ROOT / "README.md").read_text()
+    assert f"https://gradio.s3-us-west-2.amazonaws.com/{gradio.__version__}/gradio.js" in readme
+    assert 'allow="microphone"' in readme
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "cdn").symlink_to(Path(gradio.__file__).parent / "templates" / "frontend")
+
+    def post(name, body, head=""):
+        (site / name).write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>A post</title>{head}"
+                                 f"</head><body><h1>A post</h1><p>Some words first.</p>{body}"
+                                 "<p>Some words after.</p></body></html>")
+
+    post("iframe.html", f'<iframe id="app" src="{app_url}" allow="microphone" width="100%" height="1200"></iframe>')
+    post("no-microphone.html", f'<iframe id="app" src="{app_url}" width="100%" height="1200"></iframe>')
+    post("component.html", f'<gradio-app src="{app_url}"></gradio-app>',
+         head='<script type="module" src="cdn/gradio.js"></script>')
+    with _site(site) as blog, sync_playwright() as p:
+        assert not blog.startswith(app_url.rsplit(":", 1)[0])  # another site than the app's
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + [
+            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-audio-capture={fake_mic_wav}"])
+        context = browser.new_context(viewport={"width": 1280, "height": 1000}, permissions=["microphone"])
+
+        page = context.new_page()
+        page.goto(f"{blog}/iframe.html")
+        app = page.frame_locator("#app")
+        _record(app, seconds=4)
+        expect(app.locator("#distance")).to_contain_text("Distance ≈", timeout=90_000)
+        frame = next(f for f in page.frames if f.url.startswith(app_url))
+        assert frame.evaluate(ASKS, True)[:3] == [False, False, False]
+        page.screenshot(path=str(artifacts / "embed_iframe.png"), full_page=True)
+
+        page = context.new_page()
+        page.goto(f"{blog}/component.html")
+        page.locator("gradio-app input[type=file]").first.set_input_files(str(EXAMPLE_1M))
+        expect(page.locator("#distance")).to_contain_text("Distance ≈", timeout=90_000)
+        expect(page.locator(".confidence-set")).to_have_count(5)
+        assert page.evaluate(ASKS, True)[:3] == [False, False, False]
+        page.screenshot(path=str(artifacts / "embed_component.png"), full_page=True)
+
+        page = context.new_page()
+        page.goto(f"{blog}/no-microphone.html")
+        app = page.frame_locator("#app")
+        _record(app, seconds=0)
+        message = app.locator("#soundpred-mic-message")
+        expect(message).to_contain_text('its iframe needs allow="microphone"', timeout=30_000)
+        expect(message).to_contain_text("Uploading a recording still works")
+        assert message.get_by_role("link").get_attribute("href").startswith(app_url)
+        expect(message).to_be_in_viewport()
+        page.screenshot(path=str(artifacts / "embed_no_microphone.png"))
+        _upload(app, EXAMPLE_1M)
+        expect(app.locator("#distance")).to_contain_text("Distance ≈", timeout=90_000)
+        browser.close()
+
+
+def test_a_microphone_the_page_cannot_have_is_explained(app_url, tmp_path, artifacts):
+    """Where the browser gives the page no microphone, Gradio's Record does nothing visible; the
+    page says why, on both tabs, and the person can close the message and upload instead:
+
+    - the person (here headless Chromium, which refuses the prompt) did not allow it;
+    - the page is plain http on a name other than localhost, as a network address is
+      (``--host-resolver-rules`` sends ``soundpred.test`` to the app): browsers give such pages no
+      ``navigator.mediaDevices`` at all."""
+    from playwright.sync_api import expect, sync_playwright
+
+    port = app_url.rsplit(":", 1)[1].strip("/")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + [
+            "--use-fake-device-for-media-stream", "--host-resolver-rules=MAP soundpred.test 127.0.0.1"])
+        refused = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+        refused.goto(app_url)
+        _record(refused, seconds=0)
+        message = refused.locator("#soundpred-mic-message")
+        expect(message).to_contain_text("The browser did not let soundpred use the microphone", timeout=30_000)
+        expect(message).to_be_in_viewport()
+        refused.screenshot(path=str(artifacts / "microphone_refused.png"))
+        message.get_by_role("button", name="Close").click()
+        expect(message).to_have_count(0)
+        refused.get_by_role("tab", name="Live").click()
+        refused.get_by_role("button", name="Record", exact=True).locator("visible=true").first.click()
+        expect(message).to_contain_text("The browser did not let soundpred use the microphone", timeout=30_000)
+
+        insecure = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        insecure.goto(f"http://soundpred.test:{port}/")
+        assert insecure.evaluate("window.isSecureContext") is False
+        _record(insecure, seconds=0)
+        message = insecure.locator("#soundpred-mic-message")
+        expect(message).to_contain_text("only to pages served over https://", timeout=30_000)
+        expect(message).to_contain_text(f"this page is http://soundpred.test:{port}.")
+        expect(message).to_be_in_viewport()
+        insecure.screenshot(path=str(artifacts / "microphone_insecure_phone.png"))
+        _upload(insecure, EXAMPLE_1M)
+        expect(insecure.locator("#distance")).to_contain_text("Distance ≈", timeout=90_000)
+        browser.close()
+
+
+def _record(where, seconds: float) -> None:
+    """Switch the input to the microphone and press Record; after ``seconds`` (if any), Stop."""
+    where.get_by_label("Record audio").first.click()
+    where.get_by_role("button", name="Record", exact=True).first.click()
+    if seconds:
+        time.sleep(seconds)
+        where.get_by_role("button", name="Stop", exact=True).first.click()
+
+
+def _upload(where, path: Path) -> None:
+    """Switch the input back to upload, as a person would after the microphone failed, and upload."""
+    where.get_by_label("Upload file").first.click()
+    where.locator("input[type=file]").first.set_input_files(str(path))
+
+
+@contextlib.contextmanager
+def _site(folder: Path):
+    """A real HTTP server for the files in ``folder``, reached as ``localhost`` (another site than
+    the app's ``127.0.0.1``); yields its address."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()

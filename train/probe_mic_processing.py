@@ -5,7 +5,7 @@ distance estimates?
     python -m train.probe_mic_processing runs/m3 --sets "held-out rooms" --variants ns3 agc
     python -m train.probe_mic_processing models/distance --member 4 --variants ns3   # one member alone
 
-The app's page asks the browser for plain audio (``app.PLAIN_MIC_HEAD``); in Chromium the
+The app's page asks the browser for plain audio (``app.MIC_HEAD``); in Chromium the
 processing it turns off read the 1 m example as 2.0 m instead of 1.5 m (``python -m
 bench.microphone``). Some devices process anyway. This asks how much, over the card's sets
 (:func:`train.distance_eval.held_out_sets`: the same rooms, sources and examples), the estimates
