@@ -174,7 +174,8 @@ def _wait_for_quiet_network(page, quiet_s: float = 1.0, timeout_s: float = 60.0)
 
 
 def test_live_mode_updates(app_process, browser_page, artifacts):
-    """Live mode updates about every second, without a progress timer over the readings.
+    """Live mode updates about every second, without a progress timer over the readings; after
+    Stop and Record, the readings start afresh.
 
     Gradio 6.31's streaming microphone loads its WAV encoder (two scripts and a worker) when the
     Live tab first opens; a Record pressed before that has finished records nothing, and the page
@@ -238,6 +239,31 @@ def test_live_mode_updates(app_process, browser_page, artifacts):
     # list the five closest without the first one's name as a heading
     expect(page.locator("#live-known")).to_contain_text("sounds like: Speech")
     assert page.locator("#live-labels h2").count() == 0
+
+    # Stop, then Record again: the new stream's readings are heard from it alone (a stream's
+    # buffer once outlived it, and the next readings held 8 s of the last one)
+    def heard() -> tuple[float, str]:
+        text = live.inner_text()
+        return (float(re.search(r"Distance from the last ([\d.]+) s", text).group(1)),
+                re.search(r"updated (\S+)\*?", text).group(1))
+
+    for _ in range(120):  # until the first stream has been heard for 4 s or more
+        if heard()[0] >= 4:
+            break
+        page.wait_for_timeout(250)
+    assert heard()[0] >= 4, live.inner_text()
+    page.get_by_role("button", name="Stop", exact=True).locator("visible=true").first.click()
+    page.wait_for_timeout(1500)  # the stopped stream's last reading, if any, lands first
+    before = heard()[1]
+    record.click()
+    for _ in range(240):  # 60 s
+        if heard()[1] != before:
+            break
+        page.wait_for_timeout(250)
+    seconds, stamp = heard()
+    assert stamp != before, "no reading after Record was pressed again"
+    assert seconds < 3, f"the new stream's first reading was heard from {seconds} s: {live.inner_text()}"
+    assert app_process.log_tail(100_000).count("live: a stream started") >= 2
 
 
 def test_room_menu_with_a_model_that_takes_it(tmp_path, fake_mic_wav, artifacts):
