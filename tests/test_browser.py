@@ -370,7 +370,8 @@ def test_the_app_embedded_in_a_blog_post(app_url, fake_mic_wav, tmp_path, artifa
 
 def test_a_microphone_the_page_cannot_have_is_explained(app_url, tmp_path, artifacts):
     """Where the browser gives the page no microphone, Gradio's Record does nothing visible; the
-    page says why, on both tabs, and the person can close the message and upload instead:
+    page says why, on both tabs, and the person can close the message and upload instead, or
+    allow the microphone and record (the message goes):
 
     - the person (here headless Chromium, which refuses the prompt) did not allow it;
     - the page is plain http on a name other than localhost, as a network address is
@@ -394,6 +395,14 @@ def test_a_microphone_the_page_cannot_have_is_explained(app_url, tmp_path, artif
         refused.get_by_role("tab", name="Live").click()
         refused.get_by_role("button", name="Record", exact=True).locator("visible=true").first.click()
         expect(message).to_contain_text("The browser did not let soundpred use the microphone", timeout=30_000)
+        # allowed now, Record records, and the message goes
+        refused.context.grant_permissions(["microphone"], origin=app_url)
+        refused.get_by_role("tab", name="Record or upload").click()
+        refused.get_by_role("button", name="Record", exact=True).locator("visible=true").first.click()
+        expect(message).to_have_count(0, timeout=30_000)
+        time.sleep(2)
+        refused.get_by_role("button", name="Stop", exact=True).locator("visible=true").first.click()
+        expect(refused.locator("#distance")).to_contain_text("Distance ≈", timeout=90_000)
 
         insecure = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
         insecure.goto(f"http://soundpred.test:{port}/")
