@@ -63,6 +63,10 @@ MIC_HEAD = """<script>
   const UPLOAD = " Uploading a recording still works.";
   let lastY = null;
   addEventListener("pointerdown", (e) => { lastY = e.clientY; }, true);
+  addEventListener("keydown", (e) => {  // Record pressed with the keyboard: where the focus is
+    const at = (e.key === "Enter" || e.key === " ") && document.activeElement;
+    if (at && at !== document.body) lastY = at.getBoundingClientRect().top + 10;
+  }, true);
   const say = (text, link) => {
     let box = document.getElementById(BOX);
     if (!box) {
