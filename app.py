@@ -128,7 +128,7 @@ MIC_HEAD = """<script>
     const refuse = () => { say(text); return Promise.reject(new DOMException(text, "NotAllowedError")); };
     Object.defineProperty(navigator, "mediaDevices", {configurable: true, value: {
       getUserMedia: refuse, enumerateDevices: () => Promise.resolve([]),
-      addEventListener() {}, removeEventListener() {}}});
+      addEventListener() {}, removeEventListener() {}, soundpredPlainAudio: true}});  // once only
     return;
   }
   if (!devices.getUserMedia || devices.soundpredPlainAudio) return;
