@@ -398,6 +398,7 @@ def test_a_microphone_the_page_cannot_have_is_explained(app_url, tmp_path, artif
         message.get_by_role("button", name="Close").click()
         expect(message).to_have_count(0)
         refused.get_by_role("tab", name="Live").click()
+        _wait_for_quiet_network(refused)  # the tab's recorder loads its encoder late (test_live_mode_updates)
         refused.get_by_role("button", name="Record", exact=True).locator("visible=true").first.click()
         expect(message).to_contain_text("The browser did not let soundpred use the microphone", timeout=30_000)
         # allowed now, Record records, and the message goes
