@@ -46,15 +46,12 @@ def record(page, url: str, seconds: float, uploads: Path) -> tuple[dict, str, Pa
     recording the app received (the newest audio file in its upload folder)."""
     from playwright.sync_api import expect
 
-    from tests.test_browser import _wait_for_quiet_network
+    from tests.test_browser import _record, _wait_for_quiet_network
 
     page.goto(url)
     _wait_for_quiet_network(page)
     settings = page.evaluate(TRACK_SETTINGS)
-    page.get_by_label("Record audio").first.click()  # the input from upload to microphone
-    page.get_by_role("button", name="Record", exact=True).first.click()
-    page.wait_for_timeout(int(seconds * 1000))
-    page.get_by_role("button", name="Stop", exact=True).first.click()
+    _record(page, seconds)
     distance = page.locator("#distance")
     expect(distance).to_contain_text("90 % interval", timeout=120_000)
     shown = next(line for line in distance.inner_text().splitlines() if "Distance ≈" in line)

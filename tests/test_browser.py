@@ -103,10 +103,7 @@ def test_microphone_records_and_predicts(app_url, browser_page, artifacts):
 
     page = browser_page
     page.goto(app_url)
-    page.get_by_label("Record audio").first.click()  # switch the input from upload to microphone
-    page.get_by_role("button", name="Record", exact=True).first.click()
-    page.wait_for_timeout(4000)
-    page.get_by_role("button", name="Stop", exact=True).first.click()
+    _record(page, seconds=4)
     # the finished recording is analysed at once
     expect(page.locator("#distance")).to_contain_text("Distance ≈", timeout=90_000)
     expect(page.locator(".confidence-set")).to_have_count(5)
@@ -427,7 +424,8 @@ def test_a_microphone_the_page_cannot_have_is_explained(app_url, tmp_path, artif
 
 
 def _record(where, seconds: float) -> None:
-    """Switch the input to the microphone and press Record; after ``seconds`` (if any), Stop."""
+    """Switch the input from upload to the microphone and press Record; after ``seconds`` (if
+    any), Stop. ``where``: a page or an iframe's locator (which has no ``wait_for_timeout``)."""
     where.get_by_label("Record audio").first.click()
     where.get_by_role("button", name="Record", exact=True).first.click()
     if seconds:
