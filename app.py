@@ -24,7 +24,7 @@ from PIL import Image
 
 from soundpred import audio
 from soundpred.audio import AudioError
-from soundpred.plots import GaugePainter, SpectrogramPainter, TimelinePainter
+from soundpred.plots import THEMES, GaugePainter, SpectrogramPainter, TimelinePainter
 from soundpred.predict import Prediction, Predictor
 from soundpred.rooms import ROOM_KINDS
 from soundpred.settings import Settings, limit_malloc_arenas, trim_malloc
@@ -144,6 +144,13 @@ MIC_HEAD = """<script>
   devices.soundpredPlainAudio = true;
 })();
 </script>"""
+#: The page's theme when an analysis starts, read in the browser (an event's ``js`` runs before
+#: its Python function and returns its inputs): Gradio marks dark mode with a ``dark`` class on
+#: the page's body, or on the element around a ``<gradio-app>`` web component, from the
+#: ``?__theme=`` parameter, its settings panel or the system's preference (which can change while
+#: the page is open). The figures are drawn in that theme.
+THEME_JS = """(path, room) => [path, room,
+  document.querySelector(".gradio-container")?.closest(".dark") ? "dark" : "light"]"""
 CSS = """
 #known h3 { margin: 0.2em 0; }
 @media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
@@ -250,9 +257,9 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
     :func:`main` runs a :class:`CacheCleaner`."""
     fe = predictor.classifier.frontend
     # figures reused across requests (the per-request cost was mostly building them)
-    spectrogram = SpectrogramPainter(n_mels=fe.n_mels, fmin=fe.fmin, fmax=fe.fmax, top_db=fe.top_db)
-    gauge_painter = GaugePainter()
-    timeline_painter = TimelinePainter()
+    # in each of the page's themes
+    painters = {theme: (SpectrogramPainter(n_mels=fe.n_mels, fmin=fe.fmin, fmax=fe.fmax, top_db=fe.top_db, theme=theme),
+                        GaugePainter(theme=theme), TimelinePainter(theme=theme)) for theme in THEMES}
     # One limit for every endpoint: Gradio's queue bounds the events it starts per concurrency
     # id, but live streams must not hold a slot while they wait for the browser's next chunk (a
     # dropped client would keep it until LIVE_LIMIT): they take this semaphore only to compute.
@@ -280,7 +287,8 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
         pred.warnings[:0] = predictor.warnings  # e.g. a Hub model replaced by the embedded default
         return pred
 
-    def figures(pred: Prediction):
+    def figures(pred: Prediction, theme: str = "light"):
+        spectrogram, gauge_painter, timeline_painter = painters.get(theme, painters["light"])
         request = uuid.uuid4().hex
         spec = _image(spectrogram.rgb(pred.spectrogram, hop_s=pred.spectrogram_hop_s), request)
         gauge = None if pred.distance_m is None else _image(
@@ -290,9 +298,9 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
             if many else None
         return spec, gauge, timeline, many
 
-    def analyze(path, room="auto"):
+    def analyze(path, room="auto", theme="light"):
         pred = run(path, spectrogram=True, room=room)
-        spec, gauge, timeline, many = figures(pred)
+        spec, gauge, timeline, many = figures(pred, theme)
         return (_known_md(pred), spec, _labels(pred), _distance_md(pred), gauge,
                 gr.update(value=timeline, visible=many), _models_md(pred))
 
@@ -347,7 +355,9 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
 
     if warm:
         t0 = time.perf_counter()
-        figures(predictor.warm_up())
+        warm_pred = predictor.warm_up()
+        for theme in THEMES:
+            figures(warm_pred, theme)
         log.info("warmed up in %.1f s", time.perf_counter() - t0)
 
     # no delete_cache: Gradio 6.31's schedule dies on a request that adds a file during its pass;
@@ -368,6 +378,8 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
                                           info="small: booth, bathroom, car (< 50 m³) · medium: office, living "
                                                "room, classroom · large: hall, church, atrium (> 1000 m³)")
                     button = gr.Button("Analyze again", variant="secondary")
+                    # the page's theme, which THEME_JS reads as each analysis starts
+                    theme_in = gr.Textbox("light", visible=False, label="theme")
                 with gr.Column(scale=1, min_width=300):
                     known_out = gr.Markdown(elem_id="known")
                     labels_out = gr.Label(num_top_classes=5, label="Top-5 labels", elem_id="labels")
@@ -381,22 +393,23 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
                                     interactive=False, visible=False, elem_id="timeline")
             info_out = gr.Markdown(elem_id="info")
             outputs = [known_out, spec_out, labels_out, distance_out, gauge_out, timeline_out, info_out]
-            analysis = dict(fn=analyze, inputs=[audio_in, room_in], outputs=outputs, concurrency_id="analysis",
-                            concurrency_limit=settings.concurrency)
+            analysis = dict(fn=analyze, inputs=[audio_in, room_in, theme_in], outputs=outputs, js=THEME_JS,
+                            concurrency_id="analysis", concurrency_limit=settings.concurrency)
             # an upload or a finished recording is analysed at once; the button re-runs
             button.click(**analysis, api_name="analyze")
             # a new room kind re-runs the analysis of the sound already there (nothing without one)
-            room_in.input(lambda path, room: analyze(path, room) if path else tuple(gr.skip() for _ in outputs),
-                          [audio_in, room_in], outputs, concurrency_id="analysis",
+            room_in.input(lambda path, *rest: analyze(path, *rest) if path else tuple(gr.skip() for _ in outputs),
+                          [audio_in, room_in, theme_in], outputs, js=THEME_JS, concurrency_id="analysis",
                           concurrency_limit=settings.concurrency, api_visibility="private")
             audio_in.upload(**analysis, api_name="analyze_upload", api_visibility="private")
             audio_in.stop_recording(**analysis, api_name="analyze_recording", api_visibility="private")
             examples = sorted(EXAMPLES.glob("*.wav"))
             if examples:
-                gr.Examples([[str(p)] for p in examples], inputs=[audio_in], outputs=outputs, fn=analyze,
-                            run_on_click=True, cache_examples=False,
-                            label="Examples: the same speech simulated 1 m and 8 m from the microphone in "
-                                  "one room (generated by soundpred, MIT)")
+                shown = gr.Examples([[str(p)] for p in examples], inputs=[audio_in], cache_examples=False,
+                                    label="Examples: the same speech simulated 1 m and 8 m from the microphone "
+                                          "in one room (generated by soundpred, MIT)")
+                # analysed as an upload is: in the room kind chosen and the page's theme
+                shown.load_input_event.then(**analysis, api_visibility="private")
         with gr.Tab("Live"):
             gr.Markdown(f"Listens to the microphone and updates about every {LIVE_EVERY:g} s, for up to "
                         f"{LIVE_LIMIT // 60} minutes per start: the labels from the last {LIVE_SECONDS:g} s of "

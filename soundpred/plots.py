@@ -8,6 +8,7 @@ import librosa
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import NullLocator
 from PIL import Image
 
@@ -15,7 +16,33 @@ from .distance import RANGE_M
 from .labels import display_name
 
 __all__ = ["spectrogram_figure", "timeline_figure", "distance_gauge", "curves_figure", "confusion_figure",
-           "SpectrogramPainter", "GaugePainter", "TimelinePainter"]
+           "SpectrogramPainter", "GaugePainter", "TimelinePainter", "THEMES"]
+
+#: The app's figures in each of the page's themes: background, text, and axes and ticks. Light is
+#: matplotlib's own look; dark takes Gradio 6's default dark theme (the block background
+#: ``--block-background-fill``, ``--body-text-color`` and ``--body-text-color-subdued``), so a
+#: figure sits in its box as the rest of the page does instead of a white panel.
+THEMES = {"light": None, "dark": dict(face="#27272a", text="#f4f4f5", edge="#bbbbc2", grid="#71717a")}
+
+
+def _themed(fig: Figure, theme: str) -> Figure:
+    """``fig`` in ``theme``'s colours (a key of :data:`THEMES`); colour maps and data colours stay."""
+    if theme not in THEMES:
+        raise ValueError(f"theme must be one of {', '.join(THEMES)}, not {theme!r}")
+    colours = THEMES[theme]
+    if colours is None:
+        return fig
+    fig.set_facecolor(colours["face"])
+    for ax in fig.axes:
+        ax.set_facecolor(colours["face"])
+        # ticks made later (a new time range) take these too
+        ax.tick_params(which="both", colors=colours["edge"], labelcolor=colours["text"],
+                       grid_color=colours["grid"])
+        for spine in ax.spines.values():
+            spine.set_edgecolor(colours["edge"])
+    for text in fig.findobj(Text):  # titles, axis labels, legends, the colour bar's label
+        text.set_color(colours["text"])
+    return fig
 
 
 def _mel_ticks(n_mels: int, fmin: float, fmax: float):
@@ -27,8 +54,10 @@ def _mel_ticks(n_mels: int, fmin: float, fmax: float):
 
 
 def spectrogram_figure(spec: np.ndarray, *, hop_s: float, fmin: float = 50.0, fmax: float = 8000.0,
-                       top_db: float = 80.0, title: str = "Log-mel spectrogram (model input)") -> Figure:
-    """``spec``: (frames, n_mels) in [-1, 0] as :class:`~soundpred.features.LogMel` gives."""
+                       top_db: float = 80.0, title: str = "Log-mel spectrogram (model input)",
+                       theme: str = "light") -> Figure:
+    """``spec``: (frames, n_mels) in [-1, 0] as :class:`~soundpred.features.LogMel` gives; ``theme``:
+    a key of :data:`THEMES`."""
     # fixed margins: the constrained layout engine doubles the time to draw (a per-request cost)
     # 800 x 432 px with large type (small inches, high dpi): legible when a phone shows it 360 px wide
     fig = Figure(figsize=(5.0, 2.7), dpi=160)
@@ -43,7 +72,7 @@ def spectrogram_figure(spec: np.ndarray, *, hop_s: float, fmin: float = 50.0, fm
     ax.set_ylabel("frequency (Hz, mel scale)")
     ax.set_title(title, fontsize=10, loc="left")  # left: the app's image buttons sit top right
     fig.colorbar(im, ax=ax, label="dB re max", pad=0.01)
-    return fig
+    return _themed(fig, theme)
 
 
 class _Painter:
@@ -53,9 +82,11 @@ class _Painter:
     data change between calls, and only the artists that change are drawn: each figure keeps a
     picture of everything else (the titles, the axes that stay put), drawn once, and draws its
     :meth:`_dynamic` artists over it (matplotlib's blitting). Thread-safe; the pixels equal a
-    fresh figure's (tests/test_plots.py)."""
+    fresh figure's (tests/test_plots.py). ``theme``: a key of :data:`THEMES`."""
 
-    def __init__(self):
+    def __init__(self, *, theme: str = "light"):
+        _themed(Figure(), theme)  # an unknown theme fails here, not at the first request
+        self.theme = theme
         self._pool: queue.SimpleQueue = queue.SimpleQueue()
 
     def _new(self) -> Figure:
@@ -114,13 +145,13 @@ class _Painter:
 class SpectrogramPainter(_Painter):
     """:func:`spectrogram_figure` as PNG: ``painter.png(spec, hop_s=...)``."""
 
-    def __init__(self, *, n_mels: int, fmin: float, fmax: float, top_db: float):
-        super().__init__()
+    def __init__(self, *, n_mels: int, fmin: float, fmax: float, top_db: float, theme: str = "light"):
+        super().__init__(theme=theme)
         self.n_mels, self.fmin, self.fmax, self.top_db = n_mels, fmin, fmax, top_db
 
     def _new(self) -> Figure:
         return spectrogram_figure(np.zeros((2, self.n_mels), np.float32) - 1, hop_s=0.01, fmin=self.fmin,
-                                  fmax=self.fmax, top_db=self.top_db)
+                                  fmax=self.fmax, top_db=self.top_db, theme=self.theme)
 
     def _update(self, fig: Figure, spec: np.ndarray, *, hop_s: float) -> None:
         if spec.ndim != 2 or spec.shape[1] != self.n_mels:
@@ -139,12 +170,12 @@ class SpectrogramPainter(_Painter):
 class GaugePainter(_Painter):
     """:func:`distance_gauge` as PNG: ``painter.png(distance, interval)``."""
 
-    def __init__(self, *, lo: float = RANGE_M[0], hi: float = RANGE_M[1]):
-        super().__init__()
+    def __init__(self, *, lo: float = RANGE_M[0], hi: float = RANGE_M[1], theme: str = "light"):
+        super().__init__(theme=theme)
         self.lo, self.hi = lo, hi
 
     def _new(self) -> Figure:
-        return distance_gauge(1.0, (0.5, 2.0), lo=self.lo, hi=self.hi)
+        return distance_gauge(1.0, (0.5, 2.0), lo=self.lo, hi=self.hi, theme=self.theme)
 
     def _update(self, fig: Figure, distance: float, interval: tuple[float, float]) -> None:
         ax = fig.axes[0]
@@ -164,13 +195,14 @@ class GaugePainter(_Painter):
 class TimelinePainter(_Painter):
     """:func:`timeline_figure` as PNG: ``painter.png(times, window_scores, labels)``."""
 
-    def __init__(self, *, n: int = 5):
-        super().__init__()
+    def __init__(self, *, n: int = 5, theme: str = "light"):
+        super().__init__(theme=theme)
         self.n = n
 
     def _new(self) -> Figure:
         dummy = np.tile(np.linspace(1, 0.5, self.n), (2, 1))  # n lines, ranked
-        return timeline_figure(np.array([0.0, 1.0]), dummy, [f"label{i}" for i in range(self.n)], n=self.n)
+        return timeline_figure(np.array([0.0, 1.0]), dummy, [f"label{i}" for i in range(self.n)], n=self.n,
+                               theme=self.theme)
 
     def _update(self, fig: Figure, times: np.ndarray, window_scores: np.ndarray, labels) -> None:
         ax = fig.axes[0]
@@ -193,8 +225,9 @@ def _leading(window_scores: np.ndarray, n: int) -> np.ndarray:
     return np.argsort(window_scores.mean(axis=0))[::-1][:n]
 
 
-def timeline_figure(times: np.ndarray, window_scores: np.ndarray, labels, *, n: int = 5) -> Figure:
-    """Scores over time of the ``n`` labels with the highest mean score."""
+def timeline_figure(times: np.ndarray, window_scores: np.ndarray, labels, *, n: int = 5,
+                    theme: str = "light") -> Figure:
+    """Scores over time of the ``n`` labels with the highest mean score; ``theme``: a key of :data:`THEMES`."""
     # fixed margins (a per-request figure); the legend sits above the axes, never over the lines
     fig = Figure(figsize=(5.0, 3.0), dpi=160)
     fig.subplots_adjust(left=0.12, right=0.98, bottom=0.17, top=0.72)
@@ -209,7 +242,7 @@ def timeline_figure(times: np.ndarray, window_scores: np.ndarray, labels, *, n: 
               frameon=False, borderaxespad=0.0)
     fig.suptitle("Leading labels over time", fontsize=10, x=0.12, ha="left", y=0.98)
     ax.grid(alpha=0.3)
-    return fig
+    return _themed(fig, theme)
 
 
 def curves_figure(history: dict) -> Figure:
@@ -264,8 +297,9 @@ def distance_figure(true, pred, lo, hi, *, title: str = "") -> Figure:
 
 
 def distance_gauge(distance: float, interval: tuple[float, float], *, lo: float = RANGE_M[0],
-                   hi: float = RANGE_M[1]) -> Figure:
-    """A small log-scale bar from ``lo`` to ``hi`` metres with the estimate and its interval."""
+                   hi: float = RANGE_M[1], theme: str = "light") -> Figure:
+    """A small log-scale bar from ``lo`` to ``hi`` metres with the estimate and its interval;
+    ``theme``: a key of :data:`THEMES`."""
     # 576 x 176 px: the type is large for the width, so a phone that shows it 330 px wide keeps it legible
     fig = Figure(figsize=(3.6, 1.1), dpi=160)
     fig.subplots_adjust(left=0.05, right=0.95, bottom=0.42, top=0.68)
@@ -281,4 +315,4 @@ def distance_gauge(distance: float, interval: tuple[float, float], *, lo: float 
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     ax.set_xlabel("distance from the microphone (m)")
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=9, frameon=False, borderaxespad=0.2)
-    return fig
+    return _themed(fig, theme)

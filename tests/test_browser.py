@@ -266,10 +266,70 @@ def test_live_mode_updates(app_process, browser_page, artifacts):
     assert starts() == started + 1  # one new stream, and a log line for it
 
 
+FIGURES = ("#spectrogram", "#gauge", "#timeline")
+
+
+def _figure_backgrounds(page, before: dict | None = None) -> dict:
+    """Each figure's background (the top-left pixel of the picture the app serves) and its box's,
+    as ``rgb(r, g, b)`` (given ``before``, the sources :func:`_figure_sources` gave, once each has a
+    new one: the page swaps the pictures in a little after the text)."""
+    import io
+    import urllib.request
+
+    from PIL import Image
+    from playwright.sync_api import expect
+
+    out = {}
+    for fig in FIGURES:
+        img = page.locator(f"{fig} img")
+        if before:
+            expect(img).not_to_have_attribute("src", before[fig], timeout=30_000)
+        with urllib.request.urlopen(img.evaluate("img => img.src"), timeout=30) as response:
+            corner = Image.open(io.BytesIO(response.read())).convert("RGB").getpixel((2, 2))
+        out[fig] = ("rgb({}, {}, {})".format(*corner),
+                    page.locator(fig).evaluate("el => getComputedStyle(el).backgroundColor"))
+    return out
+
+
+def _figure_sources(page) -> dict:
+    return {fig: page.locator(f"{fig} img").get_attribute("src") for fig in FIGURES}
+
+
+def test_figures_follow_the_page_theme(app_url, artifacts):
+    """The figures are drawn in the page's theme as each analysis starts, so that each one's
+    background is its box's: light at first, then dark once the system turns dark while the page
+    is open (Gradio follows the system's preference), for "Analyze again" and for an example."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1100}, color_scheme="light")
+        page.goto(app_url)
+        page.locator("input[type=file]").first.set_input_files(str(EXAMPLE_1M))
+        expect(page.locator("#distance")).to_contain_text("Distance ≈", timeout=90_000)
+        expect(page.locator("#timeline img")).to_be_visible(timeout=30_000)
+        light = _figure_backgrounds(page)
+        assert all(fig == box == "rgb(255, 255, 255)" for fig, box in light.values()), light
+
+        page.emulate_media(color_scheme="dark")
+        expect(page.locator("body")).to_have_class(re.compile(r"\bdark\b"))
+        before = _figure_sources(page)
+        page.get_by_role("button", name="Analyze again").click()
+        dark = _figure_backgrounds(page, before)
+        assert all(fig == box != "rgb(255, 255, 255)" for fig, box in dark.values()), dark
+
+        before = _figure_sources(page)
+        page.get_by_text("speech_8m_meeting_room.wav").click()  # an example
+        assert _figure_backgrounds(page, before) == dark
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / "app_dark.png"), full_page=True)
+        browser.close()
+
+
 def test_room_menu_with_a_model_that_takes_it(tmp_path, fake_mic_wav, artifacts):
     """With a distance model trained with room kinds (here a tiny one whose hint matters), the
     page shows the Room menu; choosing a kind re-runs the analysis of the sound already there and
-    the distance changes."""
+    the distance changes. An example is analysed in the kind chosen, as an upload is."""
     import keras
     from playwright.sync_api import expect, sync_playwright
 
@@ -294,6 +354,11 @@ def test_room_menu_with_a_model_that_takes_it(tmp_path, fake_mic_wav, artifacts)
         page.get_by_role("option", name="large").click()
         expect(distance).not_to_have_text(before, timeout=60_000)
         expect(page.locator(".progress-text")).to_have_count(0, timeout=30_000)  # every output settled
+        large = distance.inner_text()
+        page.get_by_text("speech_8m_meeting_room.wav").click()
+        expect(distance).not_to_have_text(large, timeout=60_000)
+        page.get_by_text(EXAMPLE_1M.name).click()  # the same sound as the upload above, as an example
+        expect(distance).to_have_text(large, timeout=60_000)
         page.screenshot(path=str(artifacts / "app_room.png"), full_page=True)
         browser.close()
 
@@ -307,7 +372,7 @@ def test_the_app_embedded_in_a_blog_post(app_url, fake_mic_wav, tmp_path, artifa
     - the ``<gradio-app>`` web component: the README's script is Gradio's CDN copy of the
       installed Gradio's ``gradio.js``, which imports the bundle next to it; the installed
       package's own copy of those files stands in for the CDN (no network here). An upload is
-      analysed, and the app's microphone script reaches the host page;
+      analysed, in the component's dark theme, and the app's microphone script reaches the host page;
     - an iframe without ``allow="microphone"``: Record says why nothing records (Gradio alone
       shows nothing), with a link to the app in its own tab, and an upload still works."""
     import gradio
@@ -327,7 +392,7 @@ def test_the_app_embedded_in_a_blog_post(app_url, fake_mic_wav, tmp_path, artifa
 
     post("iframe.html", f'<iframe id="app" src="{app_url}" allow="microphone" width="100%" height="1200"></iframe>')
     post("no-microphone.html", f'<iframe id="app" src="{app_url}" width="100%" height="1200"></iframe>')
-    post("component.html", f'<gradio-app src="{app_url}"></gradio-app>',
+    post("component.html", f'<gradio-app src="{app_url}" theme_mode="dark"></gradio-app>',
          head='<script type="module" src="cdn/gradio.js"></script>')
     with _site(site) as blog, sync_playwright() as p:
         assert not blog.startswith(app_url.rsplit(":", 1)[0])  # another site than the app's
@@ -350,6 +415,9 @@ def test_the_app_embedded_in_a_blog_post(app_url, fake_mic_wav, tmp_path, artifa
         page.locator("gradio-app input[type=file]").first.set_input_files(str(EXAMPLE_1M))
         expect(page.locator("#distance")).to_contain_text("Distance ≈", timeout=90_000)
         expect(page.locator(".confidence-set")).to_have_count(5)
+        expect(page.locator("#timeline img")).to_be_visible(timeout=30_000)
+        dark = _figure_backgrounds(page)  # in the component's theme, as the page around them
+        assert all(fig == box != "rgb(255, 255, 255)" for fig, box in dark.values()), dark
         assert page.evaluate(ASKS, True)[:3] == [False, False, False]
         page.screenshot(path=str(artifacts / "embed_component.png"), full_page=True)
 
