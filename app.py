@@ -518,7 +518,7 @@ def main() -> None:
     try:
         demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size).launch(
             server_name=settings.server_name, max_file_size=settings.max_file_size, css=CSS,
-            head=MIC_HEAD)
+            head=MIC_HEAD, run_history=settings.run_history)
     finally:
         # at once: Gradio's own shutdown would wait for every connection to close (an open
         # browser tab keeps one open) and give up after 5 s

@@ -25,6 +25,7 @@ VARIABLES = (
     ("SOUNDPRED_CACHE_SECONDS", "cache_seconds", "uploads leave Gradio's cache after this many seconds"),
     ("SOUNDPRED_MALLOC_ARENAS", "malloc_arenas", "glibc malloc arenas of the app process (0: glibc's default)"),
     ("GRADIO_SERVER_NAME", "server_name", "address the app listens on (`0.0.0.0` to serve a network)"),
+    ("GRADIO_RUN_HISTORY", "run_history", "Gradio's run history in each browser (`true` or `false`)"),
 )
 
 
@@ -39,6 +40,9 @@ class Settings:
     cache_seconds: int = 3600
     malloc_arenas: int = 2
     server_name: str = "127.0.0.1"
+    #: Off, unlike Gradio's default: it keeps the runs of the "Analyze again" button (not those of
+    #: uploads or recordings) in the person's browser, and a replayed run shows no labels.
+    run_history: bool = False
 
     @classmethod
     def from_env(cls, environ=None) -> "Settings":
@@ -53,10 +57,17 @@ class Settings:
                 continue
             kind = types[name]
             try:
-                values[name] = int(raw) if kind == "int" else float(raw) if kind == "float" else raw
+                values[name] = int(raw) if kind == "int" else float(raw) if kind == "float" else \
+                    _boolean(raw) if kind == "bool" else raw
             except ValueError:
                 raise ValueError(f"{var}={raw!r} is not a valid {kind}") from None
         return cls(**values)
+
+
+def _boolean(raw: str) -> bool:
+    if raw.lower() not in ("true", "false"):
+        raise ValueError(raw)
+    return raw.lower() == "true"
 
 
 @functools.cache

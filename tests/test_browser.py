@@ -58,7 +58,9 @@ def browser_page(fake_mic_wav):
 
 
 def test_upload_is_analysed_at_once(app_url, browser_page, artifacts):
-    """An upload is analysed without pressing anything; "Analyze again" re-runs it."""
+    """An upload is analysed without pressing anything; "Analyze again" re-runs it. The browser
+    keeps no run history (Gradio's would keep that button's runs, link them in the footer and
+    replay them without their labels)."""
     from playwright.sync_api import expect
 
     page = browser_page
@@ -74,6 +76,10 @@ def test_upload_is_analysed_at_once(app_url, browser_page, artifacts):
     first = page.locator("#info").inner_text()
     page.get_by_role("button", name="Analyze again").click()
     expect(page.locator("#info")).not_to_have_text(first, timeout=60_000)  # a new run, a new time
+    page.reload()
+    expect(page.locator("footer")).to_contain_text("Settings")
+    expect(page.locator("footer")).not_to_contain_text("Runs")
+    assert page.request.get(f"{app_url}gradio_api/runs").status == 404
 
 
 def test_phone_layout(app_url, fake_mic_wav, artifacts):

@@ -15,11 +15,16 @@ def test_defaults_and_overrides():
     s = Settings.from_env({"SOUNDPRED_MAX_SECONDS": "30", "SOUNDPRED_CONCURRENCY": "4",
                            "SOUNDPRED_CLASSIFIER": "owner/name@abc", "SOUNDPRED_QUEUE_SIZE": " "})
     assert (s.max_seconds, s.concurrency, s.classifier, s.queue_size) == (30.0, 4, "owner/name@abc", 64)
+    assert Settings().run_history is False
+    assert Settings.from_env({"GRADIO_RUN_HISTORY": "True"}).run_history is True
+    assert Settings.from_env({"GRADIO_RUN_HISTORY": "false"}).run_history is False
 
 
 def test_bad_value_names_the_variable():
     with pytest.raises(ValueError, match="SOUNDPRED_CONCURRENCY='two'"):
         Settings.from_env({"SOUNDPRED_CONCURRENCY": "two"})
+    with pytest.raises(ValueError, match="GRADIO_RUN_HISTORY='yes' is not a valid bool"):
+        Settings.from_env({"GRADIO_RUN_HISTORY": "yes"})
 
 
 def test_readme_documents_every_variable():
