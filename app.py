@@ -20,6 +20,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 from gradio.data_classes import FileData
+from gradio.utils import get_space
 from PIL import Image
 
 from soundpred import audio
@@ -157,6 +158,13 @@ CSS = """
 """
 
 
+def share_button() -> list[str]:
+    """Gradio's "share" button of the audio and the figures, where it works: it posts to the
+    Hugging Face Space's discussions, and on any other host (a server of one's own, a laptop) it
+    only shows "Must be on Spaces to share." as an error."""
+    return ["share"] if get_space() else []
+
+
 def load_predictor(settings: Settings) -> Predictor:
     return Predictor.from_specs(settings.classifier, settings.distance, top_k=5,
                                 max_seconds=settings.max_seconds or None)
@@ -256,8 +264,8 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
     and matplotlib loads its fonts on first use). Whoever launches it deletes what it keeps:
     :func:`main` runs a :class:`CacheCleaner`."""
     fe = predictor.classifier.frontend
-    # figures reused across requests (the per-request cost was mostly building them)
-    # in each of the page's themes
+    # figures reused across requests (the per-request cost was mostly building them), in each of
+    # the page's themes
     painters = {theme: (SpectrogramPainter(n_mels=fe.n_mels, fmin=fe.fmin, fmax=fe.fmax, top_db=fe.top_db, theme=theme),
                         GaugePainter(theme=theme), TimelinePainter(theme=theme)) for theme in THEMES}
     # One limit for every endpoint: Gradio's queue bounds the events it starts per concurrency
@@ -371,7 +379,8 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
         with gr.Tab("Record or upload"):
             with gr.Row():
                 with gr.Column(scale=1, min_width=300):
-                    audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Sound")
+                    audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Sound",
+                                        buttons=["download", *share_button()])
                     # only a distance model trained with room kinds can use one
                     room_in = gr.Dropdown(list(ROOM_KINDS), value="auto", label="Room", elem_id="room",
                                           visible=predictor.takes_room_hint,
@@ -387,10 +396,11 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
                     gauge_out = gr.Image(label="Distance", show_label=False, format="png", interactive=False,
                                          elem_id="gauge", buttons=[], height=150)
             # the figures carry their own titles: Gradio's label box would cover their top left
+            figure_buttons = ["download", *share_button(), "fullscreen"]  # Gradio's, where share works
             spec_out = gr.Image(label="Spectrogram (model input)", show_label=False, format="png",
-                                interactive=False, elem_id="spectrogram")
+                                interactive=False, elem_id="spectrogram", buttons=figure_buttons)
             timeline_out = gr.Image(label="Timeline of the leading labels", show_label=False, format="png",
-                                    interactive=False, visible=False, elem_id="timeline")
+                                    interactive=False, visible=False, elem_id="timeline", buttons=figure_buttons)
             info_out = gr.Markdown(elem_id="info")
             outputs = [known_out, spec_out, labels_out, distance_out, gauge_out, timeline_out, info_out]
             analysis = dict(fn=analyze, inputs=[audio_in, room_in, theme_in], outputs=outputs, js=THEME_JS,
@@ -416,7 +426,8 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
                         f"sound, the distance from the last {LIVE_DISTANCE_SECONDS:g} s (stay at a place that "
                         f"long to read it there).")
             with gr.Row():
-                live_in = gr.Audio(sources=["microphone"], streaming=True, type="filepath", label="Microphone")
+                live_in = gr.Audio(sources=["microphone"], streaming=True, type="filepath", label="Microphone",
+                                   buttons=["download", *share_button()])
                 with gr.Column():
                     live_known = gr.Markdown(elem_id="live-known")
                     live_labels = gr.Label(num_top_classes=5, label="Top-5 labels (live)", elem_id="live-labels")

@@ -205,3 +205,28 @@ def test_cache_cleaner_keeps_going_while_requests_add_files(tmp_path):
     assert stuck.is_dir() and all(p.exists() for p in fresh)  # the folder stays; none is that old yet
     assert cleaner.stop() == len(fresh)
     assert not any(p.exists() for p in fresh) and demo.upload_file_set == {str(stuck)}
+
+
+@pytest.mark.parametrize("space", [None, "owner/soundpred"])
+def test_share_buttons_only_on_spaces(predictor, monkeypatch, space):
+    """Gradio's "share" button of the audio and the figures only works on Hugging Face Spaces
+    (elsewhere it shows "Must be on Spaces to share." as an error, seen in Chromium): the page has
+    it there and nowhere else; download and fullscreen stay."""
+    from app import build_app
+
+    monkeypatch.delenv("SYSTEM", raising=False)
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    if space:
+        monkeypatch.setenv("SYSTEM", "spaces")
+        monkeypatch.setenv("SPACE_ID", space)
+    demo = build_app(predictor, warm=False)
+    props = [c["props"] for c in demo.get_config_file()["components"] if c["type"] in ("audio", "image")]
+    assert len(props) == 5  # the sound, the live microphone, and the three figures
+    for p in props:
+        if p.get("elem_id") == "gauge":
+            assert p["buttons"] == []
+            continue
+        assert "download" in p["buttons"], p.get("elem_id")
+        assert ("share" in p["buttons"]) is bool(space), p.get("elem_id")
+        if p.get("elem_id") in ("spectrogram", "timeline"):
+            assert "fullscreen" in p["buttons"]
