@@ -388,7 +388,7 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
                                                "room, classroom · large: hall, church, atrium (> 1000 m³)")
                     button = gr.Button("Analyze again", variant="secondary")
                     # the page's theme, which THEME_JS reads as each analysis starts
-                    theme_in = gr.Textbox("light", visible=False, label="theme")
+                    theme_in = gr.Dropdown(list(THEMES), value="light", visible=False, label="theme")
                 with gr.Column(scale=1, min_width=300):
                     known_out = gr.Markdown(elem_id="known")
                     labels_out = gr.Label(num_top_classes=5, label="Top-5 labels", elem_id="labels")
