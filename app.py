@@ -25,7 +25,8 @@ from PIL import Image
 
 from soundpred import audio
 from soundpred.audio import AudioError
-from soundpred.plots import THEMES, GaugePainter, SpectrogramPainter, TimelinePainter
+from soundpred.labels import display_name
+from soundpred.plots import THEMES, GaugePainter, SpectrogramPainter, TimelinePainter, leading
 from soundpred.predict import Prediction, Predictor
 from soundpred.rooms import ROOM_KINDS
 from soundpred.settings import Settings, limit_malloc_arenas, trim_malloc
@@ -247,6 +248,13 @@ def _live_md(pred: Prediction, stamp: str) -> str:
             f"the last {secs(min(pred.duration_s, LIVE_SECONDS))} s · updated {stamp}*")
 
 
+def _timeline_alt(pred: Prediction) -> str:
+    """What the timeline shows, for screen readers (the other figures' words are fixed)."""
+    best = [display_name(pred.labels[i]) for i in leading(pred.window_scores, 5)]
+    return (f"The scores (0 to 1) of the five leading labels over the {pred.duration_s:.1f} s of sound, "
+            f"window by window: {', '.join(best)}.")
+
+
 def _image(rgb: np.ndarray, request: str) -> Image.Image:
     """A figure's pixels as a PIL image carrying the request's id in its PNG metadata. Gradio
     stores each output image under a hash of its bytes and rewrites the file when the same bytes
@@ -310,7 +318,8 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
         pred = run(path, spectrogram=True, room=room)
         spec, gauge, timeline, many = figures(pred, theme)
         return (_known_md(pred), spec, _labels(pred), _distance_md(pred), gauge,
-                gr.update(value=timeline, visible=many), _models_md(pred))
+                gr.update(value=timeline, visible=many, alt_text=_timeline_alt(pred) if many else None),
+                _models_md(pred))
 
     # each press of Record is one streaming event, and Gradio hands every call of that event the
     # same gr.Request: its token tells a new stream from the last one's leftover buffer
@@ -394,11 +403,15 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
                     labels_out = gr.Label(num_top_classes=5, label="Top-5 labels", elem_id="labels")
                     distance_out = gr.Markdown(elem_id="distance")
                     gauge_out = gr.Image(label="Distance", show_label=False, format="png", interactive=False,
-                                         elem_id="gauge", buttons=[], height=150)
+                                         elem_id="gauge", buttons=[], height=150,
+                                         alt_text="The distance above and its 90 % interval, on a scale from "
+                                                  "0.3 to 20 m.")
             # the figures carry their own titles: Gradio's label box would cover their top left
             figure_buttons = ["download", *share_button(), "fullscreen"]  # Gradio's, where share works
             spec_out = gr.Image(label="Spectrogram (model input)", show_label=False, format="png",
-                                interactive=False, elem_id="spectrogram", buttons=figure_buttons)
+                                interactive=False, elem_id="spectrogram", buttons=figure_buttons,
+                                alt_text="Log-mel spectrogram of the sound, as the classifier hears it: time "
+                                         "across, frequency up, loudness as colour.")
             timeline_out = gr.Image(label="Timeline of the leading labels", show_label=False, format="png",
                                     interactive=False, visible=False, elem_id="timeline", buttons=figure_buttons)
             info_out = gr.Markdown(elem_id="info")

@@ -16,7 +16,7 @@ from .distance import RANGE_M
 from .labels import display_name
 
 __all__ = ["spectrogram_figure", "timeline_figure", "distance_gauge", "curves_figure", "confusion_figure",
-           "SpectrogramPainter", "GaugePainter", "TimelinePainter", "THEMES"]
+           "SpectrogramPainter", "GaugePainter", "TimelinePainter", "THEMES", "leading"]
 
 #: The app's figures in each of the page's themes: background, text, and axes and ticks. Light is
 #: matplotlib's own look; dark takes Gradio 6's default dark theme (the block background
@@ -206,7 +206,7 @@ class TimelinePainter(_Painter):
 
     def _update(self, fig: Figure, times: np.ndarray, window_scores: np.ndarray, labels) -> None:
         ax = fig.axes[0]
-        best = _leading(window_scores, self.n)
+        best = leading(window_scores, self.n)
         if len(best) != len(ax.lines):
             raise ValueError(f"expected at least {self.n} labels")
         for line, text, i in zip(ax.lines, ax.get_legend().get_texts(), best):
@@ -221,7 +221,9 @@ class TimelinePainter(_Painter):
         return [ax.xaxis, *ax.lines, *ax.spines.values(), ax.get_legend()]
 
 
-def _leading(window_scores: np.ndarray, n: int) -> np.ndarray:
+def leading(window_scores: np.ndarray, n: int) -> np.ndarray:
+    """The indices of the ``n`` labels with the highest mean score over the windows, best first
+    (the labels :func:`timeline_figure` draws)."""
     return np.argsort(window_scores.mean(axis=0))[::-1][:n]
 
 
@@ -232,7 +234,7 @@ def timeline_figure(times: np.ndarray, window_scores: np.ndarray, labels, *, n: 
     fig = Figure(figsize=(5.0, 3.0), dpi=160)
     fig.subplots_adjust(left=0.12, right=0.98, bottom=0.17, top=0.72)
     ax = fig.add_subplot()
-    best = _leading(window_scores, n)
+    best = leading(window_scores, n)
     for i in best:
         ax.plot(times, window_scores[:, i], marker="o", ms=3, label=display_name(labels[i]))
     ax.set_ylim(0, 1)

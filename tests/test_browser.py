@@ -59,8 +59,9 @@ def browser_page(fake_mic_wav):
 
 def test_upload_is_analysed_at_once(app_url, browser_page, artifacts):
     """An upload is analysed without pressing anything; "Analyze again" re-runs it. No "Share"
-    button off Spaces (there it only shows an error). The browser keeps no run history (Gradio's would keep that button's runs, link them in the footer and
-    replay them without their labels)."""
+    button off Spaces (there it only shows an error); the figures have words for screen readers.
+    The browser keeps no run history (Gradio's would keep that button's runs, link them in the
+    footer and replay them without their labels)."""
     from playwright.sync_api import expect
 
     page = browser_page
@@ -72,6 +73,11 @@ def test_upload_is_analysed_at_once(app_url, browser_page, artifacts):
     expect(page.locator(".confidence-set")).to_have_count(5)
     expect(page.locator("#spectrogram img")).to_be_visible()
     expect(page.locator("#spectrogram").get_by_label("Download")).to_be_visible()
+    # words for screen readers (Gradio's images are decorative without them)
+    expect(page.locator("#spectrogram img")).to_have_attribute("alt", re.compile("^Log-mel spectrogram of the sound"))
+    expect(page.locator("#gauge img")).to_have_attribute("alt", re.compile("90 % interval"))
+    expect(page.locator("#timeline img")).to_have_attribute(
+        "alt", re.compile(r"five leading labels over the 10\.\d s of sound, window by window: \w"))
     expect(page.get_by_role("button", name="Share")).to_have_count(0)  # it works on Spaces only
     page.wait_for_timeout(1000)
     page.screenshot(path=str(artifacts / "app_upload.png"), full_page=True)
