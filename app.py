@@ -215,7 +215,8 @@ def _distance_md(pred: Prediction, *, tip: bool = True) -> str:
     if pred.distance_m is None:
         return "*No distance model loaded.*"
     lo, hi = pred.distance_interval_m
-    text = (f"### Distance ≈ {pred.distance_m:.1f} m\n90 % interval {lo:.1f} – {hi:.1f} m "
+    room = "" if pred.room == "auto" else f" for a {pred.room} room"
+    text = (f"### Distance ≈ {pred.distance_m:.1f} m\n90 % interval {lo:.1f} – {hi:.1f} m{room} "
             "(experimental: one microphone, trained on simulated rooms only)")
     if tip and _heard_speech(pred) is False:
         text += ("\n\n*Not speech: the distance model hears speech best. For other sounds its estimate follows "
@@ -335,12 +336,12 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
                 log.info("live: a stream started")  # the log says that the browser's audio arrives
         return token
 
-    def live(chunk, buffer, request: gr.Request):
+    def live(chunk, buffer, room, request: gr.Request):
         """Streaming microphone: keep the last LIVE_DISTANCE_SECONDS of this stream at the model's
         rate and analyse them at most once every LIVE_EVERY s (a client that sends faster gets no
         more of the CPU): the labels from the last LIVE_SECONDS, the distance from all of it. The
         page's state outlives a stream: a new press of Record starts from silence, not from the
-        audio of the last one."""
+        audio of the last one. ``room``: the Live tab's Room menu, read with every chunk."""
         if chunk is None:
             return gr.update(), gr.update(), gr.update(), buffer
         stamp = time.strftime("%H:%M:%S")
@@ -353,7 +354,8 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
             if time.monotonic() - last < 0.8 * LIVE_EVERY:
                 return gr.update(), gr.update(), gr.update(), (token, y, last)
             with slots:
-                pred = predictor.predict((fe.sample_rate, y), spectrogram=False, label_seconds=LIVE_SECONDS)
+                pred = predictor.predict((fe.sample_rate, y), spectrogram=False, label_seconds=LIVE_SECONDS,
+                                         room=room or "auto")
             analysed()
         except AudioError as e:
             return "", {}, f"*{e}* · updated {stamp}", (token, y, time.monotonic())
@@ -379,6 +381,13 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
 
     # no delete_cache: Gradio 6.31's schedule dies on a request that adds a file during its pass;
     # main() runs a CacheCleaner instead
+    def room_menu(elem_id: str) -> gr.Dropdown:
+        """The Room menu (one per tab); only a distance model trained with room kinds can use one."""
+        return gr.Dropdown(list(ROOM_KINDS), value="auto", label="Room", elem_id=elem_id,
+                           visible=predictor.takes_room_hint,
+                           info="small: booth, bathroom, car (< 50 m³) · medium: office, living room, "
+                                "classroom · large: hall, church, atrium (> 1000 m³)")
+
     with gr.Blocks(title="soundpred") as demo:
         gr.Markdown("# soundpred\nRecord or upload a sound: see the spectrogram the model saw, the five most "
                     "likely of the 41 Freesound (FSDKaggle2018) labels, and how far the source was from "
@@ -390,11 +399,7 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
                 with gr.Column(scale=1, min_width=300):
                     audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Sound",
                                         buttons=["download", *share_button()])
-                    # only a distance model trained with room kinds can use one
-                    room_in = gr.Dropdown(list(ROOM_KINDS), value="auto", label="Room", elem_id="room",
-                                          visible=predictor.takes_room_hint,
-                                          info="small: booth, bathroom, car (< 50 m³) · medium: office, living "
-                                               "room, classroom · large: hall, church, atrium (> 1000 m³)")
+                    room_in = room_menu("room")
                     button = gr.Button("Analyze again", variant="secondary")
                     # the page's theme, which THEME_JS reads as each analysis starts
                     theme_in = gr.Dropdown(list(THEMES), value="light", visible=False, label="theme")
@@ -439,16 +444,22 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
                         f"sound, the distance from the last {LIVE_DISTANCE_SECONDS:g} s (stay at a place that "
                         f"long to read it there).")
             with gr.Row():
-                live_in = gr.Audio(sources=["microphone"], streaming=True, type="filepath", label="Microphone",
-                                   buttons=["download", *share_button()])
+                with gr.Column():
+                    live_in = gr.Audio(sources=["microphone"], streaming=True, type="filepath", label="Microphone",
+                                       buttons=["download", *share_button()])
+                    live_room = room_menu("live-room")
                 with gr.Column():
                     live_known = gr.Markdown(elem_id="live-known")
                     live_labels = gr.Label(num_top_classes=5, label="Top-5 labels (live)", elem_id="live-labels")
                     live_distance = gr.Markdown(elem_id="live-distance")
             live_state = gr.State()
-            live_in.stream(live, [live_in, live_state], [live_known, live_labels, live_distance, live_state],
+            live_in.stream(live, [live_in, live_state, live_room], [live_known, live_labels, live_distance, live_state],
                            stream_every=LIVE_EVERY, time_limit=LIVE_LIMIT, concurrency_limit=None,
                            api_visibility="private", show_progress="hidden")  # no dimming or timer each second
+        # the two Room menus show one choice (in the browser; a choice made here moves the other
+        # without its input event, so the first tab does not re-run its analysis)
+        room_in.input(None, room_in, live_room, js="(room) => room")
+        live_room.input(None, live_room, room_in, js="(room) => room")
         gr.Markdown(f"<small>{MIC_NOTE} Limits: {settings.max_seconds:.0f} s of audio, "
                     f"{settings.max_file_size} per upload.</small>")
         gr.api(predict, api_name="predict", concurrency_id="analysis", concurrency_limit=settings.concurrency)

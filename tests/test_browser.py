@@ -186,7 +186,7 @@ def _wait_for_quiet_network(page, quiet_s: float = 1.0, timeout_s: float = 60.0)
 
 def test_live_mode_updates(app_process, browser_page, artifacts):
     """Live mode updates about every second, without a progress timer over the readings; after
-    Stop and Record, the readings start afresh.
+    Stop and Record, the readings start afresh; a room kind chosen on the tab reaches them.
 
     Gradio 6.31's streaming microphone loads its WAV encoder (two scripts and a worker) when the
     Live tab first opens; a Record pressed before that has finished records nothing, and the page
@@ -279,6 +279,13 @@ def test_live_mode_updates(app_process, browser_page, artifacts):
     assert seconds < 3, f"the new stream's first reading was heard from {seconds} s: {live.inner_text()}"
     assert starts() == started + 1  # one new stream, and a log line for it
 
+    # the Live tab's Room menu reaches the stream's next readings, and the first tab's menu shows it
+    page.locator("#live-room input").click()
+    page.get_by_role("option", name="large").click()
+    expect(live).to_contain_text("for a large room", timeout=30_000)
+    page.get_by_role("tab", name="Record or upload").click()
+    expect(page.locator("#room input")).to_have_value("large")
+
 
 FIGURES = ("#spectrogram", "#gauge", "#timeline")
 
@@ -369,6 +376,7 @@ def test_room_menu_with_a_model_that_takes_it(tmp_path, fake_mic_wav, artifacts)
         expect(distance).not_to_have_text(before, timeout=60_000)
         expect(page.locator(".progress-text")).to_have_count(0, timeout=30_000)  # every output settled
         large = distance.inner_text()
+        assert "for a large room" in large and "room (" not in before
         page.get_by_text("speech_8m_meeting_room.wav").click()
         expect(distance).not_to_have_text(large, timeout=60_000)
         page.get_by_text(EXAMPLE_1M.name).click()  # the same sound as the upload above, as an example
