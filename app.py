@@ -153,6 +153,26 @@ MIC_HEAD = """<script>
 #: the page is open). The figures are drawn in that theme.
 THEME_JS = """(path, room) => [path, room,
   document.querySelector(".gradio-container")?.closest(".dark") ? "dark" : "light"]"""
+#: When the page's theme changes while figures are shown (Gradio's settings panel, or the system
+#: turning dark at dusk), the page presses "Analyze again" for the sound already there, so the
+#: figures are drawn anew in the new theme (an analysis takes under a second; nothing else redraws
+#: them). Any class change in the page may be Gradio's theme switch; only a change of the theme
+#: itself acts.
+THEME_HEAD = """<script>
+(() => {
+  if (window.soundpredTheme) return;  // once only
+  const theme = () => document.querySelector(".gradio-container")?.closest(".dark") ? "dark" : "light";
+  let last = null;
+  window.soundpredTheme = new MutationObserver(() => {
+    const now = theme();
+    if (last !== null && now !== last && document.querySelector("#spectrogram img")) {
+      [...document.querySelectorAll("button")].find((b) => b.textContent.trim() === "Analyze again")?.click();
+    }
+    last = now;
+  });
+  window.soundpredTheme.observe(document.documentElement, {attributes: true, attributeFilter: ["class"], subtree: true});
+})();
+</script>"""
 CSS = """
 #known h3 { margin: 0.2em 0; }
 @media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
@@ -553,7 +573,7 @@ def main() -> None:
     try:
         demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size).launch(
             server_name=settings.server_name, max_file_size=settings.max_file_size, css=CSS,
-            head=MIC_HEAD, run_history=settings.run_history)
+            head=MIC_HEAD + THEME_HEAD, run_history=settings.run_history)
     finally:
         # at once: Gradio's own shutdown would wait for every connection to close (an open
         # browser tab keeps one open) and give up after 5 s

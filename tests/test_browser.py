@@ -318,8 +318,9 @@ def _figure_sources(page) -> dict:
 
 def test_figures_follow_the_page_theme(app_url, artifacts):
     """The figures are drawn in the page's theme as each analysis starts, so that each one's
-    background is its box's: light at first, then dark once the system turns dark while the page
-    is open (Gradio follows the system's preference), for "Analyze again" and for an example."""
+    background is its box's: light at first; when the system turns dark while the page is open
+    (Gradio follows the system's preference), the figures shown are drawn anew in dark, and so
+    are those of "Analyze again" and of an example."""
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
@@ -332,12 +333,15 @@ def test_figures_follow_the_page_theme(app_url, artifacts):
         light = _figure_backgrounds(page)
         assert all(fig == box == "rgb(255, 255, 255)" for fig, box in light.values()), light
 
-        page.emulate_media(color_scheme="dark")
-        expect(page.locator("body")).to_have_class(re.compile(r"\bdark\b"))
         before = _figure_sources(page)
-        page.get_by_role("button", name="Analyze again").click()
+        page.emulate_media(color_scheme="dark")  # the figures shown are drawn anew, unasked
+        expect(page.locator("body")).to_have_class(re.compile(r"\bdark\b"))
         dark = _figure_backgrounds(page, before)
         assert all(fig == box != "rgb(255, 255, 255)" for fig, box in dark.values()), dark
+
+        before = _figure_sources(page)
+        page.get_by_role("button", name="Analyze again").click()
+        assert _figure_backgrounds(page, before) == dark
 
         before = _figure_sources(page)
         page.get_by_text("speech_8m_meeting_room.wav").click()  # an example
