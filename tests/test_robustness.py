@@ -204,7 +204,8 @@ def _live_stream(url: str, wav, session: str | None = None, close: bool = False)
         session = session or uuid.uuid4().hex[:10]
         t0 = time.time()
         r = c.post(f"{base}/gradio_api/queue/join",
-                   json={"data": [{"path": path, "meta": {"_type": "gradio.FileData"}, "orig_name": "chunk.wav"}, None],
+                   json={"data": [{"path": path, "meta": {"_type": "gradio.FileData"}, "orig_name": "chunk.wav"}, None,
+                                  "auto"],  # the chunk, the page's state, the Room menu
                          "fn_index": dep["id"], "trigger_id": dep["targets"][0][0], "session_hash": session,
                          "event_data": None})
         r.raise_for_status()
