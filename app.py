@@ -446,9 +446,9 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
             # an upload or a finished recording is analysed at once; the button re-runs
             button.click(**analysis, api_name="analyze")
             # a new room kind re-runs the analysis of the sound already there (nothing without one)
-            room_in.input(lambda path, *rest: analyze(path, *rest) if path else tuple(gr.skip() for _ in outputs),
-                          [audio_in, room_in, theme_in], outputs, js=THEME_JS, concurrency_id="analysis",
-                          concurrency_limit=settings.concurrency, api_visibility="private")
+            again = dict(analysis, fn=lambda path, *rest: analyze(path, *rest) if path else tuple(
+                gr.skip() for _ in outputs), api_visibility="private")
+            room_in.input(**again)
             audio_in.upload(**analysis, api_name="analyze_upload", api_visibility="private")
             audio_in.stop_recording(**analysis, api_name="analyze_recording", api_visibility="private")
             examples = sorted(EXAMPLES.glob("*.wav"))
@@ -476,10 +476,10 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
             live_in.stream(live, [live_in, live_state, live_room], [live_known, live_labels, live_distance, live_state],
                            stream_every=LIVE_EVERY, time_limit=LIVE_LIMIT, concurrency_limit=None,
                            api_visibility="private", show_progress="hidden")  # no dimming or timer each second
-        # the two Room menus show one choice (in the browser; a choice made here moves the other
-        # without its input event, so the first tab does not re-run its analysis)
+        # the two Room menus show one choice: each moves the other in the browser, and a kind chosen
+        # on the Live tab also re-runs the first tab's analysis, as a kind chosen there does
         room_in.input(None, room_in, live_room, js="(room) => room")
-        live_room.input(None, live_room, room_in, js="(room) => room")
+        live_room.input(None, live_room, room_in, js="(room) => room").then(**again)
         gr.Markdown(f"<small>{MIC_NOTE} Limits: {settings.max_seconds:.0f} s of audio, "
                     f"{settings.max_file_size} per upload.</small>")
         gr.api(predict, api_name="predict", concurrency_id="analysis", concurrency_limit=settings.concurrency)

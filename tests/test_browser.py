@@ -354,7 +354,8 @@ def test_figures_follow_the_page_theme(app_url, artifacts):
 def test_room_menu_with_a_model_that_takes_it(tmp_path, fake_mic_wav, artifacts):
     """With a distance model trained with room kinds (here a tiny one whose hint matters), the
     page shows the Room menu; choosing a kind re-runs the analysis of the sound already there and
-    the distance changes. An example is analysed in the kind chosen, as an upload is."""
+    the distance changes. An example is analysed in the kind chosen, as an upload is. The Live
+    tab's menu shows the same kind, and a kind chosen there re-runs the first tab's analysis."""
     import keras
     from playwright.sync_api import expect, sync_playwright
 
@@ -385,6 +386,14 @@ def test_room_menu_with_a_model_that_takes_it(tmp_path, fake_mic_wav, artifacts)
         expect(distance).not_to_have_text(large, timeout=60_000)
         page.get_by_text(EXAMPLE_1M.name).click()  # the same sound as the upload above, as an example
         expect(distance).to_have_text(large, timeout=60_000)
+        # a kind chosen on the Live tab is the first tab's too, and its analysis follows
+        page.get_by_role("tab", name="Live").click()
+        expect(page.locator("#live-room input")).to_have_value("large")
+        page.locator("#live-room input").click()
+        page.get_by_role("option", name="small").click()
+        page.get_by_role("tab", name="Record or upload").click()
+        expect(page.locator("#room input")).to_have_value("small")
+        expect(distance).to_contain_text("for a small room", timeout=60_000)
         page.screenshot(path=str(artifacts / "app_room.png"), full_page=True)
         browser.close()
 
