@@ -71,7 +71,9 @@ def spectrogram_figure(spec: np.ndarray, *, hop_s: float, fmin: float = 50.0, fm
     ax.set_xlabel("time (s)")
     ax.set_ylabel("frequency (Hz, mel scale)")
     ax.set_title(title, fontsize=10, loc="left")  # left: the app's image buttons sit top right
-    fig.colorbar(im, ax=ax, label="dB re max", pad=0.01)
+    # a colour bar shorter than the axes, from the bottom: at phone width the image buttons of the
+    # app (top right) would cover its top and its "0"
+    fig.colorbar(im, ax=ax, label="dB re max", pad=0.01, shrink=0.8, anchor=(0.0, 0.0))
     return _themed(fig, theme)
 
 

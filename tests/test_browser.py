@@ -92,7 +92,7 @@ def test_upload_is_analysed_at_once(app_url, browser_page, artifacts):
 
 def test_phone_layout(app_url, fake_mic_wav, artifacts):
     """At 390 x 844 (a phone), the page does not scroll sideways, the figures fill the width
-    and the results of an upload show without a press."""
+    and the results of an upload show without a press; the image buttons cover no scale."""
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
@@ -109,7 +109,27 @@ def test_phone_layout(app_url, fake_mic_wav, artifacts):
         for fig in ("#spectrogram img", "#timeline img"):
             box = page.locator(fig).bounding_box()
             assert box["width"] >= 300, (fig, box)  # the figure spans the screen, not a thumbnail
+        # the image buttons (top right) leave the top of the spectrogram's colour bar and its "0" in sight
+        img = page.locator("#spectrogram img")
+        box = img.bounding_box()
+        natural_w, natural_h = img.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+        shown_h = min(box["height"], box["width"] * natural_h / natural_w)  # object-fit: contain
+        bar_top = box["y"] + (box["height"] - shown_h) / 2 + (1 - _colour_bar_top()) * shown_h
+        buttons = max(b["y"] + b["height"] for b in (
+            page.locator("#spectrogram").get_by_label(name).bounding_box() for name in ("Fullscreen", "Download")))
+        assert bar_top > buttons + 8, (bar_top, buttons)  # 8 px: half the "0" above the bar's top
         browser.close()
+
+
+def _colour_bar_top() -> float:
+    """Where the app's spectrogram figure puts the top of its colour bar (0: bottom, 1: top)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from soundpred.plots import spectrogram_figure
+
+    fig = spectrogram_figure(np.zeros((10, 64), np.float32) - 1, hop_s=0.01)
+    FigureCanvasAgg(fig).draw()  # the colour bar's place is settled when it is drawn
+    return fig.axes[1].get_position().y1
 
 
 def test_microphone_records_and_predicts(app_url, browser_page, artifacts):
