@@ -162,10 +162,10 @@ THEME_HEAD = """<script>
 (() => {
   if (window.soundpredTheme) return;  // once only
   const theme = () => document.querySelector(".gradio-container")?.closest(".dark") ? "dark" : "light";
-  let last = null;
+  let last = theme();
   window.soundpredTheme = new MutationObserver(() => {
     const now = theme();
-    if (last !== null && now !== last && document.querySelector("#spectrogram img")) {
+    if (now !== last && document.querySelector("#spectrogram img")) {
       [...document.querySelectorAll("button")].find((b) => b.textContent.trim() === "Analyze again")?.click();
     }
     last = now;
