@@ -146,13 +146,14 @@ MIC_HEAD = """<script>
   devices.soundpredPlainAudio = true;
 })();
 </script>"""
-#: The page's theme when an analysis starts, read in the browser (an event's ``js`` runs before
-#: its Python function and returns its inputs): Gradio marks dark mode with a ``dark`` class on
+#: The page's theme, as a JavaScript expression: Gradio marks dark mode with a ``dark`` class on
 #: the page's body, or on the element around a ``<gradio-app>`` web component, from the
 #: ``?__theme=`` parameter, its settings panel or the system's preference (which can change while
-#: the page is open). The figures are drawn in that theme.
-THEME_JS = """(path, room) => [path, room,
-  document.querySelector(".gradio-container")?.closest(".dark") ? "dark" : "light"]"""
+#: the page is open).
+PAGE_THEME = 'document.querySelector(".gradio-container")?.closest(".dark") ? "dark" : "light"'
+#: The page's theme when an analysis starts, read in the browser (an event's ``js`` runs before
+#: its Python function and returns its inputs). The figures are drawn in that theme.
+THEME_JS = f"(path, room) => [path, room, {PAGE_THEME}]"
 #: When the page's theme changes while figures are shown (Gradio's settings panel, or the system
 #: turning dark at dusk), the page presses "Analyze again" for the sound already there, so the
 #: figures are drawn anew in the new theme (an analysis takes under a second; nothing else redraws
@@ -161,7 +162,7 @@ THEME_JS = """(path, room) => [path, room,
 THEME_HEAD = """<script>
 (() => {
   if (window.soundpredTheme) return;  // once only
-  const theme = () => document.querySelector(".gradio-container")?.closest(".dark") ? "dark" : "light";
+  const theme = () => PAGE_THEME;
   let last = theme();
   window.soundpredTheme = new MutationObserver(() => {
     const now = theme();
@@ -172,7 +173,7 @@ THEME_HEAD = """<script>
   });
   window.soundpredTheme.observe(document.documentElement, {attributes: true, attributeFilter: ["class"], subtree: true});
 })();
-</script>"""
+</script>""".replace("PAGE_THEME", PAGE_THEME)
 CSS = """
 #known h3 { margin: 0.2em 0; }
 @media (max-width: 640px) { .gradio-container { padding: 4px !important; } }

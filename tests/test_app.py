@@ -53,10 +53,12 @@ def test_analyze_endpoint_returns_plot_and_labels(client, tmp_path):
     assert isinstance(known, str)
     assert spec.convert("RGB").getpixel((2, 2)) == (255, 255, 255)  # the light theme, unless asked
 
+    from PIL import ImageColor
+
     from soundpred.plots import THEMES
 
     dark = client.predict(handle_file(str(p)), "auto", "dark", api_name="/analyze")
-    face = tuple(int(THEMES["dark"]["face"][i:i + 2], 16) for i in (1, 3, 5))
+    face = ImageColor.getrgb(THEMES["dark"]["face"])
     assert all(Image.open(dark[i]).convert("RGB").getpixel((2, 2)) == face for i in (1, 4))
     with pytest.raises(Exception, match="not in the list of choices"):
         client.predict(handle_file(str(p)), "auto", "purple", api_name="/analyze")
