@@ -1633,6 +1633,45 @@ def test_mic_processing_probe_suppresses_the_noise_and_keeps_the_length():
     assert not processed(np.zeros(sr, np.float32), "ns3+agc").any()
 
 
+
+def test_codec_probe_codes_each_example_and_cuts_it_back_out_aligned():
+    """``train.probe_codecs.coded`` (real ffmpeg, the app's decoder): ``none`` gives the examples
+    back at -25 dBFS RMS to 16-bit precision; a coding keeps the length and the alignment (the
+    codec's delay found and taken off, each example cut out where it was); a telephone band
+    loses what lies above 4 kHz; an example's neighbours do not leak into it."""
+    from train.probe_codecs import LEVEL_DBFS, _lag, coded
+
+    sr = 16000
+    rng = np.random.default_rng(0)
+    t = np.arange(2 * sr) / sr
+    low = np.sin(2 * np.pi * 300 * t) * (np.floor(t * 4) % 2 == 0)  # bursts: something to align by
+    high = 0.5 * np.sin(2 * np.pi * 6000 * t)
+    x = np.stack([low + high + 0.05 * rng.standard_normal(len(t)), np.roll(low, sr // 3) + high,
+                  np.zeros(len(t))]).astype(np.float32)
+    x[2, sr // 2:sr] = low[:sr // 2]  # the third is silent but for half a second
+    level = x[:2] / np.sqrt(np.mean(x[:2] ** 2, axis=1, keepdims=True)) * 10 ** (LEVEL_DBFS / 20)
+
+    plain = coded(x, "none")
+    assert plain.shape == x.shape
+    np.testing.assert_allclose(plain[:2], level, atol=2e-4)
+    for variant in ("mp3-32", "opus-16"):
+        y = coded(x, variant)
+        assert y.shape == x.shape
+        for a, b in zip(y[:2], level):
+            assert np.corrcoef(a, b)[0, 1] > 0.85, variant
+            lags = np.arange(-40, 41)  # samples: the best match is where the example was
+            best = lags[np.argmax([np.dot(a[40:-40], np.roll(b, k)[40:-40]) for k in lags])]
+            assert abs(best) <= 1, (variant, best)
+        quiet = np.r_[y[2, :sr // 2 - 800], y[2, sr + 800:]]  # away from its own half second
+        assert np.sqrt(np.mean(quiet ** 2)) < 1e-3, variant  # nothing of the neighbours
+    phone = coded(x, "8k")
+    spectrum = np.abs(np.fft.rfft(phone[1])) ** 2
+    freqs = np.fft.rfftfreq(len(phone[1]), 1 / sr)
+    assert spectrum[freqs > 4500].sum() < 1e-4 * spectrum.sum()  # the 6 kHz tone is gone
+    assert np.corrcoef(phone[1], np.roll(low, sr // 3))[0, 1] > 0.9  # the 300 Hz bursts stay, aligned
+    delayed = np.r_[np.zeros(37), x[0]]  # the check of the alignment finds a delay ffmpeg left
+    assert _lag(x[0], delayed, 800) == 37 and _lag(delayed, x[0], 800) == -37
+
 def test_batches_with_call_processing_keep_their_targets_and_lose_the_noise_floor():
     """``processing_share`` (``--processing-share``): the same rooms and targets, the examples
     through WebRTC's noise suppression (the real package): the quiet between bursts of a tone

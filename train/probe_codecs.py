@@ -1,0 +1,141 @@
+"""Probe: what do lossy codecs and a telephone band cost the distance estimates?
+
+    python -m train.probe_codecs                      # the embedded default, every card set and variant
+    python -m train.probe_codecs runs/m3 --sets "held-out rooms" --variants opus-16 8k
+
+People upload what their phones and apps make: voice memos in AAC, voice messages in Opus at
+16-32 kbit/s, MP3s, calls recorded at 8 kHz. The simulation never codes its examples, and a
+codec removes what it judges inaudible, which is often the quiet reverberant tail the distance
+model listens to.
+
+Each set's examples (:func:`train.distance_eval.held_out_sets`: the card's rooms, sources and
+examples) are set to -25 dBFS RMS, joined into one recording with 0.5 s of silence between
+them (so the codec runs on as in a long recording), written at 16 kHz and coded by ffmpeg as
+the variant says (:data:`VARIANTS`; the compressed ones at 48 or 44.1 kHz, as phones record),
+then read back by the app's own decoder (:func:`soundpred.audio.read`, 16 kHz mono), and each
+example is cut back out. ffmpeg takes the codecs' own delays off (the lag found is 0 for every
+variant with Debian 12's ffmpeg 5.1); a cross-correlation checks that and would take off any that remains.
+``none`` takes the same path through a 16-bit WAV and reproduces the card.
+
+Per set and variant: MAE, relative error, rank correlation over all examples and the mean within
+rooms, the slope within rooms and the 10th-90th percentile of the estimates, as
+``train.probe_mic_processing`` prints them; then each variant against ``none`` paired over rooms
+(:func:`soundpred.metrics.paired_bootstrap`).
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from soundpred import audio
+from soundpred.bundle import load_bundle
+from soundpred.hub import EMBEDDED
+from soundpred.metrics import distance_summary, paired_bootstrap
+from train.distance_compare import estimates
+from train.distance_eval import EVAL_TITLES, DistanceConfig, dry_sources, held_out_sets, room_banks, set_examples
+
+#: variant: (file suffix, ffmpeg output options). The rate is the file's (telephone: 8 kHz;
+#: compressed: what phones record at); the app resamples whatever comes to 16 kHz.
+VARIANTS = {
+    "none": (".wav", ["-c:a", "pcm_s16le", "-ar", "16000"]),
+    "8k": (".wav", ["-c:a", "pcm_s16le", "-ar", "8000"]),  # a telephone band: the rate alone
+    "mp3-128": (".mp3", ["-c:a", "libmp3lame", "-b:a", "128k", "-ar", "44100"]),
+    "mp3-64": (".mp3", ["-c:a", "libmp3lame", "-b:a", "64k", "-ar", "44100"]),
+    "mp3-48": (".mp3", ["-c:a", "libmp3lame", "-b:a", "48k", "-ar", "44100"]),
+    "mp3-32": (".mp3", ["-c:a", "libmp3lame", "-b:a", "32k", "-ar", "44100"]),
+    "aac-64": (".m4a", ["-c:a", "aac", "-b:a", "64k", "-ar", "48000"]),  # a phone's voice memo
+    "opus-32": (".ogg", ["-c:a", "libopus", "-b:a", "32k", "-ar", "48000"]),
+    "opus-16": (".ogg", ["-c:a", "libopus", "-b:a", "16k", "-ar", "48000"]),  # a voice message
+}
+LEVEL_DBFS = -25.0  # every example's RMS before coding (the app's examples' level)
+GAP_S = 0.5
+SR = 16000
+
+
+def _lag(reference: np.ndarray, decoded: np.ndarray, max_lag: int) -> int:
+    """The delay (samples, >= -max_lag) at which ``decoded`` best matches ``reference``, from
+    their first minute."""
+    n = min(len(reference), len(decoded), 60 * SR)
+    a, b = reference[:n], decoded[:n + max_lag] if len(decoded) >= n + max_lag else decoded
+    size = 1 << int(np.ceil(np.log2(len(a) + len(b))))
+    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
+    lags = np.r_[np.arange(0, max_lag + 1), np.arange(-max_lag, 0)]
+    return int(lags[np.argmax(corr[lags])])
+
+
+def coded(x: np.ndarray, variant: str, *, sr: int = SR) -> np.ndarray:
+    """The examples ``x`` (``(n_examples, n)`` at ``sr`` = 16 kHz), each at :data:`LEVEL_DBFS`
+    RMS (at most 0.99 peak), joined with :data:`GAP_S` of silence, coded by ``variant`` and read
+    back by :func:`soundpred.audio.read` at ``sr``: ``(n_examples, n)`` float32, aligned."""
+    if sr != SR:
+        raise ValueError(f"the probe codes {SR} Hz examples, not {sr}")
+    suffix, options = VARIANTS[variant]
+    x = np.asarray(x, np.float64)
+    rms = np.sqrt(np.mean(x ** 2, axis=1, keepdims=True))
+    peak = np.abs(x).max(axis=1, keepdims=True)
+    gain = np.minimum(10 ** (LEVEL_DBFS / 20) / np.maximum(rms, 1e-12), 0.99 / np.maximum(peak, 1e-12))
+    gap = int(GAP_S * sr)
+    step = x.shape[1] + gap
+    joined = np.zeros(gap + len(x) * step, np.float32)
+    for i, e in enumerate(x * gain):
+        joined[gap + i * step:gap + i * step + x.shape[1]] = e
+    with tempfile.TemporaryDirectory(prefix="soundpred-codec-") as tmp:
+        src, out = Path(tmp) / "plain.wav", Path(tmp) / f"coded{suffix}"
+        sf.write(src, joined, sr, subtype="FLOAT")
+        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(src), "-ac", "1", *options,
+                        str(out)], check=True)
+        y = audio.read(out, sr=sr).samples
+    lag = _lag(joined, y, max_lag=int(0.2 * sr))
+    y = np.pad(y, (max(0, -lag), len(joined) + abs(lag)))[max(0, lag):][:len(joined)]
+    return np.stack([y[gap + i * step:gap + i * step + x.shape[1]] for i in range(len(x))]).astype(np.float32)
+
+
+def main(argv=None):
+    d = DistanceConfig()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("bundle", nargs="?", type=Path, default=EMBEDDED["distance"])
+    p.add_argument("--sets", nargs="+", default=list(EVAL_TITLES.values()), choices=list(EVAL_TITLES.values()))
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    args = p.parse_args(argv)
+    bundle = load_bundle(args.bundle)
+    fe = bundle.frontend
+    if fe.sample_rate != SR:
+        p.error(f"{args.bundle} hears {fe.sample_rate} Hz; the probe codes {SR} Hz examples")
+    variants = ["none"] + [v for v in args.variants if v != "none"]
+
+    sources = dry_sources(fe.sample_rate, n_speech=d.speech, data=d.data)
+    banks = room_banks(fe.sample_rate, rooms=d.rooms, eval_rooms=d.eval_rooms, seed=d.seed)
+    print("| set | coding | MAE m | rel. error | rank | rank within rooms | slope within rooms | "
+          "estimates p10-p90 m |\n|---|---|---|---|---|---|---|---|")
+    results, paired = {}, {}
+    for s in held_out_sets(banks, sources, d.seed):
+        if s.name not in args.sets:
+            continue
+        x = set_examples(s, fe, d.speech_share)
+        est = {}
+        for v in variants:
+            est[v] = estimates(bundle, coded(x, v))
+            r = distance_summary(est[v], s.bank.distance, room=s.bank.room)
+            lo, hi = np.percentile(est[v], [10, 90])
+            results[(s.name, v)] = r
+            print(f"| {s.name} | {v} | {r['mae_m']:.3f} | {r['rel_error']:.3f} | {r['spearman']:.3f} | "
+                  f"{r['spearman_within_room']:.3f} | {r['slope_within_room']:.3f} | {lo:.2f}-{hi:.2f} |", flush=True)
+        for v in variants[1:]:
+            paired[(s.name, v)] = paired_bootstrap(est[v], est["none"], s.bank.distance, s.bank.room)
+
+    print("\nEach coding minus none, paired over rooms (2000 draws; 90 % interval):\n")
+    print("| set | coding | MAE m | rel. error | rank | rank within rooms |\n|---|---|---|---|---|---|")
+    for (name, v), b in paired.items():
+        cells = [f"{b[k]['difference']:+.3f} ({b[k]['interval'][0]:+.3f} to {b[k]['interval'][1]:+.3f})"
+                 for k in ("mae_m", "rel_error", "spearman", "spearman_within_room")]
+        print(f"| {name} | {v} | " + " | ".join(cells) + " |")
+    return results, paired
+
+
+if __name__ == "__main__":
+    main()
