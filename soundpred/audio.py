@@ -68,6 +68,23 @@ class Decoded:
     duration_s: float
     clipped: float = 0.0  # share of source samples at full scale
     warnings: list[str] = field(default_factory=list)
+    codec: str | None = None  # the lossy coding of the file (MP3, Opus, ...); None: lossless or unknown
+    kbps: float | None = None  # a lossy file's mean bit rate, from its size and length (kbit/s)
+
+
+#: libsndfile's lossy subtypes, by the names people know them by
+LOSSY_SUBTYPES = {"MPEG_LAYER_I": "MP1", "MPEG_LAYER_II": "MP2", "MPEG_LAYER_III": "MP3", "VORBIS": "Vorbis",
+                  "OPUS": "Opus"}
+#: the containers only ffmpeg reads here, all of them lossy in practice (an m4a may hold lossless
+#: ALAC, but at a bit rate far above any that :data:`soundpred.predict.LOW_KBPS` concerns)
+LOSSY_CONTAINERS = {"webm": "WebM", "m4a": "AAC (m4a)", "aac": "AAC", "mp3": "MP3", "ogg": "Ogg"}
+
+
+def _coded(d: Decoded, codec: str | None, size: int) -> Decoded:
+    """``d`` with its lossy ``codec`` and the mean bit rate of its ``size`` bytes, if lossy."""
+    if codec is not None and d.duration_s > 0:
+        d.codec, d.kbps = codec, size * 8 / d.duration_s / 1000
+    return d
 
 
 def sniff(head: bytes) -> str | None:
@@ -315,9 +332,10 @@ def read(source, *, sr: int | None = None, max_seconds: float | None = None) -> 
     def open_sf():
         return sf.SoundFile(path if path is not None else io.BytesIO(data))
 
+    size = os.path.getsize(path) if path is not None else len(data)
     try:
         with open_sf() as f:
-            rate, channels, frames = f.samplerate, f.channels, f.frames
+            rate, channels, frames, subtype = f.samplerate, f.channels, f.frames, f.subtype
     except Exception:  # libsndfile refused it: ffmpeg may know the container (webm, m4a)
         frames = None
     # an unknown length (a FLAC written to a pipe) reads as 2**63 - 1 frames, and libsndfile
@@ -334,16 +352,17 @@ def read(source, *, sr: int | None = None, max_seconds: float | None = None) -> 
                 yield from _blocks_from_sndfile(g)
 
         try:
-            return _finish(blocks, rate, channels, sr, max_seconds, "")
+            return _coded(_finish(blocks, rate, channels, sr, max_seconds, ""), LOSSY_SUBTYPES.get(subtype), size)
         except (AudioError, MemoryError):
             raise
         except Exception as e:  # damaged data after a good header
             log.info("libsndfile failed mid-file: %s", e)
             raise AudioError(_UNREADABLE) from None
-    return _ffmpeg_read(path, data, sr, max_seconds)
+    return _coded(*_ffmpeg_read(path, data, sr, max_seconds), size)
 
 
-def _ffmpeg_read(path, data, sr, max_seconds) -> Decoded:
+def _ffmpeg_read(path, data, sr, max_seconds) -> tuple[Decoded, str | None]:
+    """What ffmpeg decodes of the file, and its container's lossy coding (:data:`LOSSY_CONTAINERS`)."""
     if data is not None:
         head = data[:4096]
     else:
@@ -372,7 +391,7 @@ def _ffmpeg_read(path, data, sr, max_seconds) -> Decoded:
                 stream.close()
 
         try:  # _run closes each reader, which stops its ffmpeg
-            return _finish(blocks, FFMPEG_RATE, 2, sr, max_seconds, container)
+            return _finish(blocks, FFMPEG_RATE, 2, sr, max_seconds, container), LOSSY_CONTAINERS.get(container)
         except AudioError:
             if streams:  # what ffmpeg said, for the server's log (the person gets the plain message)
                 rc, err = streams[-1].close()

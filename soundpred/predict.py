@@ -23,6 +23,26 @@ SILENCE_RMS = 5e-4
 #: Windows more than this many dB below the loudest window are left out of the average.
 WINDOW_GATE_DB = 40.0
 POOLS = ("mean", "precision")  # how the distance windows' beliefs are combined (Predictor.pool_distance)
+#: Input that costs the distance enough to say so (``python -m train.probe_codecs``, on the card's
+#: simulated rooms; docs/distance.md, session 54): MP3 under this mean bit rate (kbit/s), and files
+#: at this sample rate or less (a telephone band). MP3 at 128 kbit/s, AAC at 64 and Opus at 16-32
+#: cost less (relative error, not MAE or the ordering within rooms), so they go without a word.
+LOW_MP3_KBPS = 48.0
+PHONE_RATE = 8000
+
+
+def coding_warnings(decoded: audio.Decoded) -> list[str]:
+    """What a person should know about how the recording was made, for the distance."""
+    out = []
+    if decoded.codec == "MP3" and decoded.kbps is not None and decoded.kbps < LOW_MP3_KBPS:
+        out.append(f"The recording is an MP3 of about {decoded.kbps:.0f} kbit/s. Coding that tight blurs the quiet "
+                   "reverberation the distance model listens to, so distances come out farther and less reliable; "
+                   "the original recording, or an MP3 of 64 kbit/s or more, gives more faithful ones.")
+    if decoded.source_rate <= PHONE_RATE:
+        out.append(f"The recording was made at {decoded.source_rate / 1000:g} kHz (a telephone band: nothing above "
+                   f"{decoded.source_rate / 2000:g} kHz), while the distance model listens up to 8 kHz, so distances "
+                   "come out a little farther and less reliable.")
+    return out
 
 
 def window_starts(n: int, win: int, hop: int) -> list[int]:
@@ -329,6 +349,7 @@ class Predictor:
             distance, interval = self.distance_for_waveform(y_d, room=room)
             if room != "auto" and not self.takes_room_hint:
                 warnings.append("This distance model takes no room kind; the hint was ignored.")
+            warnings += coding_warnings(decoded)
 
         if not np.isfinite(scores).all() or (distance is not None and not np.isfinite([distance, *interval]).all()):
             raise RuntimeError("the model gave non-finite output")  # a bug: inputs are checked above

@@ -54,6 +54,28 @@ def test_browser_recordings_via_ffmpeg(tmp_path, ext, args):
     assert abs(len(out2) - len(out)) < 1600
 
 
+@needs_ffmpeg
+@pytest.mark.parametrize("ext,args,codec,kbps", [
+    ("mp3", ("-c:a", "libmp3lame", "-b:a", "32k"), "MP3", 32), ("mp3", ("-c:a", "libmp3lame", "-b:a", "128k"), "MP3", 128),
+    ("ogg", ("-c:a", "libopus", "-b:a", "16k"), "Opus", 16), ("ogg", ("-c:a", "libvorbis", "-b:a", "64k"), "Vorbis", 64),
+    ("m4a", ("-c:a", "aac", "-b:a", "64k"), "AAC (m4a)", 64), ("webm", ("-c:a", "libopus", "-b:a", "24k"), "WebM", 24),
+    ("wav", ("-c:a", "pcm_s16le"), None, None), ("flac", ("-c:a", "flac"), None, None)])
+def test_a_lossy_file_reports_its_coding_and_bit_rate(tmp_path, ext, args, codec, kbps):
+    """``Decoded.codec`` and ``Decoded.kbps`` (the file's size over its length): the decoder's
+    own reading (libsndfile's subtype) or, for what only ffmpeg reads, the container; lossless
+    files report neither. From a path and from the same bytes in memory."""
+    rng = np.random.default_rng(0)
+    y = (0.3 * rng.standard_normal(5 * 48000)).astype(np.float32)  # noise: every codec spends its rate
+    p = write_ffmpeg(tmp_path / f"x.{ext}", y, 48000, *args)
+    for source in (p, p.read_bytes()):
+        d = audio.read(source, sr=16000)
+        assert d.codec == codec
+        if kbps is None:
+            assert d.kbps is None
+        else:
+            assert d.kbps == pytest.approx(kbps, rel=0.15), (ext, d.kbps)
+
+
 @pytest.mark.parametrize("sr", [8000, 11025, 16000, 22050, 32000, 44100, 48000, 96000, 192000])
 def test_any_rate_resamples_to_model_rate(tmp_path, sr):
     freq = 1000

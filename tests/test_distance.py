@@ -722,3 +722,31 @@ def test_a_dc_offset_changes_nothing(distance_predictor):
     assert [lab for lab, _ in offset.top] == [lab for lab, _ in plain.top]
     np.testing.assert_allclose(offset.scores, plain.scores, atol=2e-3)
     np.testing.assert_allclose(offset.spectrogram, plain.spectrogram, atol=0.02)
+
+
+def test_tight_mp3s_and_telephone_rates_are_named(distance_predictor, predictor, tmp_path):
+    """The codings that cost the distance on the card's rooms (``train.probe_codecs``: MP3 at
+    32 kbit/s, a telephone band) are named in the warnings, with what to do; MP3 at 128 kbit/s,
+    Opus at 16 kbit/s, 16-kHz WAV are not; a predictor without a distance model says nothing."""
+    import subprocess
+
+    src = ROOT / "examples" / "speech_1m_meeting_room.wav"
+
+    def coded(name, *args):
+        out = tmp_path / name
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), *args, str(out)], check=True)
+        return out
+
+    def coding_warnings(pred):
+        return [w for w in pred.warnings if "kbit/s" in w or "telephone" in w]
+
+    tight = distance_predictor.predict(coded("tight.mp3", "-ar", "44100", "-b:a", "32k"), spectrogram=False)
+    (w,) = coding_warnings(tight)
+    assert "MP3 of about 3" in w and "64 kbit/s or more" in w
+    phone = distance_predictor.predict(coded("phone.wav", "-ar", "8000"), spectrogram=False)
+    (w,) = coding_warnings(phone)
+    assert "made at 8 kHz" in w and "nothing above 4 kHz" in w
+    for fine in (coded("fine.mp3", "-ar", "44100", "-b:a", "128k"), coded("voice.ogg", "-c:a", "libopus", "-b:a", "16k"),
+                 src):
+        assert coding_warnings(distance_predictor.predict(fine, spectrogram=False)) == [], fine.name
+    assert coding_warnings(predictor.predict(coded("alone.mp3", "-ar", "44100", "-b:a", "32k"), spectrogram=False)) == []
