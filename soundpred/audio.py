@@ -68,16 +68,16 @@ class Decoded:
     duration_s: float
     clipped: float = 0.0  # share of source samples at full scale
     warnings: list[str] = field(default_factory=list)
-    codec: str | None = None  # the lossy coding of the file (MP3, Opus, ...); None: lossless or unknown
+    codec: str | None = None  # a lossy file's coding (MP3, Opus, ...) or, where only ffmpeg reads it, its container
     kbps: float | None = None  # a lossy file's mean bit rate, from its size and length (kbit/s)
 
 
 #: libsndfile's lossy subtypes, by the names people know them by
 LOSSY_SUBTYPES = {"MPEG_LAYER_I": "MP1", "MPEG_LAYER_II": "MP2", "MPEG_LAYER_III": "MP3", "VORBIS": "Vorbis",
                   "OPUS": "Opus"}
-#: the containers only ffmpeg reads here, all of them lossy in practice (an m4a may hold lossless
-#: ALAC, but at a bit rate far above any that :data:`soundpred.predict.LOW_KBPS` concerns)
-LOSSY_CONTAINERS = {"webm": "WebM", "m4a": "AAC (m4a)", "aac": "AAC", "mp3": "MP3", "ogg": "Ogg"}
+#: the containers only ffmpeg reads here, lossy in practice (an m4a may hold lossless ALAC: its
+#: bit rate then tells, far above :data:`soundpred.predict.LOW_MP3_KBPS`)
+LOSSY_CONTAINERS = {"webm": "WebM", "m4a": "M4A", "aac": "AAC", "mp3": "MP3", "ogg": "Ogg"}
 
 
 def _coded(d: Decoded, codec: str | None, size: int) -> Decoded:

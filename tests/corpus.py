@@ -92,7 +92,7 @@ def make_corpus(folder: Path, *, one_hour: bool = True) -> list[Case]:
             for _ in range(60):
                 f.write(block)
     sf.write(add("8_channels.wav", True), tone(16000, 2.0, channels=8), 16000)
-    sf.write(add("8kHz.wav", True), tone(8000, 2.0), 8000)
+    sf.write(add("8kHz.wav", True, "telephone band"), tone(8000, 2.0), 8000)
     sf.write(add("192kHz.wav", True), tone(192000, 2.0), 192000)
     sf.write(add("4kHz.wav", False, "outside the supported"), tone(4000, 2.0, freq=300), 4000)
     sf.write(add("pcm24.wav", True), y, 16000, subtype="PCM_24")
@@ -102,6 +102,7 @@ def make_corpus(folder: Path, *, one_hour: bool = True) -> list[Case]:
     if shutil.which("ffmpeg"):
         stereo = tone(44100, 2.0, channels=2)
         write_ffmpeg(add("recording.mp3", True), stereo, 44100, "-c:a", "libmp3lame", "-b:a", "128k")
+        write_ffmpeg(add("tight.mp3", True, "MP3 of about"), stereo, 44100, "-c:a", "libmp3lame", "-b:a", "32k")
         write_ffmpeg(add("recording.m4a", True), stereo, 44100, "-c:a", "aac", "-b:a", "128k")
         write_ffmpeg(add("recording.webm", True), tone(48000, 2.0), 48000, "-c:a", "libopus", "-b:a", "64k")
         # longer than the limit, in a format whose length only decoding tells: ffmpeg stops early

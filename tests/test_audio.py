@@ -56,9 +56,11 @@ def test_browser_recordings_via_ffmpeg(tmp_path, ext, args):
 
 @needs_ffmpeg
 @pytest.mark.parametrize("ext,args,codec,kbps", [
-    ("mp3", ("-c:a", "libmp3lame", "-b:a", "32k"), "MP3", 32), ("mp3", ("-c:a", "libmp3lame", "-b:a", "128k"), "MP3", 128),
-    ("ogg", ("-c:a", "libopus", "-b:a", "16k"), "Opus", 16), ("ogg", ("-c:a", "libvorbis", "-b:a", "64k"), "Vorbis", 64),
-    ("m4a", ("-c:a", "aac", "-b:a", "64k"), "AAC (m4a)", 64), ("webm", ("-c:a", "libopus", "-b:a", "24k"), "WebM", 24),
+    ("mp3", ("-c:a", "libmp3lame", "-b:a", "32k"), "MP3", 32),
+    ("mp3", ("-c:a", "libmp3lame", "-b:a", "128k"), "MP3", 128),
+    ("ogg", ("-c:a", "libopus", "-b:a", "16k"), "Opus", 16),
+    ("ogg", ("-c:a", "libvorbis", "-b:a", "64k"), "Vorbis", 64),
+    ("m4a", ("-c:a", "aac", "-b:a", "64k"), "M4A", 64), ("webm", ("-c:a", "libopus", "-b:a", "24k"), "WebM", 24),
     ("wav", ("-c:a", "pcm_s16le"), None, None), ("flac", ("-c:a", "flac"), None, None)])
 def test_a_lossy_file_reports_its_coding_and_bit_rate(tmp_path, ext, args, codec, kbps):
     """``Decoded.codec`` and ``Decoded.kbps`` (the file's size over its length): the decoder's

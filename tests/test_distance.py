@@ -746,7 +746,8 @@ def test_tight_mp3s_and_telephone_rates_are_named(distance_predictor, predictor,
     phone = distance_predictor.predict(coded("phone.wav", "-ar", "8000"), spectrogram=False)
     (w,) = coding_warnings(phone)
     assert "made at 8 kHz" in w and "nothing above 4 kHz" in w
-    for fine in (coded("fine.mp3", "-ar", "44100", "-b:a", "128k"), coded("voice.ogg", "-c:a", "libopus", "-b:a", "16k"),
-                 src):
-        assert coding_warnings(distance_predictor.predict(fine, spectrogram=False)) == [], fine.name
-    assert coding_warnings(predictor.predict(coded("alone.mp3", "-ar", "44100", "-b:a", "32k"), spectrogram=False)) == []
+    fine = (coded("fine.mp3", "-ar", "44100", "-b:a", "128k"), coded("voice.ogg", "-c:a", "libopus", "-b:a", "16k"), src)
+    for path in fine:
+        assert coding_warnings(distance_predictor.predict(path, spectrogram=False)) == [], path.name
+    alone = predictor.predict(coded("alone.mp3", "-ar", "44100", "-b:a", "32k"), spectrogram=False)
+    assert coding_warnings(alone) == []
