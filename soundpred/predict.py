@@ -45,6 +45,24 @@ def coding_warnings(decoded: audio.Decoded) -> list[str]:
     return out
 
 
+#: How a recording shorter than the distance model's window fills it (``Predictor.distance_windows``):
+#: ``"zeros"`` pads its end with silence, ``"loop"`` repeats it, ``"own"`` gives the network the
+#: recording at its own length (it pools over time, so any length runs).
+FILLS = ("zeros", "loop", "own")
+
+
+def sounding_span(y: np.ndarray, sr: int, *, gate_db: float = WINDOW_GATE_DB, block_s: float = 0.1) -> slice:
+    """From the first to the last ``block_s`` block of ``y`` within ``gate_db`` of its loudest
+    block (one block to spare either side): the recording without the silence or near-silence
+    around it."""
+    block = max(1, int(round(block_s * sr)))
+    n = -(-len(y) // block)
+    blocks = np.pad(y, (0, n * block - len(y))).reshape(n, block)
+    level = 10 * np.log10(np.mean(blocks.astype(np.float64) ** 2, axis=1) + 1e-20)
+    loud = np.flatnonzero(level > level.max() - gate_db)
+    return slice(max(0, (loud[0] - 1) * block), min(len(y), (loud[-1] + 2) * block))
+
+
 def window_starts(n: int, win: int, hop: int) -> list[int]:
     """Start indices of windows of ``win`` samples every ``hop`` covering ``n`` samples;
     the last window ends at ``n`` (``[0]`` when ``n <= win``)."""
@@ -182,17 +200,22 @@ class Predictor:
                 info[key] = {"name": b.name, "source": b.source, "revision": b.meta.get("revision")}
         return info
 
-    def _run_windows(self, model, y: np.ndarray, win: int, hop: int, extra: np.ndarray | None = None):
+    def _run_windows(self, model, y: np.ndarray, win: int, hop: int, extra: np.ndarray | None = None,
+                     fill: str = "zeros"):
         """Model outputs for each window of ``y`` (a list: one array per model output, each
         ``(n_windows, ...)``), the windows' starts and which windows are loud enough. Windows are
         cut one batch at a time (600 s of audio would be 77 MB of overlapping windows), and a
         batch holds as much audio as ``batch_size`` classifier windows, whatever ``win``: 16 of
         the distance model's 4 s windows at once took the CLI's peak memory on a 10-minute file
         over its 300 MB bound on CI (319 MB), and 3 at a time run as fast. ``extra``, a ``(k,)``
-        vector, is a second input given with every window (the room hint)."""
+        vector, is a second input given with every window (the room hint). ``fill``: how input
+        shorter than a window fills it (:data:`FILLS`)."""
+        if fill not in FILLS:
+            raise ValueError(f"fill is one of {FILLS}, not {fill!r}")
         starts = np.asarray(window_starts(len(y), win, hop))
         if len(y) < win:
-            y = np.pad(y, (0, win - len(y)))
+            y = np.pad(y, (0, win - len(y))) if fill == "zeros" else np.resize(y, win) if fill == "loop" else y
+            win = len(y)
         per_batch = max(1, self.batch_size * self._win // win)
         outs, rms = [], []
         for i in range(0, len(starts), per_batch):
@@ -227,14 +250,19 @@ class Predictor:
         return self.distance is not None and takes_room_hint(self.distance.model)
 
     def distance_windows(self, y: np.ndarray, *, room: str = "auto", window: int | None = None,
-                         hop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                         hop: int | None = None, trim: bool = False,
+                         fill: str = "zeros") -> tuple[np.ndarray, np.ndarray]:
         """Each loud-enough window's belief over log-distance: ``(mu, sigma)``, two ``(k,)``
         arrays, for a waveform at the distance model's rate. ``window`` and ``hop`` (samples)
         default to the bundle's window and half of it; the networks pool over time, so any window
-        length runs (``train.probe_input_length`` measures what other choices cost)."""
+        length runs (``train.probe_input_length`` measures what other choices cost). ``trim``:
+        the :func:`sounding_span` only; ``fill``: how a recording shorter than a window fills it
+        (:data:`FILLS`; ``python -m train.probe_padding`` measures both)."""
         win = window or self.distance.frontend.window_samples
         hint = kind_one_hot([room])[0] if self.takes_room_hint else None
-        (out, *_), _, kept = self._run_windows(self.distance.model, y, win, hop or max(1, win // 2), hint)
+        if trim:
+            y = y[sounding_span(y, self.distance.frontend.sample_rate)]
+        (out, *_), _, kept = self._run_windows(self.distance.model, y, win, hop or max(1, win // 2), hint, fill)
         return out[kept, 0].astype(np.float64), np.exp(clip_log_sigma(out[kept, 1])).astype(np.float64)
 
     def pool_distance(self, mu: np.ndarray, sigma: np.ndarray, *, coverage: float = COVERAGE,
@@ -255,11 +283,11 @@ class Predictor:
         return float(point_estimate(m, s, self._shrink)), (float(lo), float(hi))
 
     def distance_for_waveform(self, y: np.ndarray, *, coverage: float = COVERAGE, room: str = "auto",
-                              window: int | None = None, hop: int | None = None,
-                              pool: str = "mean") -> tuple[float, tuple[float, float]]:
+                              window: int | None = None, hop: int | None = None, pool: str = "mean",
+                              trim: bool = False, fill: str = "zeros") -> tuple[float, tuple[float, float]]:
         """Distance estimate (m) and its ``coverage`` interval for a waveform at the distance
         model's rate: :meth:`distance_windows`, then :meth:`pool_distance`."""
-        mu, sigma = self.distance_windows(y, room=room, window=window, hop=hop)
+        mu, sigma = self.distance_windows(y, room=room, window=window, hop=hop, trim=trim, fill=fill)
         return self.pool_distance(mu, sigma, coverage=coverage, pool=pool)
 
     def display_spectrogram(self, y: np.ndarray) -> np.ndarray:

@@ -105,6 +105,41 @@ def test_short_and_long_inputs(distance_predictor):
         assert np.isfinite(d) and 0 < lo < d < hi
 
 
+
+def test_the_sounding_span_and_the_fill_of_a_short_recording(distance_predictor):
+    """``sounding_span``: from the first to the last 100-ms block within 40 dB of the loudest, a
+    block to spare either side; silence and a floor 60 dB down go, a quiet stretch inside stays.
+    ``distance_windows(fill=)``: a recording shorter than the window is padded with silence
+    (``zeros``), repeated (``loop``) or heard at its own length (``own``), each the model run
+    on that one input; ``trim`` hears the span only; an unknown fill is refused."""
+    from soundpred.predict import sounding_span
+    from soundpred.rooms import kind_one_hot
+
+    rng = np.random.default_rng(3)
+    sound = (0.1 * rng.standard_normal(SR * 2)).astype(np.float32)
+    sound[SR // 2:SR] *= 0.05  # 26 dB down: kept
+    floor = (1e-4 * rng.standard_normal(SR)).astype(np.float32)  # 60 dB down: goes
+    y = np.concatenate([np.zeros(SR, np.float32), floor, sound, floor, np.zeros(SR // 2, np.float32)])
+    span = sounding_span(y, SR)
+    assert (span.start, span.stop) == (2 * SR - SR // 10, 4 * SR + SR // 10)
+    assert sounding_span(sound, SR) == slice(0, len(sound))
+
+    p = distance_predictor
+    win = p.distance.frontend.window_samples
+    short = sound[:SR]
+
+    def direct(x):  # the model itself on one input, in auto
+        inputs = [x[None], kind_one_hot(["auto"])] if p.takes_room_hint else x[None]
+        return p.distance.model.predict_on_batch(inputs)[0, 0]
+
+    for fill, heard in (("zeros", np.pad(short, (0, win - SR))), ("loop", np.resize(short, win)), ("own", short)):
+        mu, _ = p.distance_windows(short, fill=fill)
+        assert mu[0] == pytest.approx(direct(heard), abs=1e-5), fill
+    trimmed, _ = p.distance_windows(y, trim=True, fill="own")
+    assert trimmed[0] == pytest.approx(direct(y[span]), abs=1e-5)
+    with pytest.raises(ValueError, match="fill"):
+        p.distance_windows(short, fill="mirror")
+
 def test_pooling_the_windows(distance_predictor):
     """``pool_distance``: ``mean`` averages the windows' log-distance means with equal weights;
     ``precision`` weights them by ``1 / sigma²``, so a window the network is sure of pulls the
@@ -751,3 +786,21 @@ def test_tight_mp3s_and_telephone_rates_are_named(distance_predictor, predictor,
         assert coding_warnings(distance_predictor.predict(path, spectrogram=False)) == [], path.name
     alone = predictor.predict(coded("alone.mp3", "-ar", "44100", "-b:a", "32k"), spectrogram=False)
     assert coding_warnings(alone) == []
+
+
+def test_padding_probe_builds_its_recordings():
+    """``train.probe_padding.changed``: 3 s of silence or of a floor 60 dB under the example's
+    RMS on either side, with the example in the middle untouched; the first 2 s or 1 s alone."""
+    from train.probe_padding import changed
+
+    rng = np.random.default_rng(0)
+    x = (0.1 * rng.standard_normal(SR * 4)).astype(np.float32)
+    pad = 3 * SR
+    for how in ("zeros", "floor"):
+        y = changed(x, how, SR, np.random.default_rng(1))
+        assert len(y) == len(x) + 2 * pad and np.array_equal(y[pad:-pad], x)
+        edges = np.r_[y[:pad], y[-pad:]]
+        level = 10 * np.log10(np.mean(edges.astype(np.float64) ** 2) / np.mean(x.astype(np.float64) ** 2) + 1e-30)
+        assert (not edges.any()) if how == "zeros" else abs(level + 60) < 0.5
+    assert np.array_equal(changed(x, "first2", SR, rng), x[:2 * SR]) and len(changed(x, "first1", SR, rng)) == SR
+    assert changed(x, "plain", SR, rng) is x
