@@ -24,7 +24,6 @@ rooms, the slope within rooms and the 10th-90th percentile of the estimates, as
 """
 from __future__ import annotations
 
-import argparse
 import subprocess
 import tempfile
 from pathlib import Path
@@ -34,10 +33,9 @@ import soundfile as sf
 
 from soundpred import audio
 from soundpred.bundle import load_bundle
-from soundpred.hub import EMBEDDED
-from soundpred.metrics import distance_summary, paired_bootstrap
+from soundpred.metrics import paired_bootstrap
 from train.distance_compare import estimates
-from train.distance_eval import EVAL_TITLES, DistanceConfig, dry_sources, held_out_sets, room_banks, set_examples
+from train.probe_common import card_parser, card_sets, print_paired, summary_head, summary_row
 
 #: variant: (file suffix, ffmpeg output options). The rate is the file's (telephone: 8 kHz;
 #: compressed: what phones record at); the app resamples whatever comes to 16 kHz.
@@ -96,10 +94,7 @@ def coded(x: np.ndarray, variant: str, *, sr: int = SR) -> np.ndarray:
 
 
 def main(argv=None):
-    d = DistanceConfig()
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("bundle", nargs="?", type=Path, default=EMBEDDED["distance"])
-    p.add_argument("--sets", nargs="+", default=list(EVAL_TITLES.values()), choices=list(EVAL_TITLES.values()))
+    p = card_parser(__doc__)
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = p.parse_args(argv)
     bundle = load_bundle(args.bundle)
@@ -107,33 +102,16 @@ def main(argv=None):
     if fe.sample_rate != SR:
         p.error(f"{args.bundle} hears {fe.sample_rate} Hz; the probe codes {SR} Hz examples")
     variants = ["none"] + [v for v in args.variants if v != "none"]
-
-    sources = dry_sources(fe.sample_rate, n_speech=d.speech, data=d.data)
-    banks = room_banks(fe.sample_rate, rooms=d.rooms, eval_rooms=d.eval_rooms, seed=d.seed)
-    print("| set | coding | MAE m | rel. error | rank | rank within rooms | slope within rooms | "
-          "estimates p10-p90 m |\n|---|---|---|---|---|---|---|---|")
+    print(summary_head("coding"))
     results, paired = {}, {}
-    for s in held_out_sets(banks, sources, d.seed):
-        if s.name not in args.sets:
-            continue
-        x = set_examples(s, fe, d.speech_share)
-        est = {}
+    for s, x in card_sets(fe, args.sets):
+        est = {v: estimates(bundle, coded(x, v)) for v in variants}
         for v in variants:
-            est[v] = estimates(bundle, coded(x, v))
-            r = distance_summary(est[v], s.bank.distance, room=s.bank.room)
-            lo, hi = np.percentile(est[v], [10, 90])
-            results[(s.name, v)] = r
-            print(f"| {s.name} | {v} | {r['mae_m']:.3f} | {r['rel_error']:.3f} | {r['spearman']:.3f} | "
-                  f"{r['spearman_within_room']:.3f} | {r['slope_within_room']:.3f} | {lo:.2f}-{hi:.2f} |", flush=True)
+            results[(s.name, v)], row = summary_row(s, v, est[v])
+            print(row, flush=True)
         for v in variants[1:]:
-            paired[(s.name, v)] = paired_bootstrap(est[v], est["none"], s.bank.distance, s.bank.room)
-
-    print("\nEach coding minus none, paired over rooms (2000 draws; 90 % interval):\n")
-    print("| set | coding | MAE m | rel. error | rank | rank within rooms |\n|---|---|---|---|---|---|")
-    for (name, v), b in paired.items():
-        cells = [f"{b[k]['difference']:+.3f} ({b[k]['interval'][0]:+.3f} to {b[k]['interval'][1]:+.3f})"
-                 for k in ("mae_m", "rel_error", "spearman", "spearman_within_room")]
-        print(f"| {name} | {v} | " + " | ".join(cells) + " |")
+            paired[(s.name, v, "none")] = paired_bootstrap(est[v], est["none"], s.bank.distance, s.bank.room)
+    print_paired(paired, ("coding", "against"))
     return results, paired
 
 

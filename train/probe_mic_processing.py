@@ -23,18 +23,15 @@ percentile of the estimates (how far they spread).
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
 from soundpred.audio import load
 from soundpred.bundle import load_bundle
-from soundpred.hub import EMBEDDED
-from soundpred.metrics import distance_summary
 from train.distance_compare import estimates
-from train.distance_eval import EVAL_TITLES, DistanceConfig, dry_sources, held_out_sets, room_banks, set_examples
 from train.mic_processing import levels_db, webrtc_processed
+from train.probe_common import card_parser, card_sets, summary_head, summary_row
 
 #: the processing of each variant: (noise suppression level 0-4, automatic gain target in dBFS, 0: off)
 VARIANTS = {"none": (0, 0), "ns1": (1, 0), "ns3": (3, 0), "agc": (0, 3), "ns3+agc": (3, 3)}
@@ -47,10 +44,7 @@ def processed(y: np.ndarray, variant: str, *, passes: int = 2) -> np.ndarray:
 
 
 def main(argv=None):
-    d = DistanceConfig()
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("bundle", nargs="?", type=Path, default=EMBEDDED["distance"])
-    p.add_argument("--sets", nargs="+", default=list(EVAL_TITLES.values()), choices=list(EVAL_TITLES.values()))
+    p = card_parser(__doc__)
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--member", type=int, help="of an ensemble bundle, this member (1-based) alone")
     args = p.parse_args(argv)
@@ -79,22 +73,12 @@ def main(argv=None):
             print(f"  {dist} m, {v:8s}: windows' geometric mean {est:.2f} m; levels "
                   + " / ".join(f"{x:.1f}" for x in levels_db(z)))
 
-    sources = dry_sources(fe.sample_rate, n_speech=d.speech, data=d.data)
-    banks = room_banks(fe.sample_rate, rooms=d.rooms, eval_rooms=d.eval_rooms, seed=d.seed)
-    print("\n| set | processing | MAE m | rel. error | rank | rank within rooms | slope within rooms | "
-          "estimates p10-p90 m |\n|---|---|---|---|---|---|---|---|")
+    print("\n" + summary_head("processing"))
     results = {}
-    for s in held_out_sets(banks, sources, d.seed):
-        if s.name not in args.sets:
-            continue
-        x = set_examples(s, fe, d.speech_share)
+    for s, x in card_sets(fe, args.sets):
         for v in variants:
-            est = estimates(bundle, np.stack([processed(e, v) for e in x]))
-            r = distance_summary(est, s.bank.distance, room=s.bank.room)
-            lo, hi = np.percentile(est, [10, 90])
-            results[(s.name, v)] = r
-            print(f"| {s.name} | {v} | {r['mae_m']:.3f} | {r['rel_error']:.3f} | {r['spearman']:.3f} | "
-                  f"{r['spearman_within_room']:.3f} | {r['slope_within_room']:.3f} | {lo:.2f}-{hi:.2f} |", flush=True)
+            results[(s.name, v)], row = summary_row(s, v, estimates(bundle, np.stack([processed(e, v) for e in x])))
+            print(row, flush=True)
     return results
 
 

@@ -26,16 +26,13 @@ paired over rooms (:func:`soundpred.metrics.paired_bootstrap`).
 """
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 
 from soundpred.bundle import load_bundle
-from soundpred.hub import EMBEDDED, resolve
-from soundpred.metrics import distance_summary, paired_bootstrap
+from soundpred.hub import resolve
+from soundpred.metrics import paired_bootstrap
 from soundpred.predict import Predictor
-from train.distance_eval import EVAL_TITLES, DistanceConfig, dry_sources, held_out_sets, room_banks, set_examples
+from train.probe_common import card_parser, card_sets, print_paired, summary_head, summary_row
 
 PAD_S = 3.0
 FLOOR_DB = -60.0
@@ -81,42 +78,23 @@ def changed(x: np.ndarray, how: str, sr: int, rng: np.random.Generator) -> np.nd
 
 
 def main(argv=None):
-    d = DistanceConfig()
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("bundle", nargs="?", type=Path, default=EMBEDDED["distance"])
-    p.add_argument("--sets", nargs="+", default=list(EVAL_TITLES.values()), choices=list(EVAL_TITLES.values()))
-    args = p.parse_args(argv)
+    args = card_parser(__doc__).parse_args(argv)
     bundle = load_bundle(args.bundle)
     fe = bundle.frontend
     predictor = Predictor(resolve(None, "classification")[0], bundle)
-    sources = dry_sources(fe.sample_rate, n_speech=d.speech, data=d.data)
-    banks = room_banks(fe.sample_rate, rooms=d.rooms, eval_rooms=d.eval_rooms, seed=d.seed)
-    print("| set | treatment | MAE m | rel. error | rank | rank within rooms | estimates p10-p90 m |\n"
-          "|---|---|---|---|---|---|---|")
+    print(summary_head("treatment"))
     results, paired = {}, {}
-    for s in held_out_sets(banks, sources, d.seed):
-        if s.name not in args.sets:
-            continue
-        x = set_examples(s, fe, d.speech_share)
+    for s, x in card_sets(fe, args.sets):
         est = {}
         for name, (how, options) in TREATMENTS.items():
             rng = np.random.default_rng(0)
             est[name] = np.array([predictor.distance_for_waveform(changed(e, how, fe.sample_rate, rng), **options)[0]
                                   for e in x])
-            r = distance_summary(est[name], s.bank.distance, room=s.bank.room)
-            lo, hi = np.percentile(est[name], [10, 90])
-            results[(s.name, name)] = r
-            print(f"| {s.name} | {name} | {r['mae_m']:.3f} | {r['rel_error']:.3f} | {r['spearman']:.3f} | "
-                  f"{r['spearman_within_room']:.3f} | {lo:.2f}-{hi:.2f} |", flush=True)
+            results[(s.name, name)], row = summary_row(s, name, est[name])
+            print(row, flush=True)
         for new, old in PAIRS:
             paired[(s.name, new, old)] = paired_bootstrap(est[new], est[old], s.bank.distance, s.bank.room)
-
-    print("\nPaired over rooms (2000 draws; new - old, 90 % interval):\n")
-    print("| set | new | old | MAE m | rel. error | rank | rank within rooms |\n|---|---|---|---|---|---|---|")
-    for (name, new, old), b in paired.items():
-        cells = [f"{b[k]['difference']:+.3f} ({b[k]['interval'][0]:+.3f} to {b[k]['interval'][1]:+.3f})"
-                 for k in ("mae_m", "rel_error", "spearman", "spearman_within_room")]
-        print(f"| {name} | {new} | {old} | " + " | ".join(cells) + " |")
+    print_paired(paired, ("new", "old"))
     return results, paired
 
 

@@ -1,0 +1,59 @@
+"""What the probes that play the card's examples another way share (``probe_mic_processing``,
+``probe_codecs``, ``probe_padding``): the command line's bundle and sets, the card's sets with
+their examples, one table row per set and treatment, and the paired table."""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from soundpred.hub import EMBEDDED
+from soundpred.metrics import distance_summary
+from train.distance_eval import EVAL_TITLES, DistanceConfig, EvalSet, dry_sources, held_out_sets, room_banks, set_examples
+
+
+def card_parser(doc: str) -> argparse.ArgumentParser:
+    """A probe's parser: the bundle (the embedded default) and ``--sets`` (every card set)."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("bundle", nargs="?", type=Path, default=EMBEDDED["distance"])
+    p.add_argument("--sets", nargs="+", default=list(EVAL_TITLES.values()), choices=list(EVAL_TITLES.values()))
+    return p
+
+
+def card_sets(fe, names: list[str], d: DistanceConfig | None = None) -> Iterator[tuple[EvalSet, np.ndarray]]:
+    """The card's sets named in ``names`` (:func:`train.distance_eval.held_out_sets`), each with
+    its examples as a network with front end ``fe`` hears them."""
+    d = d or DistanceConfig()
+    sources = dry_sources(fe.sample_rate, n_speech=d.speech, data=d.data)
+    banks = room_banks(fe.sample_rate, rooms=d.rooms, eval_rooms=d.eval_rooms, seed=d.seed)
+    for s in held_out_sets(banks, sources, d.seed):
+        if s.name in names:
+            yield s, set_examples(s, fe, d.speech_share)
+
+
+def summary_row(s: EvalSet, label: str, estimate: np.ndarray) -> tuple[dict, str]:
+    """The figures of ``estimate`` on set ``s`` and their table row: MAE, relative error, rank
+    over all examples and the mean within rooms, the slope within rooms, the 10th-90th percentile."""
+    r = distance_summary(estimate, s.bank.distance, room=s.bank.room)
+    lo, hi = np.percentile(estimate, [10, 90])
+    return r, (f"| {s.name} | {label} | {r['mae_m']:.3f} | {r['rel_error']:.3f} | {r['spearman']:.3f} | "
+               f"{r['spearman_within_room']:.3f} | {r['slope_within_room']:.3f} | {lo:.2f}-{hi:.2f} |")
+
+
+def summary_head(label: str) -> str:
+    return (f"| set | {label} | MAE m | rel. error | rank | rank within rooms | slope within rooms | "
+            "estimates p10-p90 m |\n|---|---|---|---|---|---|---|---|")
+
+
+def print_paired(paired: dict, labels: tuple[str, ...]) -> None:
+    """The paired bootstraps (:func:`soundpred.metrics.paired_bootstrap`) keyed by the set's name
+    and ``labels``' values: the difference and its 90 % interval for each measure."""
+    print("\nPaired over rooms (2000 draws; new - old, 90 % interval):\n")
+    print(f"| set | {' | '.join(labels)} | MAE m | rel. error | rank | rank within rooms |\n"
+          f"|---|{'---|' * len(labels)}---|---|---|---|")
+    for key, b in paired.items():
+        cells = [f"{b[k]['difference']:+.3f} ({b[k]['interval'][0]:+.3f} to {b[k]['interval'][1]:+.3f})"
+                 for k in ("mae_m", "rel_error", "spearman", "spearman_within_room")]
+        print("| " + " | ".join(key) + " | " + " | ".join(cells) + " |")
