@@ -14,7 +14,7 @@ from soundpred.models import DISTANCE_FRONTEND, build_distance
 from soundpred.predict import Predictor
 from soundpred.rooms import HYBRID, SHIFTED, TRAIN, sample_room, simulate_rir, synthesize
 
-from .conftest import ROOT, tone
+from .conftest import ROOT, needs_ffmpeg, tone
 
 SR = 16000
 
@@ -105,7 +105,6 @@ def test_short_and_long_inputs(distance_predictor):
         assert np.isfinite(d) and 0 < lo < d < hi
 
 
-
 def test_the_sounding_span_and_the_fill_of_a_short_recording(distance_predictor):
     """``sounding_span``: from the first to the last 100-ms block within 40 dB of the loudest, a
     block to spare either side; silence and a floor 60 dB down go, a quiet stretch inside stays.
@@ -139,6 +138,7 @@ def test_the_sounding_span_and_the_fill_of_a_short_recording(distance_predictor)
     assert trimmed[0] == pytest.approx(direct(y[span]), abs=1e-5)
     with pytest.raises(ValueError, match="fill"):
         p.distance_windows(short, fill="mirror")
+
 
 def test_pooling_the_windows(distance_predictor):
     """``pool_distance``: ``mean`` averages the windows' log-distance means with equal weights;
@@ -759,6 +759,7 @@ def test_a_dc_offset_changes_nothing(distance_predictor):
     np.testing.assert_allclose(offset.spectrogram, plain.spectrogram, atol=0.02)
 
 
+@needs_ffmpeg
 def test_tight_mp3s_and_telephone_rates_are_named(distance_predictor, predictor, tmp_path):
     """The codings that cost the distance on the card's rooms (``train.probe_codecs``: MP3 at
     32 kbit/s, a telephone band) are named in the warnings, with what to do; MP3 at 128 kbit/s,

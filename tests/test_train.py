@@ -1636,9 +1636,9 @@ def test_mic_processing_probe_suppresses_the_noise_and_keeps_the_length():
 
 def test_codec_probe_codes_each_example_and_cuts_it_back_out_aligned():
     """``train.probe_codecs.coded`` (real ffmpeg, the app's decoder): ``none`` gives the examples
-    back at -25 dBFS RMS to 16-bit precision; a coding keeps the length and the alignment (the
-    codec's delay found and taken off, each example cut out where it was); a telephone band
-    loses what lies above 4 kHz; an example's neighbours do not leak into it."""
+    back at -25 dBFS RMS to 16-bit precision; a coding keeps the length and the alignment (each
+    example cut out where it was); a telephone band loses what lies above 4 kHz; an example's
+    neighbours do not leak into it; the alignment check finds a delay that ffmpeg would leave."""
     from train.probe_codecs import LEVEL_DBFS, _lag, coded
 
     sr = 16000
