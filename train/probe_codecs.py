@@ -35,6 +35,7 @@ from soundpred import audio
 from soundpred.bundle import load_bundle
 from soundpred.metrics import paired_bootstrap
 from train.distance_compare import estimates
+from train.mic_processing import LEVEL_DBFS  # every example's RMS before coding, as before the processing
 from train.probe_common import card_parser, card_sets, print_paired, summary_head, summary_row
 
 #: variant: (file suffix, ffmpeg output options). The rate is the file's (telephone: 8 kHz;
@@ -50,7 +51,6 @@ VARIANTS = {
     "opus-32": (".ogg", ["-c:a", "libopus", "-b:a", "32k", "-ar", "48000"]),
     "opus-16": (".ogg", ["-c:a", "libopus", "-b:a", "16k", "-ar", "48000"]),  # a voice message
 }
-LEVEL_DBFS = -25.0  # every example's RMS before coding (the app's examples' level)
 GAP_S = 0.5
 SR = 16000
 
@@ -59,7 +59,7 @@ def _lag(reference: np.ndarray, decoded: np.ndarray, max_lag: int) -> int:
     """The delay (samples, >= -max_lag) at which ``decoded`` best matches ``reference``, from
     their first minute."""
     n = min(len(reference), len(decoded), 60 * SR)
-    a, b = reference[:n], decoded[:n + max_lag] if len(decoded) >= n + max_lag else decoded
+    a, b = reference[:n], decoded[:n + max_lag]
     size = 1 << int(np.ceil(np.log2(len(a) + len(b))))
     corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
     lags = np.r_[np.arange(0, max_lag + 1), np.arange(-max_lag, 0)]

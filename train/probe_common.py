@@ -11,7 +11,8 @@ import numpy as np
 
 from soundpred.hub import EMBEDDED
 from soundpred.metrics import distance_summary
-from train.distance_eval import EVAL_TITLES, DistanceConfig, EvalSet, dry_sources, held_out_sets, room_banks, set_examples
+from train.distance_eval import (EVAL_TITLES, DistanceConfig, EvalSet, dry_sources, held_out_sets, room_banks,
+                                 set_examples)
 
 
 def card_parser(doc: str) -> argparse.ArgumentParser:

@@ -55,7 +55,8 @@ TREATMENTS = {
     "first 1 s, own": ("first1", {"fill": "own"}),
 }
 #: pairs compared over rooms: (new, old)
-PAIRS = [("plain, trim", "plain"), ("plain, trim+loop", "plain"), ("plain, trim+own", "plain"), ("zeros 3+3", "plain"), ("zeros 3+3, trim", "zeros 3+3"), ("zeros 3+3, trim", "plain"),
+PAIRS = [("plain, trim", "plain"), ("plain, trim+loop", "plain"), ("plain, trim+own", "plain"),
+         ("zeros 3+3", "plain"), ("zeros 3+3, trim", "zeros 3+3"), ("zeros 3+3, trim", "plain"),
          ("floor 3+3", "plain"), ("floor 3+3, trim", "floor 3+3"),
          ("first 2 s, loop", "first 2 s, zeros"), ("first 2 s, own", "first 2 s, zeros"),
          ("first 1 s, loop", "first 1 s, zeros"), ("first 1 s, own", "first 1 s, zeros")]
