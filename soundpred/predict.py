@@ -49,18 +49,32 @@ def coding_warnings(decoded: audio.Decoded) -> list[str]:
 #: ``"zeros"`` pads its end with silence, ``"loop"`` repeats it, ``"own"`` gives the network the
 #: recording at its own length (it pools over time, so any length runs).
 FILLS = ("zeros", "loop", "own")
+#: how far above a recording's noise floor a block must stand to be part of its sound (``sounding_span``)
+SPAN_RISE_DB = 6.0
 
 
-def sounding_span(y: np.ndarray, sr: int, *, gate_db: float = WINDOW_GATE_DB, block_s: float = 0.1) -> slice:
+def sounding_span(y: np.ndarray, sr: int, *, gate_db: float = WINDOW_GATE_DB, rise_db: float | None = None,
+                  at_least: int = 0, block_s: float = 0.1) -> slice:
     """From the first to the last ``block_s`` block of ``y`` within ``gate_db`` of its loudest
     block (one block to spare either side): the recording without the silence or near-silence
-    around it."""
+    around it. With ``rise_db``, a block must also stand that far above the recording's noise
+    floor (its 10th-percentile block; :data:`SPAN_RISE_DB`): pauses that hold only the room's noise
+    go too, however loud the noise. A recording with less range than that keeps every block.
+    ``at_least`` (samples): a shorter span grows evenly on both sides to that length, as far as
+    the recording goes (a short sound keeps the room's noise around it rather than silence)."""
     block = max(1, int(round(block_s * sr)))
     n = -(-len(y) // block)
     blocks = np.pad(y, (0, n * block - len(y))).reshape(n, block)
     level = 10 * np.log10(np.mean(blocks.astype(np.float64) ** 2, axis=1) + 1e-20)
-    loud = np.flatnonzero(level > level.max() - gate_db)
-    return slice(max(0, (loud[0] - 1) * block), min(len(y), (loud[-1] + 2) * block))
+    threshold = level.max() - gate_db
+    if rise_db is not None:
+        above_floor = np.percentile(level[:max(1, len(y) // block)], 10) + rise_db  # whole blocks only
+        threshold = max(threshold, above_floor) if above_floor <= level.max() else threshold
+    loud = np.flatnonzero(level >= threshold)
+    start, stop = max(0, (loud[0] - 1) * block), min(len(y), (loud[-1] + 2) * block)
+    length = max(stop - start, min(at_least, len(y)))
+    start = min(max(0, start - (length - (stop - start)) // 2), len(y) - length)
+    return slice(int(start), int(start + length))
 
 
 def window_starts(n: int, win: int, hop: int) -> list[int]:
@@ -250,18 +264,21 @@ class Predictor:
         return self.distance is not None and takes_room_hint(self.distance.model)
 
     def distance_windows(self, y: np.ndarray, *, room: str = "auto", window: int | None = None,
-                         hop: int | None = None, trim: bool = False,
-                         fill: str = "zeros") -> tuple[np.ndarray, np.ndarray]:
+                         hop: int | None = None, trim: bool = False, rise_db: float | None = None,
+                         whole_window: bool = False, fill: str = "zeros") -> tuple[np.ndarray, np.ndarray]:
         """Each loud-enough window's belief over log-distance: ``(mu, sigma)``, two ``(k,)``
         arrays, for a waveform at the distance model's rate. ``window`` and ``hop`` (samples)
         default to the bundle's window and half of it; the networks pool over time, so any window
         length runs (``train.probe_input_length`` measures what other choices cost). ``trim``:
-        the :func:`sounding_span` only; ``fill``: how a recording shorter than a window fills it
-        (:data:`FILLS`; ``python -m train.probe_padding`` measures both)."""
+        the :func:`sounding_span` only, with ``rise_db`` above the noise floor if given, and with
+        ``whole_window`` at least a window long; ``fill``: how a recording shorter than a window
+        fills it (:data:`FILLS`; ``python -m train.probe_padding`` and ``train.probe_pauses``
+        measure them)."""
         win = window or self.distance.frontend.window_samples
         hint = kind_one_hot([room])[0] if self.takes_room_hint else None
         if trim:
-            y = y[sounding_span(y, self.distance.frontend.sample_rate)]
+            y = y[sounding_span(y, self.distance.frontend.sample_rate, rise_db=rise_db,
+                                at_least=win if whole_window else 0)]
         (out, *_), _, kept = self._run_windows(self.distance.model, y, win, hop or max(1, win // 2), hint, fill)
         return out[kept, 0].astype(np.float64), np.exp(clip_log_sigma(out[kept, 1])).astype(np.float64)
 
@@ -284,10 +301,12 @@ class Predictor:
 
     def distance_for_waveform(self, y: np.ndarray, *, coverage: float = COVERAGE, room: str = "auto",
                               window: int | None = None, hop: int | None = None, pool: str = "mean",
-                              trim: bool = False, fill: str = "zeros") -> tuple[float, tuple[float, float]]:
+                              trim: bool = False, rise_db: float | None = None, whole_window: bool = False,
+                              fill: str = "zeros") -> tuple[float, tuple[float, float]]:
         """Distance estimate (m) and its ``coverage`` interval for a waveform at the distance
         model's rate: :meth:`distance_windows`, then :meth:`pool_distance`."""
-        mu, sigma = self.distance_windows(y, room=room, window=window, hop=hop, trim=trim, fill=fill)
+        mu, sigma = self.distance_windows(y, room=room, window=window, hop=hop, trim=trim, rise_db=rise_db,
+                                          whole_window=whole_window, fill=fill)
         return self.pool_distance(mu, sigma, coverage=coverage, pool=pool)
 
     def display_spectrogram(self, y: np.ndarray) -> np.ndarray:

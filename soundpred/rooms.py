@@ -574,16 +574,24 @@ def _noise(kind: str, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
     raise ValueError(kind)
 
 
-def _colour(y: np.ndarray, sr: int, max_db: float, rng: np.random.Generator) -> np.ndarray:
-    """A random smooth EQ (microphone colouration) of up to about ``max_db``."""
+def _colour(y: np.ndarray, sr: int, max_db: float, rng: np.random.Generator | np.ndarray) -> np.ndarray:
+    """A random smooth EQ (microphone colouration) of up to about ``max_db``; ``rng`` may instead
+    be the EQ's three weights (:func:`_colour_weights`), to give other sound the same EQ."""
+    weights = _colour_weights(rng) if isinstance(rng, np.random.Generator) else rng
     spec = np.fft.rfft(y)  # over the last axis: rows of a 2-D ``y`` get one EQ
     logf = np.log(np.maximum(np.fft.rfftfreq(y.shape[-1], 1 / sr), 20.0) / 20.0) / np.log(sr / 40.0)
-    gain_db = sum(rng.uniform(-1, 1) * max_db / 2 * np.cos(np.pi * k * logf) for k in range(1, 4))
+    gain_db = sum(w * max_db / 2 * np.cos(np.pi * k * logf) for k, w in enumerate(weights, start=1))
     return np.fft.irfft(spec * 10 ** (gain_db / 20), n=y.shape[-1])
 
 
+def _colour_weights(rng: np.random.Generator) -> np.ndarray:
+    """The three random weights of :func:`_colour`'s EQ."""
+    return rng.uniform(-1, 1, 3)
+
+
 def synthesize(dry: np.ndarray, rir: np.ndarray, settings: SimSettings, *, n: int, sr: int,
-               rng: np.random.Generator, direct: bool = False):
+               rng: np.random.Generator, direct: bool = False, pauses: tuple[int, int] = (0, 0),
+               pause_rng: np.random.Generator | None = None):
     """One ``n``-sample example: a random stretch of ``dry`` through ``rir``, random leading
     silence, noise at a random SNR, colouration and level.
 
@@ -592,8 +600,15 @@ def synthesize(dry: np.ndarray, rir: np.ndarray, settings: SimSettings, *, n: in
     example's direct sound alone: the same stretch of ``dry`` through the response's
     :data:`DIRECT_HALF_SECONDS` either side of its direct sound, with the example's onset,
     colouration and level and no noise (a training target; the random draws, and so the
-    example, are the same either way).
+    example, are the same either way). ``pauses``, samples before and after: the example
+    within a longer recording, the source silent there (its reverberation dying away after it) but
+    the noise going on (the same kind, level, colouration and gain, drawn afresh from
+    ``pause_rng``: a hum's pitch or a babble's rhythm may change at the joins). The example in the
+    middle is the one ``pauses=(0, 0)`` gives, sample for sample; ``onset`` counts from the
+    recording's start.
     """
+    if direct and any(pauses):
+        raise ValueError("direct and pauses do not go together")
     lead = int(rng.integers(0, n // 2)) if rng.random() < 0.5 else 0
     take = n - lead + len(rir)
     if len(dry) > take:
@@ -605,11 +620,23 @@ def synthesize(dry: np.ndarray, rir: np.ndarray, settings: SimSettings, *, n: in
     onset = lead + DIRECT_INDEX
     active = y[lead:lead + len(wet)]
     p_sig = np.mean(active ** 2) + 1e-12
-    noise = _noise(str(rng.choice(settings.noises)), n, sr, rng)
+    kind = str(rng.choice(settings.noises))
+    noise = _noise(kind, n, sr, rng)
     snr = rng.uniform(*settings.snr_db)
-    y = y + noise * np.sqrt(p_sig / (np.mean(noise ** 2) + 1e-12) / 10 ** (snr / 10))
+    scale = np.sqrt(p_sig / (np.mean(noise ** 2) + 1e-12) / 10 ** (snr / 10))
+    y = y + noise * scale
+    gap = np.zeros(sum(pauses))
+    if any(pauses):
+        pause_rng = pause_rng or np.random.default_rng()
+        gap = _noise(kind, len(gap), sr, pause_rng)
+        gap *= scale * np.sqrt(np.mean(noise ** 2) / (np.mean(gap ** 2) + 1e-12))  # the example's noise level
+        tail = fftconvolve(dry[:n - lead], rir)[n - lead:][:pauses[1]]  # the room rings on after the sound stops
+        gap[pauses[0]:pauses[0] + len(tail)] += tail
     if settings.self_noise_db is not None:
-        y = y + rng.standard_normal(n) * np.sqrt(p_sig / 10 ** (rng.uniform(*settings.self_noise_db) / 10))
+        hiss = rng.standard_normal(n)  # drawn before its level, as it always was
+        level = np.sqrt(p_sig / 10 ** (rng.uniform(*settings.self_noise_db) / 10))
+        y = y + hiss * level
+        gap = gap + (pause_rng.standard_normal(len(gap)) if any(pauses) else 0.0) * level
     if direct:
         w = int(DIRECT_HALF_SECONDS * sr)
         first = DIRECT_INDEX - w  # dry through rir[first:first + 2w] alone, from sample lead + first on
@@ -618,9 +645,14 @@ def synthesize(dry: np.ndarray, rir: np.ndarray, settings: SimSettings, *, n: in
         d[lead + first:lead + first + len(part)] = part
         y, d = _colour(np.stack([y, d]), sr, settings.colouration_db, rng)  # one EQ for both
     else:
-        y = _colour(y, sr, settings.colouration_db, rng)
+        weights = _colour_weights(rng)
+        y = _colour(y, sr, settings.colouration_db, weights)
+        gap = _colour(gap, sr, settings.colouration_db, weights) if any(pauses) else gap
     gain = 10 ** (rng.uniform(-40, -3) / 20) / (np.abs(y).max() + 1e-9)
     y *= gain
+    if any(pauses):
+        y = np.concatenate([gap[:pauses[0]] * gain, y, gap[pauses[0]:] * gain])
+        onset += pauses[0]
     if direct:
         return y.astype(np.float32), onset, (d * gain).astype(np.float32)
     return y.astype(np.float32), onset

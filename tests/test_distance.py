@@ -140,6 +140,41 @@ def test_the_sounding_span_and_the_fill_of_a_short_recording(distance_predictor)
         p.distance_windows(short, fill="mirror")
 
 
+def test_the_sounding_span_above_the_noise_floor(distance_predictor):
+    """``sounding_span(rise_db=)``: pauses that hold the room's noise 20 dB under the sound pass
+    the 40 dB gate but go when a block must stand ``rise_db`` above the recording's floor (its
+    10th-percentile block); a recording with no pauses (no block that far above its floor) keeps
+    every block; ``at_least`` grows a shorter span evenly, within the recording.
+    ``distance_windows(trim=True, rise_db=)`` hears that span only, and with ``whole_window`` at
+    least a window of it."""
+    from soundpred.predict import SPAN_RISE_DB, sounding_span
+
+    rng = np.random.default_rng(4)
+    sound = (0.1 * rng.standard_normal(SR * 4)).astype(np.float32)
+    noise = (0.01 * rng.standard_normal(SR * 6)).astype(np.float32)
+    y = np.concatenate([noise[:3 * SR], sound, noise[3 * SR:]])
+    assert sounding_span(y, SR) == slice(0, len(y))  # the gate alone keeps the noise
+    span = sounding_span(y, SR, rise_db=SPAN_RISE_DB)
+    assert (span.start, span.stop) == (3 * SR - SR // 10, 7 * SR + SR // 10)
+    for steady in (sound, noise, sound[:SR // 3]):
+        assert sounding_span(steady, SR, rise_db=SPAN_RISE_DB) == slice(0, len(steady))
+    # at_least: a short span grows evenly on both sides, within the recording
+    assert sounding_span(y, SR, rise_db=SPAN_RISE_DB, at_least=6 * SR) == slice(2 * SR, 8 * SR)
+    assert sounding_span(y[:8 * SR], SR, rise_db=SPAN_RISE_DB, at_least=6 * SR) == slice(2 * SR, 8 * SR)
+    assert sounding_span(y[2 * SR:], SR, rise_db=SPAN_RISE_DB, at_least=6 * SR) == slice(0, 6 * SR)
+    assert sounding_span(y, SR, rise_db=SPAN_RISE_DB, at_least=20 * SR) == slice(0, len(y))
+    p = distance_predictor
+    mu, _ = p.distance_windows(y, trim=True, rise_db=SPAN_RISE_DB)
+    np.testing.assert_allclose(mu, p.distance_windows(y[span])[0], atol=1e-5)
+    assert len(mu) != len(p.distance_windows(y)[0])
+    win = p.distance.frontend.window_samples
+    clap = np.concatenate([noise[:3 * SR], sound[:SR], noise[3 * SR:]])  # 1 s of sound in 7 s: a span under a window
+    grown = sounding_span(clap, SR, rise_db=SPAN_RISE_DB, at_least=win)
+    assert grown.stop - grown.start == win
+    mu, _ = p.distance_windows(clap, trim=True, rise_db=SPAN_RISE_DB, whole_window=True)
+    np.testing.assert_allclose(mu, p.distance_windows(clap[grown])[0], atol=1e-5)
+
+
 def test_pooling_the_windows(distance_predictor):
     """``pool_distance``: ``mean`` averages the windows' log-distance means with equal weights;
     ``precision`` weights them by ``1 / sigma²``, so a window the network is sure of pulls the
@@ -805,3 +840,23 @@ def test_padding_probe_builds_its_recordings():
         assert (not edges.any()) if how == "zeros" else abs(level + 60) < 0.5
     assert np.array_equal(changed(x, "first2", SR, rng), x[:2 * SR]) and len(changed(x, "first1", SR, rng)) == SR
     assert changed(x, "plain", SR, rng) is x
+
+
+def test_pauses_probe_pools_fresh_draws_and_refuses_used_rooms(capsys):
+    """``train.probe_pauses``: each trimmed treatment is paired with the same recordings as the app
+    hears them now and with the plain examples; fresh draws pooled keep their rooms apart (room 0
+    of two seeds is two rooms); seeds whose rooms were used are refused, as ``probe_shifted`` does."""
+    from types import SimpleNamespace
+
+    from train.distance_eval import TRAIN_BANK_OFFSET
+    from train.probe_pauses import CUTS, PAIRS, PAUSES, main, together, treatments
+
+    assert ("pause after 4, span", "pause after 4") in PAIRS and ("pauses 3+3", "plain") in PAIRS
+    assert set(n for pair in PAIRS for n in pair) == set(treatments()) and len(treatments()) == len(PAUSES) * len(CUTS)
+    part = [(SimpleNamespace(bank=SimpleNamespace(distance=np.array([1.0, 2.0]), room=np.array([0, 0]))),
+             {"plain": np.array([1.5, 2.5])}) for _ in range(2)]
+    s, est = together("both", part)
+    assert len(np.unique(s.bank.room)) == 2 and est["plain"].tolist() == [1.5, 2.5, 1.5, 2.5]
+    with pytest.raises(SystemExit):
+        main(["--seeds", str(TRAIN_BANK_OFFSET), "--set", "held-out"])
+    assert "not fresh held-out rooms" in capsys.readouterr().err

@@ -201,6 +201,35 @@ def test_synthesize_can_give_the_direct_sound_of_the_same_example():
     assert shares[0] > shares[1] + 0.1 and shares[1] > shares[2] + 0.1  # measured: 0.93, 0.70, 0.37
 
 
+def test_synthesize_can_set_the_example_inside_pauses_of_its_own_noise():
+    """``pauses=(before, after)``: the same example in the middle, sample for sample (self-noise
+    too); the pauses hold noise at the example's own level and no sound before it, while after
+    it the room rings on (louder just after the sound than at the end of the pause, in a
+    reverberant room at a high SNR); ``onset`` counts from the start; ``direct`` is refused."""
+    from dataclasses import replace
+
+    room = next(r for r in (sample_room(TRAIN, np.random.default_rng(k), distance=2.0) for k in range(50))
+                if r["rt60"] > 0.8)
+    h = simulate_rir(room, TRAIN, sr=SR, rng=np.random.default_rng(1))
+    dry = np.random.default_rng(0).standard_normal(SR * 5).astype(np.float32)
+    quiet = replace(TRAIN, snr_db=(40.0, 40.0))
+    for settings in (quiet, HYBRID):
+        for seed in range(3):
+            y0, onset0 = synthesize(dry, h, settings, n=SR * 4, sr=SR, rng=np.random.default_rng(seed))
+            y, onset = synthesize(dry, h, settings, n=SR * 4, sr=SR, rng=np.random.default_rng(seed),
+                                  pauses=(SR, 3 * SR), pause_rng=np.random.default_rng(9))
+            assert y.shape == (8 * SR,) and y.dtype == np.float32 and onset == onset0 + SR
+            np.testing.assert_array_equal(y[SR:5 * SR], y0)
+            def db(a, b):
+                return 10 * np.log10(np.mean(y[int(a * SR):int(b * SR)].astype(float) ** 2))
+
+            assert db(7, 8) == pytest.approx(db(0, 1), abs=4)  # the pauses' first and last second: the same noise
+            if settings is quiet:
+                assert db(5, 5.25) > db(0, 1) + 10  # the first quarter-second after the sound: its reverberation
+    with pytest.raises(ValueError, match="pauses"):
+        synthesize(dry, h, TRAIN, n=SR * 4, sr=SR, rng=np.random.default_rng(0), direct=True, pauses=(0, SR))
+
+
 def test_cached_banks_keep_their_keys():
     """Settings added later (hybrid, scattering, talker, self-noise) at their defaults leave the
     cache key of the existing simulations as it was, so their cached banks stay valid."""

@@ -412,18 +412,23 @@ def decoded_clips(read, sr: int, name: str) -> list[np.ndarray]:
 
 
 def make_examples(bank: RirBank, speech, clips, settings: SimSettings, *, n: int, sr: int, seed: int,
-                  speech_share: float, with_sources: bool = False, direct: bool = False):
+                  speech_share: float, with_sources: bool = False, direct: bool = False,
+                  pauses: tuple[int, int] = (0, 0)):
     """One deterministic example per RIR of ``bank`` (for evaluation): ``(len(bank), n)``; with
     ``with_sources`` also a boolean array, True where the example's dry source is speech; with
     ``direct`` also each example's direct sound alone (``synthesize(direct=True)``; the same
-    examples either way)."""
+    examples either way); with ``pauses`` (samples before and after) each example inside a
+    longer recording of its own noise, ``(len(bank), pauses[0] + n + pauses[1])`` (the same
+    examples in the middle; ``synthesize(pauses=)``)."""
     rng = np.random.default_rng(seed)
+    pause_rng = np.random.default_rng([seed, 1])
     xs, is_speech, ds = [], [], []
     for i in range(len(bank)):
         is_speech.append(rng.random() < speech_share or not clips)
         pool = speech if is_speech[-1] else clips
         dry = pool[int(rng.integers(len(pool)))]
-        x, _, *d = synthesize(dry, bank.rirs[i], settings, n=n, sr=sr, rng=rng, direct=direct)
+        x, _, *d = synthesize(dry, bank.rirs[i], settings, n=n, sr=sr, rng=rng, direct=direct, pauses=pauses,
+                              pause_rng=pause_rng)
         xs.append(x)
         ds.extend(d)
     out = (np.stack(xs),) + ((np.array(is_speech),) if with_sources else ()) + ((np.stack(ds),) if direct else ())

@@ -1,6 +1,6 @@
 """What the probes that play the card's examples another way share (``probe_mic_processing``,
-``probe_codecs``, ``probe_padding``): the command line's bundle and sets, the card's sets with
-their examples, one table row per set and treatment, and the paired table."""
+``probe_codecs``, ``probe_padding``, ``probe_pauses``): the command line's bundle and sets, the
+card's sets with their examples, one table row per set and treatment, and the paired table."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from soundpred.hub import EMBEDDED
-from soundpred.metrics import distance_summary
+from soundpred.metrics import distance_summary, paired_bootstrap
 from train.distance_eval import (EVAL_TITLES, DistanceConfig, EvalSet, dry_sources, held_out_sets, room_banks,
                                  set_examples)
 
@@ -41,6 +41,16 @@ def summary_row(s: EvalSet, label: str, estimate: np.ndarray) -> tuple[dict, str
     lo, hi = np.percentile(estimate, [10, 90])
     return r, (f"| {s.name} | {label} | {r['mae_m']:.3f} | {r['rel_error']:.3f} | {r['spearman']:.3f} | "
                f"{r['spearman_within_room']:.3f} | {r['slope_within_room']:.3f} | {lo:.2f}-{hi:.2f} |")
+
+
+def score_set(s, est: dict[str, np.ndarray], pairs, results: dict, paired: dict) -> None:
+    """Set ``s``'s figures for each treatment's estimates in ``est`` (printed, one row each, and
+    kept in ``results``) and, in ``paired``, the paired bootstrap of each ``(new, old)`` of ``pairs``."""
+    for name, estimate in est.items():
+        results[(s.name, name)], row = summary_row(s, name, estimate)
+        print(row, flush=True)
+    for new, old in pairs:
+        paired[(s.name, new, old)] = paired_bootstrap(est[new], est[old], s.bank.distance, s.bank.room)
 
 
 def summary_head(label: str) -> str:

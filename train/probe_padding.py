@@ -30,9 +30,8 @@ import numpy as np
 
 from soundpred.bundle import load_bundle
 from soundpred.hub import resolve
-from soundpred.metrics import paired_bootstrap
 from soundpred.predict import Predictor
-from train.probe_common import card_parser, card_sets, print_paired, summary_head, summary_row
+from train.probe_common import card_parser, card_sets, print_paired, score_set, summary_head
 
 PAD_S = 3.0
 FLOOR_DB = -60.0
@@ -91,10 +90,7 @@ def main(argv=None):
             rng = np.random.default_rng(0)
             est[name] = np.array([predictor.distance_for_waveform(changed(e, how, fe.sample_rate, rng), **options)[0]
                                   for e in x])
-            results[(s.name, name)], row = summary_row(s, name, est[name])
-            print(row, flush=True)
-        for new, old in PAIRS:
-            paired[(s.name, new, old)] = paired_bootstrap(est[new], est[old], s.bank.distance, s.bank.room)
+        score_set(s, est, PAIRS, results, paired)
     print_paired(paired, ("new", "old"))
     return results, paired
 
