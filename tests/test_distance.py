@@ -860,3 +860,32 @@ def test_pauses_probe_pools_fresh_draws_and_refuses_used_rooms(capsys):
     with pytest.raises(SystemExit):
         main(["--seeds", str(TRAIN_BANK_OFFSET), "--set", "held-out"])
     assert "not fresh held-out rooms" in capsys.readouterr().err
+
+
+def test_spread_probe_moves_the_spread_and_keeps_the_order():
+    """``train.probe_spread.spread``: factor 1 changes nothing, the centre stays where it is, a
+    factor over 1 moves every estimate away from it (in log distance, by that factor) and under 1
+    toward it, and the order of the estimates, so every rank correlation, never changes."""
+    from train.probe_spread import CENTRE_M, spread
+
+    d = np.array([0.5, 1.2, CENTRE_M, 4.0, 11.0])
+    np.testing.assert_allclose(spread(d, 1.0), d)
+    for factor in (0.5, 1.5):
+        out = spread(d, factor)
+        np.testing.assert_allclose(np.log(out / CENTRE_M), factor * np.log(d / CENTRE_M))
+        assert out[2] == pytest.approx(CENTRE_M) and np.array_equal(np.argsort(out), np.argsort(d))
+    assert np.all(np.abs(np.log(spread(d, 1.5) / CENTRE_M)) >= np.abs(np.log(d / CENTRE_M)))
+    assert spread(d, 0.0) == pytest.approx(np.full(5, CENTRE_M))
+
+
+def test_choosing_a_shrink_or_a_spread_factor_on_validation_rooms():
+    """``train.ensemble.choose_shrink`` (also ``probe_spread --validation``'s rule): the least mean
+    relative error among the settings whose mean MAE is no worse than the base setting's (shrink 0,
+    or the one given), so relative error is never bought with absolute error."""
+    from train.ensemble import choose_shrink
+
+    errors = [{0.0: (0.90, 0.80), 0.5: (0.91, 0.70), 1.0: (0.89, 0.78)},
+              {0.0: (0.90, 0.80), 0.5: (0.90, 0.70), 1.0: (0.90, 0.79)}]
+    assert choose_shrink(errors) == 1.0  # 0.5 has less relative error but more MAE than 0
+    assert choose_shrink(errors, base=0.5) == 0.5  # every setting's MAE is within 0.5's
+    assert choose_shrink([{1.0: (0.9, 0.8), 1.3: (0.8, 0.9)}], base=1.0) == 1.0

@@ -150,12 +150,12 @@ def shrink_errors(mu, sigma, d, median: float) -> dict[float, tuple[float, float
     return {float(c): error_ratios(point_estimate(mu, sigma, c), d, median) for c in SHRINK_GRID}
 
 
-def choose_shrink(errors: list[dict[float, tuple[float, float]]]) -> float:
+def choose_shrink(errors: list[dict[float, tuple[float, float]]], base: float = 0.0) -> float:
     """The shrink with the least relative error, averaged over the sets' ``errors``, among those
-    whose MAE is no worse than that of the belief's median (shrink 0): relative error bought
-    without giving up absolute error."""
+    whose MAE is no worse than that of the belief's median (shrink 0, or the setting ``base``):
+    relative error bought without giving up absolute error."""
     mean = {c: np.mean([e[c] for e in errors], axis=0) for c in errors[0]}
-    feasible = [c for c in mean if mean[c][0] <= mean[0.0][0]]
+    feasible = [c for c in mean if mean[c][0] <= mean[base][0]]
     return min(feasible, key=lambda c: mean[c][1])
 
 
