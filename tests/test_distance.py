@@ -168,7 +168,7 @@ def test_the_sounding_span_above_the_noise_floor(distance_predictor):
     np.testing.assert_allclose(mu, p.distance_windows(y[span])[0], atol=1e-5)
     assert len(mu) != len(p.distance_windows(y)[0])
     win = p.distance.frontend.window_samples
-    clap = np.concatenate([noise[:3 * SR], sound[:SR], noise[3 * SR:]])  # 1 s of sound in 7 s: a span under a window
+    clap = np.concatenate([noise[:3 * SR], sound[:SR], noise[3 * SR:]])  # 1 s of sound in 7 s: under a window
     grown = sounding_span(clap, SR, rise_db=SPAN_RISE_DB, at_least=win)
     assert grown.stop - grown.start == win
     mu, _ = p.distance_windows(clap, trim=True, rise_db=SPAN_RISE_DB, whole_window=True)
@@ -852,7 +852,8 @@ def test_pauses_probe_pools_fresh_draws_and_refuses_used_rooms(capsys):
     from train.probe_pauses import CUTS, PAIRS, PAUSES, main, together, treatments
 
     assert ("pause after 4, span", "pause after 4") in PAIRS and ("pauses 3+3", "plain") in PAIRS
-    assert set(n for pair in PAIRS for n in pair) == set(treatments()) and len(treatments()) == len(PAUSES) * len(CUTS)
+    assert set(n for pair in PAIRS for n in pair) == set(treatments())
+    assert len(treatments()) == len(PAUSES) * len(CUTS)
     part = [(SimpleNamespace(bank=SimpleNamespace(distance=np.array([1.0, 2.0]), room=np.array([0, 0]))),
              {"plain": np.array([1.5, 2.5])}) for _ in range(2)]
     s, est = together("both", part)

@@ -220,11 +220,13 @@ def test_synthesize_can_set_the_example_inside_pauses_of_its_own_noise():
                                   pauses=(SR, 3 * SR), pause_rng=np.random.default_rng(9))
             assert y.shape == (8 * SR,) and y.dtype == np.float32 and onset == onset0 + SR
             np.testing.assert_array_equal(y[SR:5 * SR], y0)
+
             def db(a, b):
                 return 10 * np.log10(np.mean(y[int(a * SR):int(b * SR)].astype(float) ** 2))
 
             assert db(7, 8) == pytest.approx(db(0, 1), abs=4)  # the pauses' first and last second: the same noise
             if settings is quiet:
+                assert db(0, 1) < db(2, 4) - 25  # before the sound: the noise alone, 40 dB under it
                 assert db(5, 5.25) > db(0, 1) + 10  # the first quarter-second after the sound: its reverberation
     with pytest.raises(ValueError, match="pauses"):
         synthesize(dry, h, TRAIN, n=SR * 4, sr=SR, rng=np.random.default_rng(0), direct=True, pauses=(0, SR))
