@@ -261,13 +261,15 @@ def _live_known(pred: Prediction) -> str:
 
 
 def _live_md(pred: Prediction, stamp: str) -> str:
-    """The live tab's distance text: as on the first tab (no tip to record longer) and what the
-    labels and the distance were heard from."""
+    """The live tab's distance text: as on the first tab (no tip to record longer), what the
+    labels and the distance were heard from, and the warnings (a pause that pulls the distance
+    toward the middle, a clipped microphone)."""
     def secs(s: float) -> str:  # a stream's first reading comes after a fraction of a second
         return f"{s:.1f}" if s < 0.95 else f"{s:.0f}"
 
     return (_distance_md(pred, tip=False) + f"\n\n*Distance from the last {secs(pred.duration_s)} s, labels from "
-            f"the last {secs(min(pred.duration_s, LIVE_SECONDS))} s · updated {stamp}*")
+            f"the last {secs(min(pred.duration_s, LIVE_SECONDS))} s · updated {stamp}*"
+            + "".join(f"\n\n⚠️ {w}" for w in pred.warnings))
 
 
 def _timeline_alt(pred: Prediction) -> str:

@@ -51,6 +51,9 @@ def coding_warnings(decoded: audio.Decoded) -> list[str]:
 FILLS = ("zeros", "loop", "own")
 #: how far above a recording's noise floor a block must stand to be part of its sound (``sounding_span``)
 SPAN_RISE_DB = 6.0
+#: a recording longer than one distance window whose sound (its ``sounding_span`` above the noise
+#: floor) fills at most this share of it gets a warning (``pause_warnings``)
+PAUSE_SHARE = 0.5
 
 
 def sounding_span(y: np.ndarray, sr: int, *, gate_db: float = WINDOW_GATE_DB, rise_db: float | None = None,
@@ -75,6 +78,24 @@ def sounding_span(y: np.ndarray, sr: int, *, gate_db: float = WINDOW_GATE_DB, ri
     length = max(stop - start, min(at_least, len(y)))
     start = min(max(0, start - (length - (stop - start)) // 2), len(y) - length)
     return slice(int(start), int(start + length))
+
+
+def pause_warnings(y: np.ndarray, sr: int, window: int) -> list[str]:
+    """What a person should know about pauses around the sound, for the distance. Windows of the
+    room's noise alone read near the middle of the range, so pauses squeeze the estimates: on
+    simulated rooms (``python -m train.probe_pauses``, docs/distance.md, session 55) 4 s of pause
+    after 4 s of sound cost MAE or the ordering within rooms on all four of the card's sets, 3 s
+    either side on three. None for a recording of at most one ``window`` (samples), or whose
+    sound fills more than :data:`PAUSE_SHARE` of it."""
+    if len(y) <= window:
+        return []
+    span = sounding_span(y, sr, rise_db=SPAN_RISE_DB)
+    sound_s, total_s = (span.stop - span.start) / sr, len(y) / sr
+    if sound_s > PAUSE_SHARE * total_s:
+        return []
+    return [f"Only {sound_s:.1f} s of the {total_s:.1f} s stand out from the room's noise; the rest is pause. "
+            "Pauses pull the distance toward the middle of its range (about 2–3 m), so near sources read farther "
+            "and far ones nearer; a recording cut to the sound, or sound that goes on, gives a truer distance."]
 
 
 def window_starts(n: int, win: int, hop: int) -> list[int]:
@@ -396,7 +417,7 @@ class Predictor:
             distance, interval = self.distance_for_waveform(y_d, room=room)
             if room != "auto" and not self.takes_room_hint:
                 warnings.append("This distance model takes no room kind; the hint was ignored.")
-            warnings += coding_warnings(decoded)
+            warnings += coding_warnings(decoded) + pause_warnings(y_d, dfe.sample_rate, dfe.window_samples)
 
         if not np.isfinite(scores).all() or (distance is not None and not np.isfinite([distance, *interval]).all()):
             raise RuntimeError("the model gave non-finite output")  # a bug: inputs are checked above

@@ -890,3 +890,38 @@ def test_choosing_a_shrink_or_a_spread_factor_on_validation_rooms():
     assert choose_shrink(errors) == 1.0  # 0.5 has less relative error but more MAE than 0
     assert choose_shrink(errors, base=0.5) == 0.5  # every setting's MAE is within 0.5's
     assert choose_shrink([{1.0: (0.9, 0.8), 1.3: (0.8, 0.9)}], base=1.0) == 1.0
+
+
+def test_pauses_that_fill_half_a_recording_are_named(distance_predictor, predictor):
+    """A recording longer than one window whose sound fills at most half of it gets a warning
+    that says how much of it is sound and what pauses do (``train.probe_pauses``: they pull the
+    distance toward the middle); the app's own example (sound throughout), a recording with 60 %
+    sound, one no longer than a window and a predictor without a distance model get none. The
+    estimate itself is the one without the check; the Live tab shows the warning under its reading."""
+    from app import _live_md
+    from soundpred.predict import pause_warnings
+
+    y, sr = sf.read(ROOT / "examples" / "speech_1m_meeting_room.wav", dtype="float32")
+    assert sr == SR
+    noise = (0.003 * np.random.default_rng(0).standard_normal(10 * SR)).astype(np.float32)  # 30+ dB down
+
+    def paused(sound_s, total_s):
+        out = noise[:int(total_s * SR)].copy()
+        out[:int(sound_s * SR)] += y[:int(sound_s * SR)]
+        return out
+
+    def named(pred):
+        return [w for w in pred.warnings if "pause" in w]
+
+    pred = distance_predictor.predict((SR, paused(3, 10)), spectrogram=False)
+    (w,) = named(pred)
+    assert w.startswith("Only 3.") and "of the 10.0 s" in w and "toward the middle" in w
+    assert w in _live_md(pred, "12:00:00")
+    for sound_s, total_s in ((6, 10), (1, 4)):
+        assert named(distance_predictor.predict((SR, paused(sound_s, total_s)), spectrogram=False)) == []
+    assert named(distance_predictor.predict(ROOT / "examples" / "speech_1m_meeting_room.wav", spectrogram=False)) == []
+    assert named(predictor.predict((SR, paused(3, 10)), spectrogram=False)) == []
+    heard = paused(3, 10)
+    heard -= heard.mean()  # as predict hears it: no DC offset
+    assert pred.distance_m == pytest.approx(distance_predictor.distance_for_waveform(heard)[0], rel=1e-5)
+    assert pause_warnings(paused(3, 10), SR, 10 * SR) == []  # no longer than the window given
