@@ -66,9 +66,12 @@ def sounding_span(y: np.ndarray, sr: int, *, gate_db: float = WINDOW_GATE_DB, ri
     ``at_least`` (samples): a shorter span grows evenly on both sides to that length, as far as
     the recording goes (a short sound keeps the room's noise around it rather than silence)."""
     block = max(1, int(round(block_s * sr)))
-    n = -(-len(y) // block)
-    blocks = np.pad(y, (0, n * block - len(y))).reshape(n, block)
-    level = 10 * np.log10(np.mean(blocks.astype(np.float64) ** 2, axis=1) + 1e-20)
+    m = len(y) // block
+    whole = y[:m * block].reshape(m, block)
+    energy = np.einsum("ij,ij->i", whole, whole)  # no copy of the recording (every prediction runs this)
+    if len(y) > m * block:  # the last block, as if padded with silence
+        energy = np.append(energy, np.dot(y[m * block:], y[m * block:]))
+    level = 10 * np.log10(energy.astype(np.float64) / block + 1e-20)
     threshold = level.max() - gate_db
     if rise_db is not None:
         above_floor = np.percentile(level[:max(1, len(y) // block)], 10) + rise_db  # whole blocks only
