@@ -24,7 +24,8 @@ construction, so it could never pass, and a factor picked on the card's sets wou
 validation rooms (training and hybrid settings, rooms no evaluation set uses), by its rule for the
 point estimate's shrink (:func:`train.ensemble.choose_shrink`: the least relative error, over the
 median guess's and averaged over the two sets, among the factors whose MAE is no worse than 1's),
-and prints the card's figures at that factor.
+and prints the card's figures at that factor, paired with F's over rooms
+(:func:`soundpred.metrics.paired_bootstrap`; the rank columns are zero by construction).
 """
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ from soundpred.rooms import TRAIN
 from train.distance_compare import estimates
 from train.distance_eval import Baselines, DistanceConfig, dry_sources, room_banks, set_examples, validation_sets
 from train.ensemble import choose_shrink, error_ratios
-from train.probe_common import card_parser, card_sets, summary_head, summary_row
+from soundpred.metrics import paired_bootstrap
+from train.probe_common import card_parser, card_sets, print_paired, summary_head, summary_row
 
 #: the training prior's median (m): ``soundpred.rooms.TRAIN.distance_prior``, a log-normal around it
 CENTRE_M = float(TRAIN.distance_prior[1])
@@ -71,20 +73,26 @@ def main(argv=None):
     if 1.0 not in args.factors:
         p.error("--factors must hold 1 (no change)")
     bundle = load_bundle(args.bundle)
-    if args.validation:
-        print(f"Validation rooms: the factor chosen is {validation_factor(bundle, args.factors):g}\n", flush=True)
+    chosen = validation_factor(bundle, args.factors) if args.validation else None
+    if chosen is not None:
+        print(f"Validation rooms: the factor chosen is {chosen:g}\n", flush=True)
     print(summary_head("factor"))
-    results, best = {}, {}
+    results, best, paired = {}, {}, {}
     for s, x in card_sets(bundle.frontend, args.sets):
         plain = estimates(bundle, x)
         for factor in args.factors:
             results[(s.name, factor)], row = summary_row(s, f"{factor:g}", spread(plain, factor))
             print(row, flush=True)
         best[s.name] = {m: min(args.factors, key=lambda f: results[(s.name, f)][m]) for m in ("mae_m", "rel_error")}
+        if chosen is not None:
+            paired[(s.name, f"{chosen:g}", "1")] = paired_bootstrap(spread(plain, chosen), plain, s.bank.distance,
+                                                                    s.bank.room)
     print(f"\nFactor with the least MAE / relative error (of {' '.join(f'{f:g}' for f in args.factors)}):\n")
     for name, b in best.items():
         print(f"- {name}: {b['mae_m']:g} / {b['rel_error']:g}")
-    return results, best
+    if paired:
+        print_paired(paired, ("factor", "against"))
+    return results, best, paired
 
 
 if __name__ == "__main__":
