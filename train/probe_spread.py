@@ -32,11 +32,11 @@ from __future__ import annotations
 import numpy as np
 
 from soundpred.bundle import load_bundle
+from soundpred.metrics import paired_bootstrap
 from soundpred.rooms import TRAIN
 from train.distance_compare import estimates
 from train.distance_eval import Baselines, DistanceConfig, dry_sources, room_banks, set_examples, validation_sets
 from train.ensemble import choose_shrink, error_ratios
-from soundpred.metrics import paired_bootstrap
 from train.probe_common import card_parser, card_sets, print_paired, summary_head, summary_row
 
 #: the training prior's median (m): ``soundpred.rooms.TRAIN.distance_prior``, a log-normal around it
