@@ -74,7 +74,7 @@ def sounding_span(y: np.ndarray, sr: int, *, gate_db: float = WINDOW_GATE_DB, ri
     level = 10 * np.log10(energy.astype(np.float64) / block + 1e-20)
     threshold = level.max() - gate_db
     if rise_db is not None:
-        above_floor = np.percentile(level[:max(1, len(y) // block)], 10) + rise_db  # whole blocks only
+        above_floor = np.percentile(level[:max(1, m)], 10) + rise_db  # whole blocks only
         threshold = max(threshold, above_floor) if above_floor <= level.max() else threshold
     loud = np.flatnonzero(level >= threshold)
     start, stop = max(0, (loud[0] - 1) * block), min(len(y), (loud[-1] + 2) * block)

@@ -607,7 +607,8 @@ def synthesize(dry: np.ndarray, rir: np.ndarray, settings: SimSettings, *, n: in
     middle is the one ``pauses=(0, 0)`` gives, sample for sample; ``onset`` counts from the
     recording's start.
     """
-    if direct and any(pauses):
+    paused = any(pauses)
+    if direct and paused:
         raise ValueError("direct and pauses do not go together")
     lead = int(rng.integers(0, n // 2)) if rng.random() < 0.5 else 0
     take = n - lead + len(rir)
@@ -626,7 +627,7 @@ def synthesize(dry: np.ndarray, rir: np.ndarray, settings: SimSettings, *, n: in
     scale = np.sqrt(p_sig / (np.mean(noise ** 2) + 1e-12) / 10 ** (snr / 10))
     y = y + noise * scale
     gap = np.zeros(sum(pauses))
-    if any(pauses):
+    if paused:
         pause_rng = pause_rng or np.random.default_rng()
         gap = _noise(kind, len(gap), sr, pause_rng)
         gap *= scale * np.sqrt(np.mean(noise ** 2) / (np.mean(gap ** 2) + 1e-12))  # the example's noise level
@@ -636,7 +637,7 @@ def synthesize(dry: np.ndarray, rir: np.ndarray, settings: SimSettings, *, n: in
         hiss = rng.standard_normal(n)  # drawn before its level, as it always was
         level = np.sqrt(p_sig / 10 ** (rng.uniform(*settings.self_noise_db) / 10))
         y = y + hiss * level
-        gap = gap + (pause_rng.standard_normal(len(gap)) if any(pauses) else 0.0) * level
+        gap = gap + (pause_rng.standard_normal(len(gap)) if paused else 0.0) * level
     if direct:
         w = int(DIRECT_HALF_SECONDS * sr)
         first = DIRECT_INDEX - w  # dry through rir[first:first + 2w] alone, from sample lead + first on
@@ -647,10 +648,10 @@ def synthesize(dry: np.ndarray, rir: np.ndarray, settings: SimSettings, *, n: in
     else:
         weights = _colour_weights(rng)
         y = _colour(y, sr, settings.colouration_db, weights)
-        gap = _colour(gap, sr, settings.colouration_db, weights) if any(pauses) else gap
+        gap = _colour(gap, sr, settings.colouration_db, weights) if paused else gap
     gain = 10 ** (rng.uniform(-40, -3) / 20) / (np.abs(y).max() + 1e-9)
     y *= gain
-    if any(pauses):
+    if paused:
         y = np.concatenate([gap[:pauses[0]] * gain, y, gap[pauses[0]:] * gain])
         onset += pauses[0]
     if direct:

@@ -33,10 +33,9 @@ import soundfile as sf
 
 from soundpred import audio
 from soundpred.bundle import load_bundle
-from soundpred.metrics import paired_bootstrap
 from train.distance_compare import estimates
 from train.mic_processing import LEVEL_DBFS  # every example's RMS before coding, as before the processing
-from train.probe_common import card_parser, card_sets, print_paired, summary_head, summary_row
+from train.probe_common import card_parser, card_sets, print_paired, score_set, summary_head
 
 #: variant: (file suffix, ffmpeg output options). The rate is the file's (telephone: 8 kHz;
 #: compressed: what phones record at); the app resamples whatever comes to 16 kHz.
@@ -106,11 +105,7 @@ def main(argv=None):
     results, paired = {}, {}
     for s, x in card_sets(fe, args.sets):
         est = {v: estimates(bundle, coded(x, v)) for v in variants}
-        for v in variants:
-            results[(s.name, v)], row = summary_row(s, v, est[v])
-            print(row, flush=True)
-        for v in variants[1:]:
-            paired[(s.name, v, "none")] = paired_bootstrap(est[v], est["none"], s.bank.distance, s.bank.room)
+        score_set(s, est, [(v, "none") for v in variants[1:]], results, paired)
     print_paired(paired, ("coding", "against"))
     return results, paired
 

@@ -39,7 +39,7 @@ from soundpred.predict import SPAN_RISE_DB, Predictor
 from soundpred.rooms import make_bank
 from train.distance_eval import DistanceConfig, EvalSet, dry_sources, held_out_sets, make_examples, room_banks
 from train.probe_common import card_parser, print_paired, score_set, summary_head
-from train.probe_shifted import DRAW_SETTINGS, USED_SEEDS, stale_seeds
+from train.probe_shifted import DRAW_SETTINGS, ROOM_ID_STRIDE, refuse_stale_seeds
 
 #: name: seconds of the noise before and after the example
 PAUSES = {"plain": (0.0, 0.0), "pauses 3+3": (3.0, 3.0), "pause after 4": (0.0, 4.0)}
@@ -73,9 +73,10 @@ def fresh_sets(draw_set: str, seeds: list[int], d: DistanceConfig, sources, sr: 
 
 
 def together(name: str, parts: list[tuple[EvalSet, dict]]) -> tuple[SimpleNamespace, dict]:
-    """Several sets' estimates as one set (room ids kept apart)."""
+    """Several sets' estimates as one set (each set's room ids shifted by ``ROOM_ID_STRIDE``, as
+    ``train.probe_shifted`` pools its draws)."""
     bank = SimpleNamespace(distance=np.concatenate([s.bank.distance for s, _ in parts]),
-                           room=np.concatenate([k * 1_000_000 + np.asarray(s.bank.room) for k, (s, _) in
+                           room=np.concatenate([k * ROOM_ID_STRIDE + np.asarray(s.bank.room) for k, (s, _) in
                                                 enumerate(parts)]))
     est = {t: np.concatenate([e[t] for _, e in parts]) for t in parts[0][1]}
     return SimpleNamespace(name=name, bank=bank), est
@@ -86,10 +87,7 @@ def main(argv=None):
     p.add_argument("--seeds", nargs="+", type=int, help="fresh rooms and examples of --set instead of the card's")
     p.add_argument("--set", default="held-out", choices=list(DRAW_SETTINGS), help="with --seeds: which simulation")
     args = p.parse_args(argv)
-    stale = stale_seeds(args.set, args.seeds or [])
-    if stale:
-        p.error(f"--seeds {' '.join(map(str, stale))}: not fresh {args.set} rooms; these are: "
-                f"{sorted(USED_SEEDS[args.set])}")
+    refuse_stale_seeds(p, args.set, args.seeds)
     bundle = load_bundle(args.bundle)
     fe = bundle.frontend
     predictor = Predictor(resolve(None, "classification")[0], bundle)

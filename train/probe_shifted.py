@@ -85,6 +85,14 @@ def stale_seeds(draw_set: str, seeds) -> list[int]:
     return [s for s in seeds if s in USED_SEEDS[draw_set]]
 
 
+def refuse_stale_seeds(p: argparse.ArgumentParser, draw_set: str, seeds) -> None:
+    """Stop the command line ``p`` (exit status 2, naming them) if any of ``seeds`` is stale."""
+    stale = stale_seeds(draw_set, seeds or [])
+    if stale:
+        p.error(f"--seeds {' '.join(map(str, stale))}: not fresh {draw_set} rooms "
+                f"(training, validation or the card's own); these are: {sorted(USED_SEEDS[draw_set])}")
+
+
 def factor_settings(changes: dict):
     """``TRAIN`` itself when there are no ``changes``; else ``TRAIN`` with them, named
     ``factor`` (a changed bank is cached under its own key anyway: the key hashes every field)."""
@@ -131,10 +139,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.kind and not args.seeds:
         p.error("--kind goes with --seeds (the fresh draws)")
-    stale = stale_seeds(args.set, args.seeds or [])
-    if stale:
-        p.error(f"--seeds {' '.join(map(str, stale))}: not fresh {args.set} rooms "
-                f"(training, validation or the card's own); these are: {sorted(USED_SEEDS[args.set])}")
+    refuse_stale_seeds(p, args.set, args.seeds)
     new, old = load_bundle(args.new), load_bundle(args.old)
     fe = new.frontend
     sources = dry_sources(fe.sample_rate, n_speech=d.speech, data=d.data)
