@@ -1635,11 +1635,11 @@ def test_mic_processing_probe_suppresses_the_noise_and_keeps_the_length():
 
 
 def test_codec_probe_codes_each_example_and_cuts_it_back_out_aligned():
-    """``train.probe_codecs.coded`` (real ffmpeg, the app's decoder): ``none`` gives the examples
+    """``train.codecs.coded`` (real ffmpeg, the app's decoder): ``none`` gives the examples
     back at -25 dBFS RMS to 16-bit precision; a coding keeps the length and the alignment (each
     example cut out where it was); a telephone band loses what lies above 4 kHz; an example's
     neighbours do not leak into it; the alignment check finds a delay that ffmpeg would leave."""
-    from train.probe_codecs import LEVEL_DBFS, _lag, coded
+    from train.codecs import LEVEL_DBFS, _lag, coded
 
     sr = 16000
     rng = np.random.default_rng(0)
@@ -1671,6 +1671,47 @@ def test_codec_probe_codes_each_example_and_cuts_it_back_out_aligned():
     assert np.corrcoef(phone[1], np.roll(low, sr // 3))[0, 1] > 0.9  # the 300 Hz bursts stay, aligned
     delayed = np.r_[np.zeros(37), x[0]]  # the check of the alignment finds a delay ffmpeg left
     assert _lag(x[0], delayed, 800) == 37 and _lag(delayed, x[0], 800) == -37
+
+def test_batches_with_lossy_codings_are_the_plain_examples_coded():
+    """``codec_share`` (``--codec-share``): with a share of 1 every example of a batch goes
+    through one coding (real ffmpeg) drawn after the examples, so the batch holds the plain
+    batch's examples, coded: the same targets, each example at its own RMS, close to its plain
+    self but not equal to it; a share of 0 leaves the batch as it was. ``training_coded`` draws
+    every family, and its telephone band loses what lies above 4 kHz."""
+    from dataclasses import replace
+
+    from soundpred.models import DISTANCE_FRONTEND
+    from soundpred.rooms import TRAIN
+    from train.codecs import CODINGS, TRAINING_CODINGS, training_coded
+    from train.distance import parse_args
+    from train.distance_eval import DistanceConfig, DrySources, make_batches
+
+    bank = toy_bank(np.repeat(np.arange(4), 3))
+    t = np.arange(16000 * 5) / 16000
+    bursts = [(np.sin(2 * np.pi * f * t) * (np.floor(t * 2) % 2 == 0)).astype(np.float32) for f in (250.0, 400.0)]
+    sources = DrySources(bursts, [], bursts, [])
+    plain = DistanceConfig(steps=1, batch_size=4, speech_share=1.0)
+    x0, y0 = make_batches([(bank, TRAIN)], sources, DISTANCE_FRONTEND, plain)[0]
+    x1, y1 = make_batches([(bank, TRAIN)], sources, DISTANCE_FRONTEND, replace(plain, codec_share=1.0))[0]
+    np.testing.assert_array_equal(y0, y1)
+    assert x1.shape == x0.shape and not np.array_equal(x1, x0)
+    for a, b in zip(x1, x0):
+        assert np.sqrt(np.mean(a ** 2)) == pytest.approx(np.sqrt(np.mean(b ** 2)), rel=1e-3)
+        assert np.corrcoef(a, b)[0, 1] > 0.8
+    assert all(v in CODINGS for vs in TRAINING_CODINGS.values() for v in vs)
+    rng = np.random.default_rng(3)
+    high = x0[:1] + 0.3 * np.sin(2 * np.pi * 6000 * np.arange(x0.shape[1]) / 16000).astype(np.float32)
+    seen = {}
+    for _ in range(12):
+        z, variant = training_coded(high, rng)
+        seen.setdefault(variant.split("-")[0], z[0])
+    assert set(seen) == {"mp3", "aac", "opus", "8k"}
+    above = np.fft.rfftfreq(x0.shape[1], 1 / 16000) > 4500
+    share = {k: (np.abs(np.fft.rfft(z)) ** 2)[above].sum() / (np.abs(np.fft.rfft(z)) ** 2).sum() for k, z in seen.items()}
+    assert share["8k"] < 0.01 and share["mp3"] > 0.1, share  # the 6 kHz tone: gone from the telephone band only
+    assert not np.any(training_coded(np.zeros((1, 8000), np.float32), rng)[0])  # silence stays silence
+    assert parse_args(["--out", "x", "--codec-share", "0.5"])[1].codec_share == 0.5
+
 
 def test_batches_with_call_processing_keep_their_targets_and_lose_the_noise_floor():
     """``processing_share`` (``--processing-share``): the same rooms and targets, the examples

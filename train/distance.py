@@ -96,6 +96,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--processing-share", type=float, default=d.processing_share,
                    help="share of the training examples heard through call-style processing (WebRTC's noise "
                         "suppression at level 1-3, automatic gain half the time), as some devices apply it")
+    p.add_argument("--codec-share", type=float, default=d.codec_share,
+                   help="share of the training examples heard through a lossy coding (MP3, AAC, Opus at 12-64 "
+                        "kbit/s) or a telephone band (8 kHz), one coding a batch, as phones and apps save audio")
     p.add_argument("--hop", type=int, default=d.hop, help="front-end hop in samples (80: 5 ms frames)")
     p.add_argument("--aux-weight", type=float, default=d.aux_weight,
                    help="weight of the training-only head that predicts the true RIR's acoustics (0: none)")
@@ -193,7 +196,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
                             pair_weight=args.pair_weight, aux_pair_weight=args.aux_pair_weight,
                             source_pairs=args.source_pairs, pair_ratio=args.pair_ratio,
                             band_stats=args.band_stats, extra_dry=args.extra_dry, segments=args.segments,
-                            single_share=args.single_share, processing_share=args.processing_share)
+                            single_share=args.single_share, processing_share=args.processing_share,
+                            codec_share=args.codec_share)
     return args, config
 
 

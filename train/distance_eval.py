@@ -145,6 +145,11 @@ class DistanceConfig:
     #: suppression at level 1, 2 or 3, the automatic gain half of the time), each at its own RMS
     #: again; the targets stay those of the sound before it (docs/distance.md, session 51)
     processing_share: float = 0.0
+    #: share of the training examples heard through a lossy coding or a telephone band
+    #: (:func:`train.codecs.training_coded`: MP3 32-64, AAC 32-64, Opus 12-32 kbit/s, 8 kHz), one
+    #: coding a batch, drawn after its examples, so the examples are those of a share of 0; each
+    #: at its own RMS again, the targets those of the sound before it (docs/distance.md, session 56)
+    codec_share: float = 0.0
 
     @property
     def paired(self) -> bool:
@@ -620,6 +625,13 @@ def make_batches(parts: list[tuple[RirBank, SimSettings]], sources: DrySources, 
                 if config.processing_share and rng.random() < config.processing_share:
                     x = call_processed(x, rng)
                 xs.append(x)
+            if config.codec_share:
+                from train.codecs import training_coded
+
+                pick = np.flatnonzero(rng.random(len(xs)) < config.codec_share)
+                if len(pick):
+                    for j, z in zip(pick, training_coded(np.stack([xs[j] for j in pick]), rng)[0]):
+                        xs[j] = z
             y = np.array([distance[k][i] for k, i in zip(part, idx)])[:, None]
             heads = {}
             if aux is not None:
@@ -1221,6 +1233,8 @@ def _member_lines(members: list[dict]) -> str:
         + _member_heads(m)
         + (f", {m['processing_share'] * 100:g} % of its examples through call-style noise suppression"
            if m.get("processing_share") else "")
+        + (f", {m['codec_share'] * 100:g} % of its examples through a lossy coding or a telephone band"
+           if m.get("codec_share") else "")
         + (f", {m['train_seconds']:.0f} s of training" if m.get("train_seconds") else "") + f"): `{m['command']}`"
         for i, m in enumerate(members))
 
