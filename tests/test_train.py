@@ -1672,27 +1672,35 @@ def test_codec_probe_codes_each_example_and_cuts_it_back_out_aligned():
     delayed = np.r_[np.zeros(37), x[0]]  # the check of the alignment finds a delay ffmpeg left
     assert _lag(x[0], delayed, 800) == 37 and _lag(delayed, x[0], 800) == -37
 
-def test_batches_with_lossy_codings_are_the_plain_examples_coded():
-    """``codec_share`` (``--codec-share``): with a share of 1 every example of a batch goes
-    through one coding (real ffmpeg) drawn after the examples, so the batch holds the plain
-    batch's examples, coded: the same targets, each example at its own RMS, close to its plain
-    self but not equal to it; a share of 0 leaves the batch as it was. ``training_coded`` draws
-    every family, and its telephone band loses what lies above 4 kHz."""
+def _plain_and_changed_batch(batch_size: int, **change):
+    """One training batch of tone bursts in toy rooms, plain and with the config's ``change``:
+    ``(x0, y0, x1, y1)``."""
     from dataclasses import replace
 
     from soundpred.models import DISTANCE_FRONTEND
     from soundpred.rooms import TRAIN
-    from train.codecs import CODINGS, TRAINING_CODINGS, training_coded
-    from train.distance import parse_args
     from train.distance_eval import DistanceConfig, DrySources, make_batches
 
     bank = toy_bank(np.repeat(np.arange(4), 3))
     t = np.arange(16000 * 5) / 16000
     bursts = [(np.sin(2 * np.pi * f * t) * (np.floor(t * 2) % 2 == 0)).astype(np.float32) for f in (250.0, 400.0)]
     sources = DrySources(bursts, [], bursts, [])
-    plain = DistanceConfig(steps=1, batch_size=4, speech_share=1.0)
+    plain = DistanceConfig(steps=1, batch_size=batch_size, speech_share=1.0)
     x0, y0 = make_batches([(bank, TRAIN)], sources, DISTANCE_FRONTEND, plain)[0]
-    x1, y1 = make_batches([(bank, TRAIN)], sources, DISTANCE_FRONTEND, replace(plain, codec_share=1.0))[0]
+    x1, y1 = make_batches([(bank, TRAIN)], sources, DISTANCE_FRONTEND, replace(plain, **change))[0]
+    return x0, y0, x1, y1
+
+
+def test_batches_with_lossy_codings_are_the_plain_examples_coded():
+    """``codec_share`` (``--codec-share``): with a share of 1 every example of a batch goes
+    through one coding (real ffmpeg) drawn after the examples, so the batch holds the plain
+    batch's examples, coded: the same targets, each example at its own RMS, close to its plain
+    self but not equal to it; a share of 0 leaves the batch as it was. ``training_coded`` draws
+    every family, and its telephone band loses what lies above 4 kHz."""
+    from train.codecs import CODINGS, TRAINING_CODINGS, training_coded
+    from train.distance import parse_args
+
+    x0, y0, x1, y1 = _plain_and_changed_batch(4, codec_share=1.0)
     np.testing.assert_array_equal(y0, y1)
     assert x1.shape == x0.shape and not np.array_equal(x1, x0)
     for a, b in zip(x1, x0):
@@ -1717,21 +1725,11 @@ def test_batches_with_call_processing_keep_their_targets_and_lose_the_noise_floo
     """``processing_share`` (``--processing-share``): the same rooms and targets, the examples
     through WebRTC's noise suppression (the real package): the quiet between bursts of a tone
     falls further below the example's RMS, which :func:`call_processed` keeps."""
-    from dataclasses import replace
-
-    from soundpred.models import DISTANCE_FRONTEND
-    from soundpred.rooms import TRAIN
     from train.distance import parse_args
-    from train.distance_eval import DistanceConfig, DrySources, call_processed, make_batches
+    from train.distance_eval import call_processed
     from train.mic_processing import levels_db
 
-    bank = toy_bank(np.repeat(np.arange(4), 3))
-    t = np.arange(16000 * 5) / 16000
-    bursts = [(np.sin(2 * np.pi * f * t) * (np.floor(t * 2) % 2 == 0)).astype(np.float32) for f in (250.0, 400.0)]
-    sources = DrySources(bursts, [], bursts, [])
-    plain = DistanceConfig(steps=1, batch_size=8, speech_share=1.0)
-    x0, y0 = make_batches([(bank, TRAIN)], sources, DISTANCE_FRONTEND, plain)[0]
-    x1, y1 = make_batches([(bank, TRAIN)], sources, DISTANCE_FRONTEND, replace(plain, processing_share=1.0))[0]
+    x0, y0, x1, y1 = _plain_and_changed_batch(8, processing_share=1.0)
     np.testing.assert_array_equal(y0, y1)  # the same rooms and distances
 
     def floor_below_rms(x):  # the 10th percentile of the 20-ms levels, against the RMS, dB
