@@ -19,32 +19,36 @@ from soundpred import audio
 from train.mic_processing import LEVEL_DBFS  # every example's RMS before coding, as before the processing
 
 
-def _lossy(codec: str, kbps: int, rate: int) -> list[str]:
-    return ["-c:a", codec, "-b:a", f"{kbps}k", "-ar", str(rate)]
+#: a lossy family: the file's suffix, ffmpeg's encoder, and the rate phones record it at
+_FAMILIES = {"mp3": (".mp3", "libmp3lame", 44100), "aac": (".m4a", "aac", 48000), "opus": (".ogg", "libopus", 48000)}
+
+
+def _lossy(name: str) -> tuple[str, list[str]]:
+    """``"mp3-32"`` and the like: (file suffix, ffmpeg output options)."""
+    family, kbps = name.split("-")
+    suffix, encoder, rate = _FAMILIES[family]
+    return suffix, ["-c:a", encoder, "-b:a", f"{kbps}k", "-ar", str(rate)]
 
 
 #: the probe's variants: (file suffix, ffmpeg output options). The rate is the file's (telephone:
-#: 8 kHz; compressed: what phones record at); the app resamples whatever comes to 16 kHz.
+#: 8 kHz; compressed: what phones record at); the app resamples whatever comes to 16 kHz. AAC 64:
+#: a phone's voice memo; Opus 16: a voice message.
 VARIANTS = {
     "none": (".wav", ["-c:a", "pcm_s16le", "-ar", "16000"]),
     "8k": (".wav", ["-c:a", "pcm_s16le", "-ar", "8000"]),  # a telephone band: the rate alone
-    **{f"mp3-{k}": (".mp3", _lossy("libmp3lame", k, 44100)) for k in (128, 64, 48, 32)},
-    "aac-64": (".m4a", _lossy("aac", 64, 48000)),  # a phone's voice memo
-    **{f"opus-{k}": (".ogg", _lossy("libopus", k, 48000)) for k in (32, 16)},  # 16: a voice message
+    **{v: _lossy(v) for v in ("mp3-128", "mp3-64", "mp3-48", "mp3-32", "aac-64", "opus-32", "opus-16")},
 }
-#: what training draws from (``--codec-share``): a family at random, then one of its rates. The
-#: probe's lossy variants and rates between them; MPEG-1 Layer III has no rate under 32 kbit/s at
-#: 44.1 kHz. Telephone: the 8 kHz band alone.
+#: what training draws from (``--codec-share``): a family at random, then one of its rates, from
+#: the probe's low and middle rates and some between them (MPEG-1 Layer III has no rate under 32
+#: kbit/s at 44.1 kHz). Telephone: the 8 kHz band alone.
 TRAINING_CODINGS = {
     "mp3": [f"mp3-{k}" for k in (32, 40, 48, 64)],
     "aac": [f"aac-{k}" for k in (32, 48, 64)],
     "opus": [f"opus-{k}" for k in (12, 16, 24, 32)],
     "8k": ["8k"],
 }
-CODINGS = {**VARIANTS,
-           **{f"mp3-{k}": (".mp3", _lossy("libmp3lame", k, 44100)) for k in (40,)},
-           **{f"aac-{k}": (".m4a", _lossy("aac", k, 48000)) for k in (32, 48)},
-           **{f"opus-{k}": (".ogg", _lossy("libopus", k, 48000)) for k in (12, 24)}}
+#: every coding :func:`coded` knows
+CODINGS = {**VARIANTS, **{v: _lossy(v) for vs in TRAINING_CODINGS.values() for v in vs if v not in VARIANTS}}
 GAP_S = 0.5
 SR = 16000
 

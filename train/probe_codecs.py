@@ -52,7 +52,7 @@ def main(argv=None):
     if fe.sample_rate != SR:
         p.error(f"{args.bundle} hears {fe.sample_rate} Hz; the probe codes {SR} Hz examples")
     if other is not None and other.frontend != fe:
-        p.error(f"{args.against} hears another front end than {args.bundle}")
+        p.error(f"{path}{':' + str(picks[0] + 1) if picks else ''} hears another front end than {args.bundle}")
     variants = ["none"] + [v for v in args.variants if v != "none"]
     print(summary_head("coding"))
     results, paired = {}, {}
