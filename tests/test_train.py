@@ -1672,6 +1672,7 @@ def test_codec_probe_codes_each_example_and_cuts_it_back_out_aligned():
     delayed = np.r_[np.zeros(37), x[0]]  # the check of the alignment finds a delay ffmpeg left
     assert _lag(x[0], delayed, 800) == 37 and _lag(delayed, x[0], 800) == -37
 
+
 def _plain_and_changed_batch(batch_size: int, **change):
     """One training batch of tone bursts in toy rooms, plain and with the config's ``change``:
     ``(x0, y0, x1, y1)``."""
@@ -1695,8 +1696,8 @@ def test_batches_with_lossy_codings_are_the_plain_examples_coded():
     """``codec_share`` (``--codec-share``): with a share of 1 every example of a batch goes
     through one coding (real ffmpeg) drawn after the examples, so the batch holds the plain
     batch's examples, coded: the same targets, each example at its own RMS, close to its plain
-    self but not equal to it; a share of 0 leaves the batch as it was. ``training_coded`` draws
-    every family, and its telephone band loses what lies above 4 kHz."""
+    self but not equal to it. ``training_coded`` draws every family, its telephone band loses
+    what lies above 4 kHz, and silence stays silence."""
     from train.codecs import CODINGS, TRAINING_CODINGS, training_coded
     from train.distance import parse_args
 
