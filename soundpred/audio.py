@@ -34,6 +34,10 @@ __all__ = ["AudioError", "Decoded", "read", "load", "decode", "to_mono_float", "
 
 log = logging.getLogger(__name__)
 
+#: a sample at least this far up (and at most 1.0001) counts as at full scale: clipped
+FULL_SCALE = 0.999
+#: a recording with more than this share of its samples at full scale is called clipped
+CLIPPED_SHARE = 1e-3
 MIN_RATE, MAX_RATE = 8000, 192000
 MAX_CHANNELS = 32
 #: Shortest input that is analysed at all (a tenth of a second).
@@ -203,7 +207,7 @@ class _Mixer:
         self.channel_energy += np.einsum("ij,ij->j", block, block)
         self.mix_energy += float(mono @ mono)
         level = np.abs(mono)  # at full scale (clipped); float samples beyond it are not clipped
-        self.clipped += int(np.count_nonzero((level >= 0.999) & (level <= 1.0001)))
+        self.clipped += int(np.count_nonzero((level >= FULL_SCALE) & (level <= 1.0001)))
         mono = mono.astype(np.float32)
         self.parts.append(mono if self.stream is None else self.stream.resample_chunk(mono))
 

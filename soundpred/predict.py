@@ -29,6 +29,26 @@ POOLS = ("mean", "precision")  # how the distance windows' beliefs are combined 
 #: cost less (relative error, not MAE or the ordering within rooms), so they go without a word.
 LOW_MP3_KBPS = 48.0
 PHONE_RATE = 8000
+#: Clipping that costs the distance (``python -m train.probe_clipping``, docs/distance.md, session
+#: 57): each example's peak driven 12 dB over full scale (7-8 % of its samples flat there) costs MAE
+#: or the ordering within rooms on all four card sets, and reads farther; 3 and 6 dB (0.1 % and
+#: 0.8 %) on one. At least this share of samples at full scale says so, the least median of the
+#: 12-dB examples over the four sets, rounded down.
+CLIPPED_DISTANCE_SHARE = 0.07
+
+
+def clipping_warnings(decoded: audio.Decoded, *, distance: bool) -> list[str]:
+    """What a person should know about a clipped recording: the labels may suffer; with a
+    ``distance`` model, where at least :data:`CLIPPED_DISTANCE_SHARE` of it is flat at full scale,
+    the distance too (the peaks are the onsets, where the direct sound is strongest)."""
+    if decoded.clipped <= audio.CLIPPED_SHARE:
+        return []
+    if not distance or decoded.clipped < CLIPPED_DISTANCE_SHARE:
+        return ["The recording is clipped (too loud for the microphone); labels may suffer."]
+    return [f"The recording is clipped hard (too loud for the microphone): {100 * decoded.clipped:.0f} % of its "
+            "samples are flat at full scale. Clipping cuts the onsets, where the direct sound is strongest, so "
+            "labels may suffer and distances come out farther and less reliable; a lower recording level gives "
+            "more faithful ones."]
 
 
 def coding_warnings(decoded: audio.Decoded) -> list[str]:
@@ -396,9 +416,7 @@ class Predictor:
             raise audio.AudioError("No sound detected: the recording is silent or nearly so "
                                    f"(below {20 * np.log10(SILENCE_RMS):.0f} dBFS).")
         warnings = list(decoded.warnings)
-        if decoded.clipped > 1e-3:
-            warnings.append("The recording is clipped (too loud for the microphone); "
-                            "labels may suffer.")
+        warnings += clipping_warnings(decoded, distance=self.distance is not None)
 
         window_scores, window_audioset, starts, kept = self.outputs_for_waveform(y)
         scores = window_scores[kept].mean(axis=0)

@@ -794,6 +794,34 @@ def test_a_dc_offset_changes_nothing(distance_predictor):
     np.testing.assert_allclose(offset.spectrogram, plain.spectrogram, atol=0.02)
 
 
+def test_hard_clipping_says_what_it_does_to_the_distance(distance_predictor, predictor):
+    """A recording with 2 % of its samples flat at full scale gets the clipping warning for the
+    labels alone; one with 15 % (over ``CLIPPED_DISTANCE_SHARE``, from ``train.probe_clipping``)
+    also says the distance comes out farther, with its share, whose estimate is the one it gets
+    anyway; a predictor without a distance model never speaks of distance; an unclipped one
+    gets no clipping warning."""
+    from soundpred.predict import CLIPPED_DISTANCE_SHARE
+
+    y, sr = sf.read(ROOT / "examples" / "speech_1m_meeting_room.wav", dtype="float32")
+
+    def clipped(share):  # the loudest ``share`` of the samples pushed past full scale
+        return np.clip(y / np.quantile(np.abs(y), 1 - share), -1, 1).astype(np.float32)
+
+    def clip_warnings(pred):
+        return [w for w in pred.warnings if "clipped" in w]
+
+    assert 0.02 < CLIPPED_DISTANCE_SHARE < 0.15
+    assert clip_warnings(distance_predictor.predict((sr, y), spectrogram=False)) == []
+    (mild,) = clip_warnings(distance_predictor.predict((sr, clipped(0.02)), spectrogram=False))
+    assert "labels may suffer" in mild and "distance" not in mild
+    hard = distance_predictor.predict((sr, clipped(0.15)), spectrogram=False)
+    (w,) = clip_warnings(hard)
+    assert "15 % of its samples" in w and "distances come out farther" in w and "lower recording level" in w
+    assert np.isfinite(hard.distance_m)
+    (alone,) = clip_warnings(predictor.predict((sr, clipped(0.15)), spectrogram=False))
+    assert "distance" not in alone
+
+
 @needs_ffmpeg
 def test_tight_mp3s_and_telephone_rates_are_named(distance_predictor, predictor, tmp_path):
     """The codings that cost the distance on the card's rooms (``train.probe_codecs``: MP3 at
@@ -822,6 +850,35 @@ def test_tight_mp3s_and_telephone_rates_are_named(distance_predictor, predictor,
         assert coding_warnings(distance_predictor.predict(path, spectrogram=False)) == [], path.name
     alone = predictor.predict(coded("alone.mp3", "-ar", "44100", "-b:a", "32k"), spectrogram=False)
     assert coding_warnings(alone) == []
+
+
+def test_clipping_probe_drives_each_peak_over_full_scale_and_counts_as_the_app_does(tmp_path):
+    """``train.probe_clipping.clipped``: ``none`` leaves the examples alone; ``hard-D`` scales each
+    example (whatever its level) so its peak lies D dB over full scale and flattens what passes
+    +-1, so more drive clips more samples and the rest keep their shape. The probe's count of
+    samples at full scale is the one the app's decoder makes of the same example in a WAV file."""
+    from soundpred import audio
+    from train.probe_clipping import clipped, full_scale_share
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(SR).astype(np.float32) * np.array([[0.01], [0.3]], np.float32)  # one sound, two levels
+    assert np.array_equal(clipped(x, "none"), x)
+    shares = []
+    for drive in (3, 6, 20):
+        y = clipped(x, f"hard-{drive}")
+        assert y.shape == x.shape and np.abs(y).max() == 1.0
+        gain = 10 ** (drive / 20) / np.abs(x).max(axis=1, keepdims=True)
+        inside = np.abs(x * gain) < 1
+        np.testing.assert_allclose(y[inside], (x * gain)[inside], rtol=1e-5)
+        share = full_scale_share(y)
+        assert share[0] == pytest.approx(share[1], abs=2 / SR)  # the level before the clip does not matter
+        shares.append(share.mean())
+        path = tmp_path / f"hard{drive}.wav"
+        sf.write(path, y[1], SR, subtype="FLOAT")
+        assert audio.read(path).clipped == pytest.approx(share[1], abs=1 / SR)
+    assert 0 < shares[0] < shares[1] < shares[2]
+    with pytest.raises(ValueError):
+        clipped(x, "soft-6")
 
 
 def test_padding_probe_builds_its_recordings():
