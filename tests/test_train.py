@@ -186,6 +186,27 @@ def toy_bank(room):
     return RirBank(rirs, distances, np.full(n, 0.5), np.asarray(room), TRAIN, np.full(n, 100.0))
 
 
+def test_init_from_one_member_of_the_embedded_ensemble():
+    """``--init models/distance:N`` starts a network of the member's shape from that member alone:
+    member 2 of the embedded ensemble is session 39's ``models/distance-p90direct10``, weight for
+    weight. Two members, or a network of another shape, are refused with what went wrong."""
+    from soundpred.models import DISTANCE_FRONTEND, build_distance
+    from train.distance import init_weights
+    from train.distance_eval import with_training_heads
+
+    ensemble = ROOT / "models" / "distance"
+    net = build_distance(DISTANCE_FRONTEND, room_hint=True)
+    init_weights(with_training_heads(net), net, Path(f"{ensemble}:2"))
+    for a, b in zip(net.get_weights(), load_bundle(ROOT / "models" / "distance-p90direct10").model.get_weights(),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="one member"):
+        init_weights(net, net, Path(f"{ensemble}:1,2"))
+    narrow = build_distance(DISTANCE_FRONTEND, width=4, room_hint=True)
+    with pytest.raises(ValueError, match="another shape"):
+        init_weights(narrow, narrow, Path(f"{ensemble}:1"))
+
+
 def test_batches_from_a_first_draw_are_the_batches_a_fresh_run_draws_later():
     """A resumed run starts its batch draws at ``first_draw``; draw k is always the same batch."""
     from soundpred.models import DISTANCE_FRONTEND

@@ -132,10 +132,10 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
     p.add_argument("--single-share", type=float, default=d.single_share)
     p.add_argument("--average-last", type=int, default=d.average_last, metavar="K",
                    help="save the average of the last K epochs' weights (checkpoint averaging; 0: the last epoch's)")
-    p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, the "
-                                             "OUT.state folder a run left (its last epoch's weights), or a "
-                                             "trainer .weights.h5 file; with a new optimizer and schedule "
-                                             "(--resume goes on exactly)")
+    p.add_argument("--init", type=Path, help="start from these weights: a distance bundle folder, FOLDER:N (member "
+                                             "N of an ensemble bundle), the OUT.state folder a run left (its "
+                                             "last epoch's weights), or a trainer .weights.h5 file; with a new "
+                                             "optimizer and schedule (--resume goes on exactly)")
     p.add_argument("--resume", action="store_true",
                    help="go on from the state the last run with these options left in OUT.state (saved after "
                         "every epoch: weights, optimizer, schedule, averaging, history)")
@@ -219,10 +219,25 @@ def _grown(old: list, new: list, name: str) -> list:
 
 def init_weights(trainer: keras.Model, model: keras.Model, init: Path) -> None:
     """Start from ``init``: a trainer weights file, a run's ``OUT.state`` folder (the last epoch's
-    weights in it; the previous epoch's if a save was cut short, as ``--resume`` reads it) or a
+    weights in it; the previous epoch's if a save was cut short, as ``--resume`` reads it), a
     distance bundle folder (its network's weights only; into a network with more layers, such as
     ``--band-stats`` or ``--room-hint``, layer by layer by name, the new layers as initialised and
-    a dense layer that now also reads the room kind with zeros for it: :func:`_grown`)."""
+    a dense layer that now also reads the room kind with zeros for it: :func:`_grown`), or
+    ``FOLDER:N``, member N of an ensemble bundle (counted from 1, as its card lists them), into
+    a network of the member's own shape."""
+    from train.ensemble import member_arg, members_of  # not at import: train.ensemble reads this module's parser
+
+    init = Path(init)
+    folder, picks = member_arg(str(init))
+    if picks is not None:
+        if len(picks) != 1:
+            raise ValueError(f"{init}: --init takes one member of an ensemble")
+        source = members_of(folder, picks)[0].model
+        if [w.shape for w in source.weights] != [w.shape for w in model.weights]:
+            raise ValueError(f"{init}: member {picks[0] + 1} has another shape than the network trained here "
+                             "(its card's command line gives the options that build it)")
+        model.set_weights(source.get_weights())
+        return
     state = TrainingState.read(init) if init.is_dir() else None
     if state is not None:
         init = state["folder"] / TrainingState.WEIGHTS
