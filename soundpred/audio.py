@@ -34,9 +34,7 @@ __all__ = ["AudioError", "Decoded", "read", "load", "decode", "to_mono_float", "
 
 log = logging.getLogger(__name__)
 
-#: a sample at least this far up (and at most 1.0001) counts as at full scale: clipped
-FULL_SCALE = 0.999
-#: a recording with more than this share of its samples at full scale is called clipped
+#: a recording with more than this share of its samples at full scale (:func:`at_full_scale`) is called clipped
 CLIPPED_SHARE = 1e-3
 MIN_RATE, MAX_RATE = 8000, 192000
 MAX_CHANNELS = 32
@@ -171,6 +169,13 @@ def _check_rate(sr: int) -> None:
         raise AudioError(f"Sample rate {sr} Hz is outside the supported {MIN_RATE}–{MAX_RATE} Hz.")
 
 
+def at_full_scale(samples: np.ndarray) -> np.ndarray:
+    """Which samples sit at full scale, as clipping leaves them (float samples beyond it, "overs",
+    are not clipped)."""
+    level = np.abs(samples)
+    return (level >= 0.999) & (level <= 1.0001)
+
+
 class _Mixer:
     """Takes ``(n, channels)`` blocks, keeps one channel or their mean, resampled to ``out_rate``
     as it goes; refuses non-finite or absurd samples and audio over ``max_seconds``."""
@@ -206,8 +211,7 @@ class _Mixer:
         mono = block[:, self.channel] if self.channel is not None else block.mean(axis=1)
         self.channel_energy += np.einsum("ij,ij->j", block, block)
         self.mix_energy += float(mono @ mono)
-        level = np.abs(mono)  # at full scale (clipped); float samples beyond it are not clipped
-        self.clipped += int(np.count_nonzero((level >= FULL_SCALE) & (level <= 1.0001)))
+        self.clipped += int(np.count_nonzero(at_full_scale(mono)))
         mono = mono.astype(np.float32)
         self.parts.append(mono if self.stream is None else self.stream.resample_chunk(mono))
 
