@@ -797,9 +797,8 @@ def test_a_dc_offset_changes_nothing(distance_predictor):
 def test_hard_clipping_says_what_it_does_to_the_distance(distance_predictor, predictor):
     """A recording with 2 % of its samples flat at full scale gets the clipping warning for the
     labels alone; one with 15 % (over ``CLIPPED_DISTANCE_SHARE``, from ``train.probe_clipping``)
-    also says the distance comes out farther, with its share, whose estimate is the one it gets
-    anyway; a predictor without a distance model never speaks of distance; an unclipped one
-    gets no clipping warning."""
+    says, with its share, that distances come out farther, and still gets an estimate; a predictor
+    without a distance model never speaks of distance; an unclipped one gets no clipping warning."""
     from soundpred.predict import CLIPPED_DISTANCE_SHARE
 
     y, sr = sf.read(ROOT / "examples" / "speech_1m_meeting_room.wav", dtype="float32")
