@@ -48,6 +48,7 @@ from train.distance_eval import (
     with_training_heads,
     write_card,
 )
+from train.ensemble import member_arg, members_of
 
 
 def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
@@ -225,8 +226,6 @@ def init_weights(trainer: keras.Model, model: keras.Model, init: Path) -> None:
     a dense layer that now also reads the room kind with zeros for it: :func:`_grown`), or
     ``FOLDER:N``, member N of an ensemble bundle (counted from 1, as its card lists them), into
     a network of the member's own shape."""
-    from train.ensemble import member_arg, members_of  # not at import: train.ensemble reads this module's parser
-
     init = Path(init)
     folder, picks = member_arg(str(init))
     if picks is not None:
