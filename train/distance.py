@@ -48,7 +48,7 @@ from train.distance_eval import (
     with_training_heads,
     write_card,
 )
-from train.ensemble import member_arg, members_of
+from train.ensemble import member_arg, one_member
 
 
 def parse_args(argv=None) -> tuple[argparse.Namespace, DistanceConfig]:
@@ -229,9 +229,7 @@ def init_weights(trainer: keras.Model, model: keras.Model, init: Path) -> None:
     init = Path(init)
     folder, picks = member_arg(str(init))
     if picks is not None:
-        if len(picks) != 1:
-            raise ValueError(f"{init}: --init takes one member of an ensemble")
-        source = members_of(folder, picks)[0].model
+        source = one_member(folder, picks).model
         if [w.shape for w in source.weights] != [w.shape for w in model.weights]:
             raise ValueError(f"{init}: member {picks[0] + 1} has another shape than the network trained here "
                              "(its card's command line gives the options that build it)")

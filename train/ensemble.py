@@ -283,6 +283,17 @@ def members_of(path: Path, picks: list[int] | None) -> list[Bundle]:
     return [members[i] for i in picks]
 
 
+def one_member(path: Path, picks: list[int] | None) -> Bundle:
+    """The one network a :func:`member_arg` names: member N of an ensemble (``FOLDER:N``), or the
+    bundle at ``path`` (as it is, an ensemble too) where no member is picked; ValueError for more."""
+    if picks is None:
+        return load_bundle(path)
+    if len(picks) != 1:
+        raise ValueError(f"{path}:{','.join(str(i + 1) for i in picks)}: one member of an ensemble, "
+                         f"not {len(picks)}")
+    return members_of(path, picks)[0]
+
+
 def beats(new: dict, old: dict, sets=DECISION_SETS) -> dict[str, dict[str, bool]]:
     """Per set, whether ``new`` has a lower MAE and relative error and a higher rank correlation."""
     return {s: {"mae_m": new[s]["model"]["mae_m"] < old[s]["model"]["mae_m"],

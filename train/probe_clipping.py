@@ -12,11 +12,12 @@ measures what that does to the distance.
 Each set's examples (:func:`train.distance_eval.held_out_sets`: the card's rooms, sources and
 examples) are scaled so that each one's peak lies DRIVE dB over full scale and clipped at +-1
 (``hard-DRIVE``), and each one's mean is taken off, as the app takes a recording's off; ``none``
-takes the mean off alone and reproduces the card (held-out rank 0.500 for its 0.501). Per set and variant: MAE, relative error, rank
-correlation over all examples and the mean within rooms, the slope within rooms and the
-10th-90th percentile of the estimates (as ``train.probe_codecs`` prints them), the median share
-of samples at full scale and the share of examples the app would call clipped; then each variant
-against ``none`` paired over rooms (:func:`soundpred.metrics.paired_bootstrap`).
+takes the mean off alone and reproduces the card (held-out rank 0.500 for its 0.501). Per set and
+variant: MAE, relative error, rank correlation over all examples and the mean within rooms, the
+slope within rooms and the 10th-90th percentile of the estimates (as ``train.probe_codecs``
+prints them), the median share of samples at full scale and the share of examples the app would
+call clipped; then each variant against ``none`` paired over rooms
+(:func:`soundpred.metrics.paired_bootstrap`).
 """
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 from soundpred.bundle import load_bundle
 from train.codecs import SR, VARIANTS, coded
 from train.distance_compare import estimates
-from train.ensemble import member_arg, members_of
+from train.ensemble import member_arg, one_member
 from train.probe_common import card_parser, card_sets, print_paired, score_set, summary_head
 
 
@@ -45,9 +45,10 @@ def main(argv=None):
     other = None
     if args.against:
         path, picks = args.against
-        if picks is not None and len(picks) != 1:
-            p.error("--against takes one member of an ensemble")
-        other = members_of(path, picks)[0] if picks else load_bundle(path)
+        try:
+            other = one_member(path, picks)
+        except ValueError as e:
+            p.error(f"--against {e}")
     fe = bundle.frontend
     if fe.sample_rate != SR:
         p.error(f"{args.bundle} hears {fe.sample_rate} Hz; the probe codes {SR} Hz examples")
