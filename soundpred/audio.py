@@ -7,7 +7,9 @@ message a person can act on (no server paths, no decoder jargon).
 Memory is bounded whatever the file claims: the header's rate and length are checked before
 any sample is read, then the audio is decoded in blocks, each block mixed to mono and
 resampled to the model's rate before the next one is read. Only the mono result at the target
-rate is ever held (600 s at 16 kHz: 38 MB), however many channels or however high the rate.
+rate is ever held (600 s at 16 kHz: 38 MB), however many channels or however high the rate; asked
+to restore, a clipped recording is read a second time, its flattened peaks restored at its own
+rate (:func:`declip`), and held twice.
 
 libsndfile reads wav, flac, ogg/vorbis, mp3 and friends; what it refuses goes to ffmpeg, but
 only for the containers the app lists (detected from the first bytes, the demuxer forced to
@@ -28,8 +30,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import soxr
+from scipy.interpolate import CubicSpline
 
-__all__ = ["AudioError", "Decoded", "read", "load", "decode", "to_mono_float", "resample",
+__all__ = ["AudioError", "Decoded", "read", "load", "decode", "to_mono_float", "resample", "declip",
            "MIN_RATE", "MAX_RATE", "MAX_CHANNELS", "SUPPORTED"]
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,11 @@ MIN_RATE, MAX_RATE = 8000, 192000
 MAX_CHANNELS = 32
 #: Shortest input that is analysed at all (a tenth of a second).
 MIN_SECONDS = 0.1
+#: A restored peak (:func:`declip`) reaches at most this many times full scale (+20 dB).
+DECLIP_CAP = 10.0
+#: The spline that restores a run of clipped samples is fitted through the unclipped samples
+#: this close to it; the streaming declipper waits for this many samples after a run.
+DECLIP_CONTEXT = 32
 #: Float samples beyond this (+60 dB over full scale) are not audio but a corrupt file.
 ABSURD_PEAK = 1000.0
 #: Samples (all channels together) read per block: 4 MB of float32.
@@ -72,6 +80,9 @@ class Decoded:
     warnings: list[str] = field(default_factory=list)
     codec: str | None = None  # a lossy file's coding (MP3, Opus, ...) or, where only ffmpeg reads it, its container
     kbps: float | None = None  # a lossy file's mean bit rate, from its size and length (kbit/s)
+    # read(..., restore=True): a clipped recording (clipped > CLIPPED_SHARE) with its flattened
+    # peaks restored at the source's rate (declip) before resampling, as ``samples``; else None
+    restored: np.ndarray | None = None
 
 
 #: libsndfile's lossy subtypes, by the names people know them by
@@ -176,13 +187,73 @@ def at_full_scale(samples: np.ndarray) -> np.ndarray:
     return (level >= 0.999) & (level <= 1.0001)
 
 
+def declip(samples: np.ndarray) -> np.ndarray:
+    """``samples`` (float64) with each run of samples at full scale (:func:`at_full_scale`), as a
+    converter leaves what would pass it, replaced by a cubic spline through the unclipped samples
+    within :data:`DECLIP_CONTEXT` of a clipped one: never below what is there, at most
+    :data:`DECLIP_CAP`. Restored at the recording's own rate, before any resampling smears the flat
+    runs, this takes back part of what clipping costs the distance, though on too few of the card's
+    sets in MAE for the app to use it (``python -m train.probe_clipping --rate 48000 --declip``,
+    docs/distance.md, session 58)."""
+    x = np.array(samples, np.float64)
+    mask = at_full_scale(x)
+    if not mask.any():
+        return x
+    count = np.concatenate([[0], np.cumsum(mask)])
+    i = np.arange(len(x))
+    near = count[np.minimum(i + DECLIP_CONTEXT + 1, len(x))] > count[np.maximum(i - DECLIP_CONTEXT, 0)]
+    knots = np.flatnonzero(near & ~mask)
+    if len(knots) < 4:
+        return x
+    clipped = np.flatnonzero(mask)
+    sign = np.sign(x[clipped])
+    x[clipped] = sign * np.clip(sign * CubicSpline(knots, x[knots])(clipped), np.abs(x[clipped]), DECLIP_CAP)
+    return x
+
+
+class _Declipper:
+    """:func:`declip` on a stream of mono blocks, as one call on the whole gives it (to round-off):
+    a clipped sample is given out once :data:`DECLIP_CONTEXT` unclipped samples follow it (the
+    spline's knots: each one further off weighs about a quarter of the last), with the samples
+    before it kept for the knots on its left; at most a block's worth waits (a recording stuck at
+    full scale is not held whole)."""
+
+    def __init__(self):
+        self.history = np.zeros(0)  # samples given out, as they came: the knots on the left
+        self.pending = np.zeros(0)  # samples not given out yet
+
+    def push(self, mono: np.ndarray, last: bool = False) -> np.ndarray:
+        """The samples now final, restored, of what came before and ``mono``."""
+        raw = np.concatenate([self.history, self.pending, mono])
+        h = len(self.history)
+        mask = at_full_scale(raw)
+        unclipped_after = np.cumsum((~mask)[::-1])[::-1] - ~mask  # unclipped samples after each one
+        cut = len(raw)
+        if not last:
+            waiting = np.flatnonzero(mask[h:] & (unclipped_after[h:] < DECLIP_CONTEXT))
+            if len(waiting):
+                before = np.flatnonzero(~mask[:h + waiting[0]])  # the run's start
+                cut = max(h, int(before[-1]) + 1 if len(before) else 0)
+                if len(raw) - cut > BLOCK_SAMPLES:
+                    cut = len(raw) - DECLIP_CONTEXT
+        out = declip(raw)[h:cut]
+        # keep, for the knots on the left, enough of what was given out to hold 2 x DECLIP_CONTEXT unclipped samples
+        kept = np.flatnonzero(~mask[:cut])
+        keep_from = int(kept[-2 * DECLIP_CONTEXT]) if len(kept) >= 2 * DECLIP_CONTEXT else 0
+        keep_from = max(keep_from, cut - BLOCK_SAMPLES)
+        self.history, self.pending = raw[keep_from:cut], raw[cut:]
+        return out
+
+
 class _Mixer:
     """Takes ``(n, channels)`` blocks, keeps one channel or their mean, resampled to ``out_rate``
-    as it goes; refuses non-finite or absurd samples and audio over ``max_seconds``."""
+    as it goes; refuses non-finite or absurd samples and audio over ``max_seconds``. With
+    ``restore``, clipped runs are restored (:class:`_Declipper`) before resampling."""
 
     def __init__(self, in_rate: int, out_rate: int, channels: int, max_seconds: float | None,
-                 channel: int | None = None):
+                 channel: int | None = None, restore: bool = False):
         self.in_rate, self.out_rate, self.channel = in_rate, out_rate, channel
+        self.declipper = _Declipper() if restore else None
         self.max_frames = None if max_seconds is None else int(in_rate * max_seconds)
         self.max_seconds = max_seconds
         self.stream = None if in_rate == out_rate else soxr.ResampleStream(in_rate, out_rate, 1, "float32", "HQ")
@@ -212,10 +283,17 @@ class _Mixer:
         self.channel_energy += np.einsum("ij,ij->j", block, block)
         self.mix_energy += float(mono @ mono)
         self.clipped += int(np.count_nonzero(at_full_scale(mono)))
+        if self.declipper is not None:
+            mono = self.declipper.push(mono)
+        self._out(mono)
+
+    def _out(self, mono: np.ndarray) -> None:
         mono = mono.astype(np.float32)
         self.parts.append(mono if self.stream is None else self.stream.resample_chunk(mono))
 
     def finish(self) -> np.ndarray:
+        if self.declipper is not None:
+            self._out(self.declipper.push(np.zeros(0), last=True))
         if self.stream is not None:
             self.parts.append(self.stream.resample_chunk(np.zeros(0, np.float32), last=True))
         y = np.concatenate(self.parts) if self.parts else np.zeros(0, np.float32)
@@ -292,7 +370,7 @@ def _run(blocks, mixer: _Mixer) -> np.ndarray:
     return mixer.finish()
 
 
-def read(source, *, sr: int | None = None, max_seconds: float | None = None) -> Decoded:
+def read(source, *, sr: int | None = None, max_seconds: float | None = None, restore: bool = False) -> Decoded:
     """Decode ``source`` to mono float32 at ``sr`` (the source's own rate when None).
 
     Parameters
@@ -305,6 +383,11 @@ def read(source, *, sr: int | None = None, max_seconds: float | None = None) -> 
     max_seconds : float or None
         Refuse longer audio: from the header when it states the length, else while decoding
         (never more than this is decoded).
+    restore : bool
+        Also give a clipped recording (over :data:`CLIPPED_SHARE` at full scale) with its flattened
+        peaks restored at its own rate, as ``Decoded.restored`` (:func:`declip`). The app does
+        not: declipping gave MAE back on too few of the card's sets (``python -m
+        train.probe_clipping --rate 48000 --declip``, docs/distance.md, session 58).
     """
     if isinstance(source, tuple):
         if len(source) != 2:
@@ -319,7 +402,7 @@ def read(source, *, sr: int | None = None, max_seconds: float | None = None) -> 
             raise AudioError(f"The audio has {x.shape[1]} channels; at most {MAX_CHANNELS} are supported.")
         if max_seconds is not None and len(x) / rate > max_seconds:
             raise _too_long(len(x) / rate, max_seconds)
-        return _finish(lambda: _blocks_from_array(x), rate, x.shape[1], sr, max_seconds, "")
+        return _finish(lambda: _blocks_from_array(x), rate, x.shape[1], sr, max_seconds, "", restore)
 
     path = data = None
     if isinstance(source, (str, os.PathLike)):
@@ -360,16 +443,17 @@ def read(source, *, sr: int | None = None, max_seconds: float | None = None) -> 
                 yield from _blocks_from_sndfile(g)
 
         try:
-            return _coded(_finish(blocks, rate, channels, sr, max_seconds, ""), LOSSY_SUBTYPES.get(subtype), size)
+            return _coded(_finish(blocks, rate, channels, sr, max_seconds, "", restore), LOSSY_SUBTYPES.get(subtype),
+                          size)
         except (AudioError, MemoryError):
             raise
         except Exception as e:  # damaged data after a good header
             log.info("libsndfile failed mid-file: %s", e)
             raise AudioError(_UNREADABLE) from None
-    return _coded(*_ffmpeg_read(path, data, sr, max_seconds), size)
+    return _coded(*_ffmpeg_read(path, data, sr, max_seconds, restore), size)
 
 
-def _ffmpeg_read(path, data, sr, max_seconds) -> tuple[Decoded, str | None]:
+def _ffmpeg_read(path, data, sr, max_seconds, restore) -> tuple[Decoded, str | None]:
     """What ffmpeg decodes of the file, and its container's lossy coding (:data:`LOSSY_CONTAINERS`)."""
     if data is not None:
         head = data[:4096]
@@ -399,7 +483,8 @@ def _ffmpeg_read(path, data, sr, max_seconds) -> tuple[Decoded, str | None]:
                 stream.close()
 
         try:  # _run closes each reader, which stops its ffmpeg
-            return _finish(blocks, FFMPEG_RATE, 2, sr, max_seconds, container), LOSSY_CONTAINERS.get(container)
+            return (_finish(blocks, FFMPEG_RATE, 2, sr, max_seconds, container, restore),
+                    LOSSY_CONTAINERS.get(container))
         except AudioError:
             if streams:  # what ffmpeg said, for the server's log (the person gets the plain message)
                 rc, err = streams[-1].close()
@@ -407,9 +492,11 @@ def _ffmpeg_read(path, data, sr, max_seconds) -> tuple[Decoded, str | None]:
             raise
 
 
-def _finish(blocks, rate: int, channels: int, sr: int | None, max_seconds, container: str) -> Decoded:
+def _finish(blocks, rate: int, channels: int, sr: int | None, max_seconds, container: str,
+            restore: bool = False) -> Decoded:
     """Run the blocks of ``blocks()`` through a mixer; on a cancelling mono mix, run it again on the
-    loudest channel."""
+    loudest channel; on a clipped one, with ``restore``, again with its peaks restored
+    (``Decoded.restored``)."""
     out_rate = sr or rate
     mixer = _Mixer(rate, out_rate, channels, max_seconds)
     y = _run(blocks(), mixer)
@@ -432,7 +519,10 @@ def _finish(blocks, rate: int, channels: int, sr: int | None, max_seconds, conta
         warnings.append(f"The samples reach {mixer.peak:.3g} × full scale; the audio was scaled down to fit.")
     # samples at full scale are clipping, unless the file goes beyond it (float overs)
     clipped = 0.0 if mixer.peak > 1.001 else mixer.clipped / max(1, mixer.frames)
-    return Decoded(y, out_rate, rate, channels, duration, clipped, warnings)
+    restored = None
+    if restore and clipped > CLIPPED_SHARE:  # read again, its peaks restored at its own rate
+        restored = _run(blocks(), _Mixer(rate, out_rate, channels, max_seconds, channel=mixer.channel, restore=True))
+    return Decoded(y, out_rate, rate, channels, duration, clipped, warnings, restored=restored)
 
 
 def decode(source, *, max_seconds: float | None = None) -> tuple[np.ndarray, int]:

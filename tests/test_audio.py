@@ -226,3 +226,67 @@ def test_absurd_samples_refused_and_overs_scaled(tmp_path):
     d = audio.read(p, sr=16000)
     assert np.abs(d.samples).max() == pytest.approx(1.0, abs=1e-3) and "scaled down" in d.warnings[0]
     assert d.clipped == 0  # over full scale in a float file is not clipping
+
+
+def _loud_notes(sr: int, seconds: float, drive_db: float) -> np.ndarray:
+    """Decaying two-tone notes, four a second, scaled so the peak lies ``drive_db`` over full scale."""
+    t = np.arange(int(sr * seconds)) / sr
+    x = (np.sin(2 * np.pi * 220 * t) + 0.5 * np.sin(2 * np.pi * 555 * t + 1)) * np.exp(-6 * (t % 0.25))
+    return x / np.abs(x).max() * 10 ** (drive_db / 20)
+
+
+def test_clipped_peaks_are_restored_at_the_source_rate(tmp_path, monkeypatch):
+    """A 48-kHz recording clipped 12 dB over full scale: the decoder calls it clipped and, asked
+    to restore, gives beside the samples as they are ``restored`` ones whose flattened peaks were
+    rebuilt before resampling, nearer the sound before the clip; not asked, none. Decoding in small blocks (a run of clipped
+    samples across a block's end) gives what large blocks give. Unclipped audio, and a float file
+    whose samples pass full scale (overs, not clipping), get no restored samples."""
+    import soxr
+
+    x = _loud_notes(48000, 3.0, 12)
+    p = tmp_path / "clipped.wav"
+    sf.write(p, np.clip(x, -1, 1), 48000, subtype="PCM_24")
+    truth = soxr.resample(x, 48000, 16000, quality="HQ")
+    d = audio.read(p, sr=16000, restore=True)
+    assert d.clipped > audio.CLIPPED_SHARE and d.restored.shape == d.samples.shape
+    plain = audio.read(p, sr=16000)
+    assert plain.restored is None and np.array_equal(plain.samples, d.samples)
+
+    def error(y):
+        return np.sqrt(np.mean((y - truth) ** 2) / np.mean(truth ** 2))
+
+    assert error(d.restored) < 0.8 * error(d.samples)
+    assert np.abs(d.restored).max() > 1.5  # peaks rebuilt past full scale
+    monkeypatch.setattr(audio, "BLOCK_SAMPLES", 1000)
+    small = audio.read(p, sr=16000, restore=True)
+    np.testing.assert_allclose(small.restored, d.restored, atol=1e-5)
+    np.testing.assert_array_equal(small.samples, d.samples)
+    sf.write(p, 0.5 * np.clip(x, -1, 1), 48000, subtype="PCM_24")
+    assert audio.read(p, sr=16000, restore=True).restored is None
+    sf.write(p, 2 * np.clip(x, -1, 1), 48000, subtype="FLOAT")
+    overs = audio.read(p, sr=16000, restore=True)
+    assert overs.clipped == 0 and overs.restored is None
+
+
+def test_declip_changes_only_the_clipped_runs_and_never_holds_a_stuck_recording(monkeypatch):
+    """:func:`soundpred.audio.declip` leaves every sample below full scale as it is and raises the
+    flat ones (never past ``DECLIP_CAP``); the streaming declipper gives what one call gives
+    whatever the blocks, and a recording stuck at full scale passes through unchanged without
+    being held back more than a block."""
+    c = np.clip(_loud_notes(48000, 1.0, 20), -1, 1)
+    flat = audio.at_full_scale(c)
+    y = audio.declip(c)
+    np.testing.assert_array_equal(y[~flat], c[~flat])
+    assert np.all(np.abs(y[flat]) >= np.abs(c[flat])) and np.abs(y).max() <= audio.DECLIP_CAP
+    assert np.mean(np.abs(y[flat]) > 1.05) > 0.5
+    for step in (7, 500, 4096):
+        d = audio._Declipper()
+        parts = [d.push(c[i:i + step]) for i in range(0, len(c), step)] + [d.push(np.zeros(0), last=True)]
+        np.testing.assert_allclose(np.concatenate(parts), y, atol=1e-6)
+    monkeypatch.setattr(audio, "BLOCK_SAMPLES", 1000)
+    d, out = audio._Declipper(), []
+    for _ in range(10):
+        out.append(d.push(np.ones(300)))
+        assert len(d.pending) <= audio.BLOCK_SAMPLES
+    out.append(d.push(np.zeros(0), last=True))
+    np.testing.assert_array_equal(np.concatenate(out), np.ones(3000))

@@ -821,6 +821,27 @@ def test_hard_clipping_says_what_it_does_to_the_distance(distance_predictor, pre
     assert "distance" not in alone
 
 
+def test_restored_peaks_bring_a_clipped_near_source_back(distance_predictor):
+    """The app's 1-m speech example as a 48-kHz phone would clip it, 3 % and 15 % of its samples
+    flat: the Predictor hears it farther (session 57) and does not restore it (session 58's rule:
+    too few sets gain MAE); with the peaks restored at 48 kHz (``audio.read(..., restore=True)``,
+    what ``train.probe_clipping --declip`` measures) the distance model's estimate comes back to
+    less than half that error against the unclipped recording."""
+    from soundpred import audio
+
+    y, sr = sf.read(ROOT / "examples" / "speech_1m_meeting_room.wav", dtype="float32")
+    clean = distance_predictor.predict((sr, y), spectrogram=False).distance_m
+    y48 = audio.resample(y, sr, 48000)
+    for share in (0.03, 0.15):
+        c = np.clip(y48 / np.quantile(np.abs(y48), 1 - share), -1, 1).astype(np.float32)
+        heard = distance_predictor.predict((48000, c), spectrogram=False).distance_m
+        decoded = audio.read((48000, c), sr=sr, restore=True)
+        plain = distance_predictor.distance_for_waveform(decoded.samples - decoded.samples.mean())[0]
+        restored = distance_predictor.distance_for_waveform(decoded.restored - decoded.restored.mean())[0]
+        assert heard == pytest.approx(plain, abs=1e-6) and heard > clean + 0.3
+        assert abs(restored - clean) < 0.5 * abs(plain - clean), (share, clean, plain, restored)
+
+
 @needs_ffmpeg
 def test_tight_mp3s_and_telephone_rates_are_named(distance_predictor, predictor, tmp_path):
     """The codings that cost the distance on the card's rooms (``train.probe_codecs``: MP3 at
@@ -851,13 +872,14 @@ def test_tight_mp3s_and_telephone_rates_are_named(distance_predictor, predictor,
     assert coding_warnings(alone) == []
 
 
-def test_clipping_probe_drives_each_peak_over_full_scale_and_counts_as_the_app_does(tmp_path):
-    """``train.probe_clipping.clipped``: ``none`` leaves the examples alone; ``hard-D`` scales each
-    example (whatever its level) so its peak lies D dB over full scale and flattens what passes
-    +-1, so more drive clips more samples and the rest keep their shape. The probe's count of
-    samples at full scale is the one the app's decoder makes of the same example in a WAV file."""
+def test_clipping_probe_drives_each_peak_over_full_scale_and_counts_as_the_app_does():
+    """``train.probe_clipping``: ``none`` leaves the examples alone; ``hard-D`` scales each example
+    (whatever its level) so its peak lies D dB over full scale and flattens what passes +-1, so
+    more drive clips more samples and the rest keep their shape. ``heard`` reads each example
+    back through the app's decoder, which counts the samples at full scale; clipped at 48 kHz,
+    the distance model hears the decoder's restored samples, unclipped ones as they are."""
     from soundpred import audio
-    from train.probe_clipping import clipped, full_scale_share
+    from train.probe_clipping import clipped, heard
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal(SR).astype(np.float32) * np.array([[0.01], [0.3]], np.float32)  # one sound, two levels
@@ -869,13 +891,17 @@ def test_clipping_probe_drives_each_peak_over_full_scale_and_counts_as_the_app_d
         gain = 10 ** (drive / 20) / np.abs(x).max(axis=1, keepdims=True)
         inside = np.abs(x * gain) < 1
         np.testing.assert_allclose(y[inside], (x * gain)[inside], rtol=1e-5)
-        share = full_scale_share(y)
+        plain, restored, share = heard(x, f"hard-{drive}", SR)
         assert share[0] == pytest.approx(share[1], abs=2 / SR)  # the level before the clip does not matter
+        assert share[1] == pytest.approx(np.mean(audio.at_full_scale(y[1])), abs=1 / SR)
+        np.testing.assert_allclose(plain[1], y[1] - y[1].mean(), atol=1e-6)
         shares.append(share.mean())
-        path = tmp_path / f"hard{drive}.wav"
-        sf.write(path, y[1], SR, subtype="FLOAT")
-        assert audio.read(path).clipped == pytest.approx(share[1], abs=1 / SR)
     assert 0 < shares[0] < shares[1] < shares[2]
+    plain, restored, share = heard(x, "hard-12", SR, rate=48000)
+    assert plain.shape == restored.shape == x.shape and np.all(share > audio.CLIPPED_SHARE)
+    assert np.all(np.mean(restored ** 2, axis=1) > 1.05 * np.mean(plain ** 2, axis=1))  # peaks rebuilt
+    plain, restored, share = heard(x, "none", SR, rate=48000)
+    assert np.array_equal(plain, restored) and not share.any()
     with pytest.raises(ValueError):
         clipped(x, "soft-6")
 

@@ -1,29 +1,39 @@
-"""Probe: what does clipping cost the distance estimates?
+"""Probe: what does clipping cost the distance estimates, and how much does declipping give back?
 
     python -m train.probe_clipping                    # the embedded default, every card set and variant
+    python -m train.probe_clipping --rate 48000 --declip   # clipped at 48 kHz, and restored
     python -m train.probe_clipping runs/m3 --sets "held-out rooms" --variants hard-6 hard-20
 
 A phone held near a loud source clips: the converter flattens every peak that would pass full
 scale. The peaks are the onsets, where the direct sound is strongest, so clipping takes more off
 the direct sound than off the reverberation that follows it. The app warns for a clipped recording
 (more than :data:`soundpred.audio.CLIPPED_SHARE` of its samples at full scale); this probe
-measures what that does to the distance.
+measures what that does to the distance, and what restoring the flattened peaks at the
+recording's own rate (:func:`soundpred.audio.declip`) gives back. The app does not restore them:
+in session 58 that gave MAE back on too few sets (docs/distance.md).
 
 Each set's examples (:func:`train.distance_eval.held_out_sets`: the card's rooms, sources and
-examples) are scaled so that each one's peak lies DRIVE dB over full scale and clipped at +-1
-(``hard-DRIVE``), and each one's mean is taken off, as the app takes a recording's off; ``none``
-takes the mean off alone and reproduces the card (held-out rank 0.500 for its 0.501). Per set and
-variant: MAE, relative error, rank correlation over all examples and the mean within rooms, the
-slope within rooms and the 10th-90th percentile of the estimates (as ``train.probe_codecs``
-prints them), the median share of samples at full scale and the share of examples the app would
-call clipped; then each variant against ``none`` paired over rooms
+examples) are resampled to ``--rate`` (default: the model's own, as in session 57), scaled so
+that each one's peak lies DRIVE dB over full scale and clipped at +-1 (``hard-DRIVE``), then read
+by the app's decoder (:func:`soundpred.audio.read`) back to the model's rate, which counts the
+samples at full scale, and each one's mean is taken off, as the app takes a recording's off;
+``none`` skips the clip alone and, at the model's rate, reproduces the card (held-out rank 0.500
+for its 0.501). With ``--declip``, each clipped variant also restored (``hard-DRIVE+declip``: the
+decoder's ``restored`` samples, ``audio.read(..., restore=True)``, for a recording it calls
+clipped), paired against the same variant unrestored. Per set and variant: MAE, relative error,
+rank correlation over all examples and the mean within rooms, the slope within rooms and the
+10th-90th percentile of the estimates (as ``train.probe_codecs`` prints them), the median share
+of samples at full scale, the share of examples the app would call clipped, and MAE and median
+estimate of the sources nearer than 1 m (the ones that clip in a real room); then each variant
+against ``none``, and each declipped one against its clipped one, paired over rooms
 (:func:`soundpred.metrics.paired_bootstrap`).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from soundpred.audio import CLIPPED_SHARE, at_full_scale
+from soundpred import audio
+from soundpred.audio import CLIPPED_SHARE
 from soundpred.bundle import load_bundle
 from train.distance_compare import estimates
 from train.probe_common import card_parser, card_sets, print_paired, score_set, summary_head
@@ -31,6 +41,8 @@ from train.probe_common import card_parser, card_sets, print_paired, score_set, 
 #: dB over full scale that each example's peak is driven to before the clip
 DRIVES_DB = (3, 6, 12, 20)
 VARIANTS = ("none", *(f"hard-{d}" for d in DRIVES_DB))
+#: sources nearer than this (m) are reported apart: in a real room they are the ones that clip
+NEAR_M = 1.0
 
 
 def clipped(x: np.ndarray, variant: str) -> np.ndarray:
@@ -47,31 +59,62 @@ def clipped(x: np.ndarray, variant: str) -> np.ndarray:
     return np.clip(x * gain, -1.0, 1.0)
 
 
-def full_scale_share(y: np.ndarray) -> np.ndarray:
-    """Each example's share of samples at full scale, as the app's decoder counts them."""
-    return np.mean(at_full_scale(y), axis=1)
+def heard(x: np.ndarray, variant: str, sr: int, rate: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The examples ``x`` (``(n_examples, n)`` at ``sr``) clipped as ``variant`` says at ``rate``
+    (None: ``sr``) and read back by the app's decoder: ``(plain, restored, share)``, the samples
+    the app decodes, the same restored (:func:`soundpred.audio.declip`, where the decoder calls
+    the example clipped; else the plain ones), both with their mean off as the app takes it, and
+    each example's share of samples at full scale as the decoder counts it."""
+    rate = rate or sr
+    plain, restored, share = [], [], []
+    for row in np.asarray(x, np.float32):
+        d = audio.read((rate, clipped(audio.resample(row, sr, rate)[None], variant)[0]), sr=sr, restore=True)
+        for out, y in ((plain, d.samples), (restored, d.samples if d.restored is None else d.restored)):
+            y = np.resize(y, len(row)) if len(y) != len(row) else y  # a resampler's sample more or less
+            out.append(y - y.mean())
+        share.append(d.clipped)
+    return np.stack(plain).astype(np.float32), np.stack(restored).astype(np.float32), np.array(share)
 
 
 def main(argv=None):
     p = card_parser(__doc__)
     p.add_argument("--variants", nargs="+", default=list(VARIANTS[1:]), choices=list(VARIANTS))
+    p.add_argument("--rate", type=int, default=None,
+                   help="clip at this sample rate, as a converter does, and decode back as the app does "
+                        "(default: the model's own)")
+    p.add_argument("--declip", action="store_true",
+                   help="also each clipped variant with its peaks restored (VARIANT+declip)")
     args = p.parse_args(argv)
     bundle = load_bundle(args.bundle)
     variants = ["none"] + [v for v in args.variants if v != "none"]
+    sr = bundle.frontend.sample_rate
+    print(f"clipped at {args.rate or sr} Hz, decoded to {sr} Hz\n")
     print(summary_head("clipping"))
-    results, paired, shares = {}, {}, {}
+    results, paired, shares, near = {}, {}, {}, {}
     for s, x in card_sets(bundle.frontend, args.sets):
-        est = {}
+        est, pairs = {}, []
+        close = s.bank.distance < NEAR_M
         for v in variants:
-            y = clipped(x, v)
-            share = full_scale_share(y)
+            plain, restored, share = heard(x, v, sr, args.rate)
             shares[(s.name, v)] = (float(np.median(share)), float(np.mean(share > CLIPPED_SHARE)))
-            est[v] = estimates(bundle, y - y.mean(axis=1, keepdims=True))  # the app takes the mean off
-        score_set(s, est, [(v, "none") for v in variants[1:]], results, paired)
+            est[v] = estimates(bundle, plain)
+            if v != "none":
+                pairs.append((v, "none"))
+                if args.declip:
+                    est[f"{v}+declip"] = estimates(bundle, restored)
+                    pairs.append((f"{v}+declip", v))
+        for name, e in est.items():
+            near[(s.name, name)] = (int(close.sum()), float(np.mean(np.abs(e[close] - s.bank.distance[close]))),
+                                    float(np.median(e[close])))
+        score_set(s, est, pairs, results, paired)
     print("\nSamples at full scale (median share over the examples; share of examples the app calls clipped):\n")
     print("| set | clipping | median share at full scale | share of examples over the trigger |\n|---|---|---|---|")
     for (name, v), (median, over) in shares.items():
         print(f"| {name} | {v} | {median:.4f} | {over:.3f} |")
+    print(f"\nSources nearer than {NEAR_M:g} m:\n")
+    print("| set | clipping | examples | MAE m | median estimate m |\n|---|---|---|---|---|")
+    for (name, v), (n, mae, median) in near.items():
+        print(f"| {name} | {v} | {n} | {mae:.3f} | {median:.2f} |")
     print_paired(paired, ("clipping", "against"))
     return results, paired, shares
 
