@@ -903,7 +903,43 @@ def test_clipping_probe_drives_each_peak_over_full_scale_and_counts_as_the_app_d
     plain, restored, share = heard(x, "none", SR, rate=48000)
     assert np.array_equal(plain, restored) and not share.any()
     with pytest.raises(ValueError):
-        clipped(x, "soft-6")
+        clipped(x, "hard-x")
+    with pytest.raises(ValueError):
+        clipped(x, "limit-12")  # a limiter needs the rate
+    # one recording level: the source at 1 m as hard-12, 0.5 m clipped more, 4 m (just under) and 8 m not at all
+    four = np.repeat(x[1:], 4, axis=0)
+    level = clipped(four, "level-12", distance=np.array([0.5, 1.0, 4.0, 8.0]))
+    np.testing.assert_allclose(level[1], clipped(x[1:], "hard-12")[0], rtol=1e-6)
+    flat = audio.at_full_scale(level).mean(axis=1)
+    assert flat[0] > flat[1] > 0 and flat[2] == flat[3] == 0
+    np.testing.assert_allclose(level[3], 0.5 * level[2], rtol=1e-4)
+    with pytest.raises(ValueError):
+        clipped(x, "level-12")  # needs the distances
+
+
+def test_clipping_probe_limiter_ducks_after_a_peak_and_comes_back():
+    """``train.probe_clipping``'s ``limit-D``: a quiet tone with one loud burst, driven 12 dB over
+    full scale, never reaches the ceiling's level (so the app's decoder sees no clipping); the tone
+    keeps the drive's gain before the burst's look-ahead and again once the release has brought
+    the gain back, and is turned down between. ``soft-D`` stays under full scale and keeps the
+    order of the samples."""
+    from soundpred import audio
+    from train.probe_clipping import LIMIT_CEILING_DB, LIMIT_LOOKAHEAD_S, LIMIT_RELEASE_DB_S, clipped
+
+    t = np.arange(SR) / SR
+    x = (0.01 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
+    x[1600:1700] = 1.0  # the peak: 12 dB over full scale once driven
+    y = clipped(x[None], "limit-12", SR)[0]
+    gain = 10 ** (12 / 20)
+    assert np.abs(y).max() <= 10 ** (LIMIT_CEILING_DB / 20) * 1.0001 and not audio.at_full_scale(y).any()
+    before = 1600 - int(LIMIT_LOOKAHEAD_S * SR) - 1
+    np.testing.assert_allclose(y[:before], gain * x[:before], rtol=1e-5)
+    back = 1700 + int((12 - LIMIT_CEILING_DB) / LIMIT_RELEASE_DB_S * SR) + 1
+    np.testing.assert_allclose(y[back:], gain * x[back:], rtol=1e-5, atol=1e-7)
+    ducked = slice(1700, back - 1000)  # at least 1000 samples of release left: 3.75 dB down
+    assert np.all(np.abs(y[ducked]) <= 0.7 * gain * np.abs(x[ducked]) + 1e-9)
+    soft = clipped(x[None], "soft-12")[0]
+    assert np.abs(soft).max() < 1 and np.array_equal(np.argsort(soft, kind="stable"), np.argsort(x, kind="stable"))
 
 
 def test_padding_probe_builds_its_recordings():

@@ -1,7 +1,9 @@
-"""Probe: what does clipping cost the distance estimates, and how much does declipping give back?
+"""Probe: what do clipping and limiting cost the distance, and how much does declipping give back?
 
-    python -m train.probe_clipping                    # the embedded default, every card set and variant
+    python -m train.probe_clipping                    # the embedded default, every card set, hard clipping
     python -m train.probe_clipping --rate 48000 --declip   # clipped at 48 kHz, and restored
+    python -m train.probe_clipping --rate 48000 --variants limit-6 limit-12 limit-20 soft-6 soft-12
+    python -m train.probe_clipping --rate 48000 --declip --variants level-6 level-12 level-20
     python -m train.probe_clipping runs/m3 --sets "held-out rooms" --variants hard-6 hard-20
 
 A phone held near a loud source clips: the converter flattens every peak that would pass full
@@ -9,24 +11,28 @@ scale. The peaks are the onsets, where the direct sound is strongest, so clippin
 the direct sound than off the reverberation that follows it. The app warns for a clipped recording
 (more than :data:`soundpred.audio.CLIPPED_SHARE` of its samples at full scale); this probe
 measures what that does to the distance, and what restoring the flattened peaks at the
-recording's own rate (:func:`soundpred.audio.declip`) gives back. The app does not restore them:
-in session 58 that gave MAE back on too few sets (docs/distance.md).
+recording's own rate (:func:`soundpred.audio.declip`) gives back; the app does not restore them
+(in session 58 that gave MAE back on too few sets; docs/distance.md). A phone's or a recorder's
+limiter keeps the same source from clipping by turning the gain down at each loud onset and back
+up after it (``limit-DRIVE``), which leaves no sample at full scale for the app to see; a
+saturating preamp rounds the peaks off (``soft-DRIVE``, tanh). Where one recording level serves a
+whole session, the near sources, being louder, clip and the far ones do not (``level-DRIVE``).
 
 Each set's examples (:func:`train.distance_eval.held_out_sets`: the card's rooms, sources and
 examples) are resampled to ``--rate`` (default: the model's own, as in session 57), scaled so
-that each one's peak lies DRIVE dB over full scale and clipped at +-1 (``hard-DRIVE``), then read
-by the app's decoder (:func:`soundpred.audio.read`) back to the model's rate, which counts the
-samples at full scale, and each one's mean is taken off, as the app takes a recording's off;
-``none`` skips the clip alone and, at the model's rate, reproduces the card (held-out rank 0.500
-for its 0.501). With ``--declip``, each clipped variant also restored (``hard-DRIVE+declip``: the
-decoder's ``restored`` samples, ``audio.read(..., restore=True)``, for a recording it calls
-clipped), paired against the same variant unrestored. Per set and variant: MAE, relative error,
-rank correlation over all examples and the mean within rooms, the slope within rooms and the
-10th-90th percentile of the estimates (as ``train.probe_codecs`` prints them), the median share
-of samples at full scale, the share of examples the app would call clipped, and MAE and median
-estimate of the sources nearer than 1 m (the ones that clip in a real room); then each variant
-against ``none``, and each declipped one against its clipped one, paired over rooms
-(:func:`soundpred.metrics.paired_bootstrap`).
+that each one's peak lies DRIVE dB over full scale and clipped at +-1 (``hard-DRIVE``), limited
+or saturated, then read by the app's decoder (:func:`soundpred.audio.read`) back to the model's
+rate, which counts the samples at full scale, and each one's mean is taken off, as the app takes
+a recording's off; ``none`` skips the clip alone and, at the model's rate, reproduces the card
+(held-out rank 0.500 for its 0.501). With ``--declip``, each variant also restored
+(``VARIANT+declip``: the decoder's ``restored`` samples, ``audio.read(..., restore=True)``, for a
+recording it calls clipped), paired against the same variant unrestored. Per set and variant:
+MAE, relative error, rank correlation over all examples and the mean within rooms, the slope
+within rooms and the 10th-90th percentile of the estimates (as ``train.probe_codecs`` prints
+them), the median share of samples at full scale, the share of examples the app would call
+clipped, and MAE and median estimate of the sources nearer than 1 m (the ones that clip in a
+real room); then each variant against ``none``, and each restored one against its unrestored
+one, paired over rooms (:func:`soundpred.metrics.paired_bootstrap`).
 """
 from __future__ import annotations
 
@@ -40,35 +46,69 @@ from train.probe_common import card_parser, card_sets, print_paired, score_set, 
 
 #: dB over full scale that each example's peak is driven to before the clip
 DRIVES_DB = (3, 6, 12, 20)
-VARIANTS = ("none", *(f"hard-{d}" for d in DRIVES_DB))
+#: a peak limiter's ceiling (dBFS), look-ahead (s) and release (dB/s), as phones' and recorders'
+#: limiters keep a loud source from clipping: no sample reaches full scale, so the app cannot tell
+LIMIT_CEILING_DB, LIMIT_LOOKAHEAD_S, LIMIT_RELEASE_DB_S = -1.0, 0.0015, 60.0
+VARIANTS = ("none", *(f"hard-{d}" for d in DRIVES_DB), "limit-6", "limit-12", "limit-20", "soft-6", "soft-12",
+            "level-6", "level-12", "level-20")
 #: sources nearer than this (m) are reported apart: in a real room they are the ones that clip
 NEAR_M = 1.0
 
 
-def clipped(x: np.ndarray, variant: str) -> np.ndarray:
-    """The examples ``x`` (``(n_examples, n)``) as ``variant`` says: ``none`` as they are, or
-    ``hard-DRIVE``, each scaled so its peak lies DRIVE dB over full scale and clipped at +-1. float32."""
+def limit(y: np.ndarray, rate: int) -> np.ndarray:
+    """``y`` (``(n_examples, n)``) through a peak limiter (:data:`LIMIT_CEILING_DB` and the rest):
+    the gain falls at once, a look-ahead before each peak that would pass the ceiling, and comes
+    back at :data:`LIMIT_RELEASE_DB_S`; the reverberation after a loud onset is raised against it."""
+    w = max(1, int(round(LIMIT_LOOKAHEAD_S * rate)))
+    ahead = np.lib.stride_tricks.sliding_window_view(np.pad(np.abs(y), ((0, 0), (0, w - 1))), w, axis=1).max(-1)
+    over = np.maximum(0.0, 20 * np.log10(np.maximum(ahead, 1e-12)) - LIMIT_CEILING_DB)
+    step = LIMIT_RELEASE_DB_S / rate * np.arange(y.shape[1])
+    reduction = np.maximum.accumulate(over + step, axis=1) - step  # the deepest cut so far, released
+    return (y * 10 ** (-reduction / 20)).astype(np.float32)
+
+
+def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.ndarray | None = None) -> np.ndarray:
+    """The examples ``x`` (``(n_examples, n)``, at ``rate``) as ``variant`` says: ``none`` as they
+    are; else each scaled so its peak lies DRIVE dB over full scale, then ``hard-DRIVE`` clipped at
+    +-1, ``limit-DRIVE`` through a peak limiter (:func:`limit`; needs ``rate``) or ``soft-DRIVE``
+    through a tanh saturation. ``level-DRIVE`` is one recording level for a whole session: a
+    source at 1 m peaks DRIVE dB over full scale and each doubling of its ``distance`` (m, one an
+    example) 6 dB less, as the direct sound falls, then clipped at +-1; so the near sources clip
+    hard and those beyond 10**(DRIVE/20) m not at all. float32."""
     x = np.asarray(x, np.float32)
     if variant == "none":
         return x
     kind, _, drive = variant.partition("-")
-    if kind != "hard" or not drive.isdigit():
-        raise ValueError(f"{variant!r}: 'none' or 'hard-DRIVE' (dB over full scale)")
+    if kind not in ("hard", "limit", "soft", "level") or not drive.isdigit():
+        raise ValueError(f"{variant!r}: 'none' or 'hard-DRIVE', 'limit-DRIVE', 'soft-DRIVE', 'level-DRIVE' "
+                         "(dB over full scale)")
+    drive_db = np.full((len(x), 1), float(drive))
+    if kind == "level":
+        if distance is None:
+            raise ValueError("one recording level needs each example's distance")
+        drive_db -= 20 * np.log10(np.asarray(distance, np.float64).reshape(-1, 1))
     peak = np.abs(x).max(axis=1, keepdims=True)
-    gain = np.float32(10 ** (int(drive) / 20)) / np.maximum(peak, np.float32(1e-12))
-    return np.clip(x * gain, -1.0, 1.0)
+    y = x * (10 ** (drive_db / 20) / np.maximum(peak, 1e-12)).astype(np.float32)
+    if kind == "limit":
+        if rate is None:
+            raise ValueError("a limiter needs the sample rate")
+        return limit(y, rate)
+    return np.tanh(y) if kind == "soft" else np.clip(y, -1.0, 1.0)
 
 
-def heard(x: np.ndarray, variant: str, sr: int, rate: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The examples ``x`` (``(n_examples, n)`` at ``sr``) clipped as ``variant`` says at ``rate``
-    (None: ``sr``) and read back by the app's decoder: ``(plain, restored, share)``, the samples
+def heard(x: np.ndarray, variant: str, sr: int, rate: int | None = None,
+          distance: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The examples ``x`` (``(n_examples, n)`` at ``sr``, their true ``distance`` for
+    ``level-DRIVE``) clipped as ``variant`` says at ``rate`` (None: ``sr``) and read back by the app's decoder: ``(plain, restored, share)``, the samples
     the app decodes, the same restored (:func:`soundpred.audio.declip`, where the decoder calls
     the example clipped; else the plain ones), both with their mean off as the app takes it, and
     each example's share of samples at full scale as the decoder counts it."""
     rate = rate or sr
     plain, restored, share = [], [], []
-    for row in np.asarray(x, np.float32):
-        d = audio.read((rate, clipped(audio.resample(row, sr, rate)[None], variant)[0]), sr=sr, restore=True)
+    for i, row in enumerate(np.asarray(x, np.float32)):
+        far = None if distance is None else distance[i:i + 1]
+        d = audio.read((rate, clipped(audio.resample(row, sr, rate)[None], variant, rate, far)[0]), sr=sr,
+                       restore=True)
         for out, y in ((plain, d.samples), (restored, d.samples if d.restored is None else d.restored)):
             y = np.resize(y, len(row)) if len(y) != len(row) else y  # a resampler's sample more or less
             out.append(y - y.mean())
@@ -78,7 +118,8 @@ def heard(x: np.ndarray, variant: str, sr: int, rate: int | None = None) -> tupl
 
 def main(argv=None):
     p = card_parser(__doc__)
-    p.add_argument("--variants", nargs="+", default=list(VARIANTS[1:]), choices=list(VARIANTS))
+    p.add_argument("--variants", nargs="+", default=[v for v in VARIANTS if v.startswith("hard-")],
+                   choices=list(VARIANTS))
     p.add_argument("--rate", type=int, default=None,
                    help="clip at this sample rate, as a converter does, and decode back as the app does "
                         "(default: the model's own)")
@@ -95,7 +136,7 @@ def main(argv=None):
         est, pairs = {}, []
         close = s.bank.distance < NEAR_M
         for v in variants:
-            plain, restored, share = heard(x, v, sr, args.rate)
+            plain, restored, share = heard(x, v, sr, args.rate, s.bank.distance)
             shares[(s.name, v)] = (float(np.median(share)), float(np.mean(share > CLIPPED_SHARE)))
             est[v] = estimates(bundle, plain)
             if v != "none":
