@@ -40,10 +40,12 @@ LIVE_EVERY, LIVE_SECONDS, LIVE_DISTANCE_SECONDS, LIVE_LIMIT = 1.0, 4.0, 8.0, 300
 #: every this many analyses, glibc's free heap memory goes back to the system (soundpred.settings.trim_malloc)
 TRIM_EVERY = 10
 EXAMPLES = Path(__file__).resolve().parent / "examples"
+#: (a limiter, as phones' recorders have, squeezes the distances: ``python -m train.probe_clipping
+#: --rate 48000 --variants limit-12``, docs/distance.md, session 58)
 MIC_NOTE = ("The page asks the browser for plain microphone audio: its echo cancellation, noise "
             "suppression and automatic gain would change the reverberation the distance model listens "
-            "to. Some browsers and devices process it anyway: uploads of plain recordings give the most "
-            "faithful distances.")
+            "to. Some browsers and devices process it anyway: uploads of plain recordings, with no "
+            "automatic gain or limiter, give the most faithful distances.")
 #: The page's microphone script (Gradio adds the launch's ``head`` to the page once the page has
 #: its config, before anyone can press Record; in a ``<gradio-app>`` web component, to the host
 #: page). Two jobs:
