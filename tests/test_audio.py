@@ -238,9 +238,10 @@ def _loud_notes(sr: int, seconds: float, drive_db: float) -> np.ndarray:
 def test_clipped_peaks_are_restored_at_the_source_rate(tmp_path, monkeypatch):
     """A 48-kHz recording clipped 12 dB over full scale: the decoder calls it clipped and, asked
     to restore, gives beside the samples as they are ``restored`` ones whose flattened peaks were
-    rebuilt before resampling, nearer the sound before the clip; not asked, none. Decoding in small blocks (a run of clipped
-    samples across a block's end) gives what large blocks give. Unclipped audio, and a float file
-    whose samples pass full scale (overs, not clipping), get no restored samples."""
+    rebuilt before resampling, nearer the sound before the clip; not asked, none. Decoding in
+    small blocks (a run of clipped samples across a block's end) gives what large blocks give.
+    Unclipped audio, and a float file whose samples pass full scale (overs, not clipping), get no
+    restored samples."""
     import soxr
 
     x = _loud_notes(48000, 3.0, 12)

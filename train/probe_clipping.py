@@ -99,10 +99,11 @@ def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.n
 def heard(x: np.ndarray, variant: str, sr: int, rate: int | None = None,
           distance: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The examples ``x`` (``(n_examples, n)`` at ``sr``, their true ``distance`` for
-    ``level-DRIVE``) clipped as ``variant`` says at ``rate`` (None: ``sr``) and read back by the app's decoder: ``(plain, restored, share)``, the samples
-    the app decodes, the same restored (:func:`soundpred.audio.declip`, where the decoder calls
-    the example clipped; else the plain ones), both with their mean off as the app takes it, and
-    each example's share of samples at full scale as the decoder counts it."""
+    ``level-DRIVE``) clipped as ``variant`` says at ``rate`` (None: ``sr``) and read back by the
+    app's decoder: ``(plain, restored, share)``, the samples the app decodes, the same restored
+    (:func:`soundpred.audio.declip`, where the decoder calls the example clipped; else the plain
+    ones), both with their mean off as the app takes it, and each example's share of samples at
+    full scale as the decoder counts it."""
     rate = rate or sr
     plain, restored, share = [], [], []
     for i, row in enumerate(np.asarray(x, np.float32)):
