@@ -876,8 +876,9 @@ def test_clipping_probe_drives_each_peak_over_full_scale_and_counts_as_the_app_d
     """``train.probe_clipping``: ``none`` leaves the examples alone; ``hard-D`` scales each example
     (whatever its level) so its peak lies D dB over full scale and flattens what passes +-1, so
     more drive clips more samples and the rest keep their shape. ``heard`` reads each example
-    back through the app's decoder, which counts the samples at full scale; clipped at 48 kHz,
-    the distance model hears the decoder's restored samples, unclipped ones as they are."""
+    back through the app's decoder, which counts the samples at full scale; clipped at 48 kHz
+    and asked to restore, it gives the decoder's restored samples beside the plain ones (only
+    when asked), and unclipped ones as they are."""
     from soundpred import audio
     from train.probe_clipping import clipped, heard
 
@@ -897,10 +898,11 @@ def test_clipping_probe_drives_each_peak_over_full_scale_and_counts_as_the_app_d
         np.testing.assert_allclose(plain[1], y[1] - y[1].mean(), atol=1e-6)
         shares.append(share.mean())
     assert 0 < shares[0] < shares[1] < shares[2]
-    plain, restored, share = heard(x, "hard-12", SR, rate=48000)
+    assert np.array_equal(*heard(x, "hard-12", SR, rate=48000)[:2])  # restored only when asked
+    plain, restored, share = heard(x, "hard-12", SR, rate=48000, restore=True)
     assert plain.shape == restored.shape == x.shape and np.all(share > audio.CLIPPED_SHARE)
     assert np.all(np.mean(restored ** 2, axis=1) > 1.05 * np.mean(plain ** 2, axis=1))  # peaks rebuilt
-    plain, restored, share = heard(x, "none", SR, rate=48000)
+    plain, restored, share = heard(x, "none", SR, rate=48000, restore=True)
     assert np.array_equal(plain, restored) and not share.any()
     with pytest.raises(ValueError):
         clipped(x, "hard-x")

@@ -96,20 +96,20 @@ def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.n
     return np.tanh(y) if kind == "soft" else np.clip(y, -1.0, 1.0)
 
 
-def heard(x: np.ndarray, variant: str, sr: int, rate: int | None = None,
-          distance: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def heard(x: np.ndarray, variant: str, sr: int, rate: int | None = None, distance: np.ndarray | None = None,
+          restore: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The examples ``x`` (``(n_examples, n)`` at ``sr``, their true ``distance`` for
     ``level-DRIVE``) clipped as ``variant`` says at ``rate`` (None: ``sr``) and read back by the
     app's decoder: ``(plain, restored, share)``, the samples the app decodes, the same restored
-    (:func:`soundpred.audio.declip`, where the decoder calls the example clipped; else the plain
-    ones), both with their mean off as the app takes it, and each example's share of samples at
-    full scale as the decoder counts it."""
+    (with ``restore``: :func:`soundpred.audio.declip`, where the decoder calls the example
+    clipped; else the plain ones), both with their mean off as the app takes it, and each
+    example's share of samples at full scale as the decoder counts it."""
     rate = rate or sr
     plain, restored, share = [], [], []
     for i, row in enumerate(np.asarray(x, np.float32)):
         far = None if distance is None else distance[i:i + 1]
         d = audio.read((rate, clipped(audio.resample(row, sr, rate)[None], variant, rate, far)[0]), sr=sr,
-                       restore=True)
+                       restore=restore)
         for out, y in ((plain, d.samples), (restored, d.samples if d.restored is None else d.restored)):
             y = np.resize(y, len(row)) if len(y) != len(row) else y  # a resampler's sample more or less
             out.append(y - y.mean())
@@ -137,7 +137,7 @@ def main(argv=None):
         est, pairs = {}, []
         close = s.bank.distance < NEAR_M
         for v in variants:
-            plain, restored, share = heard(x, v, sr, args.rate, s.bank.distance)
+            plain, restored, share = heard(x, v, sr, args.rate, s.bank.distance, restore=args.declip)
             shares[(s.name, v)] = (float(np.median(share)), float(np.mean(share > CLIPPED_SHARE)))
             est[v] = estimates(bundle, plain)
             if v != "none":
