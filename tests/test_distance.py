@@ -923,8 +923,10 @@ def test_clipping_probe_limiter_ducks_after_a_peak_and_comes_back():
     """``train.probe_clipping``'s ``limit-D``: a quiet tone with one loud burst, driven 12 dB over
     full scale, never reaches the ceiling's level (so the app's decoder sees no clipping); the tone
     keeps the drive's gain before the burst's look-ahead and again once the release has brought
-    the gain back, and is turned down between. ``soft-D`` stays under full scale and keeps the
-    order of the samples."""
+    the gain back, and is turned down between; released ten times faster, sooner and less deep;
+    with ``ramp-D`` the gain falls over the look-ahead instead of in one step.
+    ``duck-D``, the limiter's control, puts the same dip where the burst is not and leaves the
+    burst at the ceiling. ``soft-D`` stays under full scale and keeps the order of the samples."""
     from soundpred import audio
     from train.probe_clipping import LIMIT_CEILING_DB, LIMIT_LOOKAHEAD_S, LIMIT_RELEASE_DB_S, clipped
 
@@ -942,6 +944,22 @@ def test_clipping_probe_limiter_ducks_after_a_peak_and_comes_back():
     assert np.all(np.abs(y[ducked]) <= 0.7 * gain * np.abs(x[ducked]) + 1e-9)
     soft = clipped(x[None], "soft-12")[0]
     assert np.abs(soft).max() < 1 and np.array_equal(np.argsort(soft, kind="stable"), np.argsort(x, kind="stable"))
+    fast = clipped(x[None], "limit-12", SR, release_db_s=10 * LIMIT_RELEASE_DB_S)[0]  # back ten times sooner
+    np.testing.assert_allclose(fast[1700 + (back - 1700) // 10 + 2:], gain * x[1700 + (back - 1700) // 10 + 2:],
+                               rtol=1e-5, atol=1e-7)
+    assert np.all(np.abs(y[ducked]) < np.abs(fast[ducked]) + 1e-9)
+    ramp = clipped(x[None], "ramp-12", SR)[0]  # the same cut, reached over the look-ahead in a straight line
+    w = int(round(LIMIT_LOOKAHEAD_S * SR))
+    assert np.abs(ramp).max() <= 10 ** (LIMIT_CEILING_DB / 20) * 1.0001
+    np.testing.assert_allclose(ramp[:1600 - 2 * w], gain * x[:1600 - 2 * w], rtol=1e-5)
+    k = np.flatnonzero(np.abs(x[:1600]) > 1e-3)  # the tone's samples away from its zero crossings
+    steps = [(np.abs(np.diff(20 * np.log10(np.abs(v[k] / (gain * x[k]))))) / np.diff(k)).max() for v in (y, ramp)]
+    assert steps[0] > 10 and steps[1] < 2 * (12 - LIMIT_CEILING_DB) / w
+    duck = clipped(x[None], "duck-12", SR)[0]  # the same dip, run backwards: it falls on the tone, not the burst
+    dip = slice(len(x) - back + 1000, len(x) - 1700)
+    assert np.abs(duck).max() == pytest.approx(10 ** (LIMIT_CEILING_DB / 20), rel=1e-4)
+    assert np.all(np.abs(duck[dip]) <= 0.7 * np.abs(x[dip]) * np.abs(duck[:1000]).max() / np.abs(x[:1000]).max())
+    assert np.abs(duck[1600:1700]).min() == pytest.approx(np.abs(duck).max(), rel=1e-4)  # the burst untouched
 
 
 def test_padding_probe_builds_its_recordings():

@@ -4,6 +4,7 @@
     python -m train.probe_clipping --rate 48000 --declip   # clipped at 48 kHz, and restored
     python -m train.probe_clipping --rate 48000 --variants limit-6 limit-12 limit-20 soft-6 soft-12
     python -m train.probe_clipping --rate 48000 --declip --variants level-6 level-12 level-20
+    python -m train.probe_clipping --rate 48000 --variants limit-20 duck-20 --release 600
     python -m train.probe_clipping runs/m3 --sets "held-out rooms" --variants hard-6 hard-20
 
 A phone held near a loud source clips: the converter flattens every peak that would pass full
@@ -14,7 +15,10 @@ measures what that does to the distance, and what restoring the flattened peaks 
 recording's own rate (:func:`soundpred.audio.declip`) gives back; the app does not restore them
 (in session 58 that gave MAE back on too few sets; docs/distance.md). A phone's or a recorder's
 limiter keeps the same source from clipping by turning the gain down at each loud onset and back
-up after it (``limit-DRIVE``), which leaves no sample at full scale for the app to see; a
+up after it (``limit-DRIVE``, ``--release`` dB/s; ``ramp-DRIVE``: its gain falls over the
+look-ahead, not at once), which leaves no sample at full scale for the
+app to see; ``duck-DRIVE`` moves the gain as the limiter does, but not on the example's own
+onsets (its gain run backwards in time), to tell which of the two the distance reads; a
 saturating preamp rounds the peaks off (``soft-DRIVE``, tanh). Where one recording level serves a
 whole session, the near sources, being louder, clip and the far ones do not (``level-DRIVE``).
 
@@ -49,39 +53,59 @@ DRIVES_DB = (3, 6, 12, 20)
 #: a peak limiter's ceiling (dBFS), look-ahead (s) and release (dB/s), as phones' and recorders'
 #: limiters keep a loud source from clipping: no sample reaches full scale, so the app cannot tell
 LIMIT_CEILING_DB, LIMIT_LOOKAHEAD_S, LIMIT_RELEASE_DB_S = -1.0, 0.0015, 60.0
-VARIANTS = ("none", *(f"hard-{d}" for d in DRIVES_DB), "limit-6", "limit-12", "limit-20", "soft-6", "soft-12",
-            "level-6", "level-12", "level-20")
+VARIANTS = ("none", *(f"hard-{d}" for d in DRIVES_DB), "limit-6", "limit-12", "limit-20", "ramp-12", "ramp-20",
+            "duck-12", "duck-20",
+            "soft-6", "soft-12", "level-6", "level-12", "level-20")
 #: sources nearer than this (m) are reported apart: in a real room they are the ones that clip
 NEAR_M = 1.0
 
 
-def limit(y: np.ndarray, rate: int) -> np.ndarray:
-    """``y`` (``(n_examples, n)``) through a peak limiter (:data:`LIMIT_CEILING_DB` and the rest):
-    the gain falls at once, a look-ahead before each peak that would pass the ceiling, and comes
-    back at :data:`LIMIT_RELEASE_DB_S`; the reverberation after a loud onset is raised against it."""
+def limiter_gain(y: np.ndarray, rate: int, release_db_s: float = LIMIT_RELEASE_DB_S, ramp: bool = False) -> np.ndarray:
+    """The gain (linear, ``y``'s shape) by which a peak limiter (:data:`LIMIT_CEILING_DB` and the
+    rest) turns ``y`` (``(n_examples, n)``) down: it falls at once, a look-ahead before each peak
+    that would pass the ceiling, and comes back at ``release_db_s``. With ``ramp`` the cut (in dB)
+    is averaged over the look-ahead before it, so the gain falls in a straight line over the
+    look-ahead instead of in one step, as real limiters' gains do, and still holds the ceiling."""
     w = max(1, int(round(LIMIT_LOOKAHEAD_S * rate)))
     ahead = np.lib.stride_tricks.sliding_window_view(np.pad(np.abs(y), ((0, 0), (0, w - 1))), w, axis=1).max(-1)
     over = np.maximum(0.0, 20 * np.log10(np.maximum(ahead, 1e-12)) - LIMIT_CEILING_DB)
-    step = LIMIT_RELEASE_DB_S / rate * np.arange(y.shape[1])
+    if ramp:  # look a second window ahead, then average each cut over the window before it
+        over = np.lib.stride_tricks.sliding_window_view(np.pad(over, ((0, 0), (0, w - 1))), w, axis=1).max(-1)
+    step = release_db_s / rate * np.arange(y.shape[1])
     reduction = np.maximum.accumulate(over + step, axis=1) - step  # the deepest cut so far, released
-    return (y * 10 ** (-reduction / 20)).astype(np.float32)
+    if ramp:
+        c = np.cumsum(np.pad(reduction, ((0, 0), (w, 0)), mode="edge"), axis=1)
+        reduction = (c[:, w:] - c[:, :-w]) / w
+    return 10 ** (-reduction / 20)
 
 
-def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.ndarray | None = None) -> np.ndarray:
+def limit(y: np.ndarray, rate: int, release_db_s: float = LIMIT_RELEASE_DB_S, ramp: bool = False) -> np.ndarray:
+    """``y`` (``(n_examples, n)``) through a peak limiter (:func:`limiter_gain`): the
+    reverberation after a loud onset is raised against the onset while the gain comes back."""
+    return (y * limiter_gain(y, rate, release_db_s, ramp)).astype(np.float32)
+
+
+def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.ndarray | None = None,
+            release_db_s: float = LIMIT_RELEASE_DB_S) -> np.ndarray:
     """The examples ``x`` (``(n_examples, n)``, at ``rate``) as ``variant`` says: ``none`` as they
     are; else each scaled so its peak lies DRIVE dB over full scale, then ``hard-DRIVE`` clipped at
-    +-1, ``limit-DRIVE`` through a peak limiter (:func:`limit`; needs ``rate``) or ``soft-DRIVE``
-    through a tanh saturation. ``level-DRIVE`` is one recording level for a whole session: a
-    source at 1 m peaks DRIVE dB over full scale and each doubling of its ``distance`` (m, one an
+    +-1, ``limit-DRIVE`` through a peak limiter (:func:`limit`, releasing at ``release_db_s``;
+    needs ``rate``), ``ramp-DRIVE`` through the same limiter with a gain that falls over its
+    look-ahead in a straight line instead of at once, or ``soft-DRIVE`` through a tanh
+    saturation. ``duck-DRIVE`` is the limiter's control: the example is turned down by the
+    limiter's gain run backwards in time, so the same dips fall where its own peaks mostly are not
+    (scaled to the ceiling). ``level-DRIVE`` is one recording level for a whole session: a source
+    at 1 m peaks DRIVE dB over full scale and each doubling of its ``distance`` (m, one an
     example) 6 dB less, as the direct sound falls, then clipped at +-1; so the near sources clip
-    hard and those beyond 10**(DRIVE/20) m not at all. float32."""
+    hard and those beyond 10**(DRIVE/20) m not at all.
+    float32."""
     x = np.asarray(x, np.float32)
     if variant == "none":
         return x
     kind, _, drive = variant.partition("-")
-    if kind not in ("hard", "limit", "soft", "level") or not drive.isdigit():
-        raise ValueError(f"{variant!r}: 'none' or 'hard-DRIVE', 'limit-DRIVE', 'soft-DRIVE', 'level-DRIVE' "
-                         "(dB over full scale)")
+    if kind not in ("hard", "limit", "ramp", "duck", "soft", "level") or not drive.isdigit():
+        raise ValueError(f"{variant!r}: 'none' or 'hard-DRIVE', 'limit-DRIVE', 'ramp-DRIVE', 'duck-DRIVE', "
+                         "'soft-DRIVE', 'level-DRIVE' (dB over full scale)")
     drive_db = np.full((len(x), 1), float(drive))
     if kind == "level":
         if distance is None:
@@ -89,15 +113,19 @@ def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.n
         drive_db -= 20 * np.log10(np.asarray(distance, np.float64).reshape(-1, 1))
     peak = np.abs(x).max(axis=1, keepdims=True)
     y = x * (10 ** (drive_db / 20) / np.maximum(peak, 1e-12)).astype(np.float32)
-    if kind == "limit":
+    if kind in ("limit", "ramp", "duck"):
         if rate is None:
             raise ValueError("a limiter needs the sample rate")
-        return limit(y, rate)
+        if kind != "duck":
+            return limit(y, rate, release_db_s, ramp=kind == "ramp")
+        z = y * limiter_gain(y, rate, release_db_s)[:, ::-1]
+        ceiling = 10 ** (LIMIT_CEILING_DB / 20)
+        return (z * (ceiling / np.maximum(np.abs(z).max(axis=1, keepdims=True), 1e-12))).astype(np.float32)
     return np.tanh(y) if kind == "soft" else np.clip(y, -1.0, 1.0)
 
 
 def heard(x: np.ndarray, variant: str, sr: int, rate: int | None = None, distance: np.ndarray | None = None,
-          restore: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          restore: bool = False, release_db_s: float = LIMIT_RELEASE_DB_S) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The examples ``x`` (``(n_examples, n)`` at ``sr``, their true ``distance`` for
     ``level-DRIVE``) clipped as ``variant`` says at ``rate`` (None: ``sr``) and read back by the
     app's decoder: ``(plain, restored, share)``, the samples the app decodes, the same restored
@@ -108,7 +136,7 @@ def heard(x: np.ndarray, variant: str, sr: int, rate: int | None = None, distanc
     plain, restored, share = [], [], []
     for i, row in enumerate(np.asarray(x, np.float32)):
         far = None if distance is None else distance[i:i + 1]
-        d = audio.read((rate, clipped(audio.resample(row, sr, rate)[None], variant, rate, far)[0]), sr=sr,
+        d = audio.read((rate, clipped(audio.resample(row, sr, rate)[None], variant, rate, far, release_db_s)[0]), sr=sr,
                        restore=restore)
         for out, y in ((plain, d.samples), (restored, d.samples if d.restored is None else d.restored)):
             y = np.resize(y, len(row)) if len(y) != len(row) else y  # a resampler's sample more or less
@@ -124,20 +152,23 @@ def main(argv=None):
     p.add_argument("--rate", type=int, default=None,
                    help="clip at this sample rate, as a converter does, and decode back as the app does "
                         "(default: the model's own)")
+    p.add_argument("--release", type=float, default=LIMIT_RELEASE_DB_S,
+                   help="the limiter's release in dB/s (limit-DRIVE, duck-DRIVE; default %(default)g)")
     p.add_argument("--declip", action="store_true",
                    help="also each clipped variant with its peaks restored (VARIANT+declip)")
     args = p.parse_args(argv)
     bundle = load_bundle(args.bundle)
     variants = ["none"] + [v for v in args.variants if v != "none"]
     sr = bundle.frontend.sample_rate
-    print(f"clipped at {args.rate or sr} Hz, decoded to {sr} Hz\n")
+    print(f"clipped at {args.rate or sr} Hz, decoded to {sr} Hz; a limiter releases at {args.release:g} dB/s\n")
     print(summary_head("clipping"))
     results, paired, shares, near = {}, {}, {}, {}
     for s, x in card_sets(bundle.frontend, args.sets):
         est, pairs = {}, []
         close = s.bank.distance < NEAR_M
         for v in variants:
-            plain, restored, share = heard(x, v, sr, args.rate, s.bank.distance, restore=args.declip)
+            plain, restored, share = heard(x, v, sr, args.rate, s.bank.distance, restore=args.declip,
+                                           release_db_s=args.release)
             shares[(s.name, v)] = (float(np.median(share)), float(np.mean(share > CLIPPED_SHARE)))
             est[v] = estimates(bundle, plain)
             if v != "none":
