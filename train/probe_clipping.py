@@ -16,10 +16,10 @@ recording's own rate (:func:`soundpred.audio.declip`) gives back; the app does n
 (in session 58 that gave MAE back on too few sets; docs/distance.md). A phone's or a recorder's
 limiter keeps the same source from clipping by turning the gain down at each loud onset and back
 up after it (``limit-DRIVE``, ``--release`` dB/s; ``ramp-DRIVE``: its gain falls over the
-look-ahead, not at once), which leaves no sample at full scale for the
-app to see; ``duck-DRIVE`` moves the gain as the limiter does, but not on the example's own
-onsets (its gain run backwards in time), to tell which of the two the distance reads; a
-saturating preamp rounds the peaks off (``soft-DRIVE``, tanh). Where one recording level serves a
+look-ahead, not at once), which leaves no sample at full scale for the app to see;
+``duck-DRIVE`` moves the gain as the limiter does, but not on the example's own onsets (its gain
+run backwards in time), to tell which of the two the distance reads (session 59); a saturating
+preamp rounds the peaks off (``soft-DRIVE``, tanh). Where one recording level serves a
 whole session, the near sources, being louder, clip and the far ones do not (``level-DRIVE``).
 
 Each set's examples (:func:`train.distance_eval.held_out_sets`: the card's rooms, sources and
@@ -54,8 +54,7 @@ DRIVES_DB = (3, 6, 12, 20)
 #: limiters keep a loud source from clipping: no sample reaches full scale, so the app cannot tell
 LIMIT_CEILING_DB, LIMIT_LOOKAHEAD_S, LIMIT_RELEASE_DB_S = -1.0, 0.0015, 60.0
 VARIANTS = ("none", *(f"hard-{d}" for d in DRIVES_DB), "limit-6", "limit-12", "limit-20", "ramp-12", "ramp-20",
-            "duck-12", "duck-20",
-            "soft-6", "soft-12", "level-6", "level-12", "level-20")
+            "duck-12", "duck-20", "soft-6", "soft-12", "level-6", "level-12", "level-20")
 #: sources nearer than this (m) are reported apart: in a real room they are the ones that clip
 NEAR_M = 1.0
 
@@ -97,8 +96,7 @@ def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.n
     (scaled to the ceiling). ``level-DRIVE`` is one recording level for a whole session: a source
     at 1 m peaks DRIVE dB over full scale and each doubling of its ``distance`` (m, one an
     example) 6 dB less, as the direct sound falls, then clipped at +-1; so the near sources clip
-    hard and those beyond 10**(DRIVE/20) m not at all.
-    float32."""
+    hard and those beyond 10**(DRIVE/20) m not at all. float32."""
     x = np.asarray(x, np.float32)
     if variant == "none":
         return x
@@ -131,7 +129,8 @@ def heard(x: np.ndarray, variant: str, sr: int, rate: int | None = None, distanc
     app's decoder: ``(plain, restored, share)``, the samples the app decodes, the same restored
     (with ``restore``: :func:`soundpred.audio.declip`, where the decoder calls the example
     clipped; else the plain ones), both with their mean off as the app takes it, and each
-    example's share of samples at full scale as the decoder counts it."""
+    example's share of samples at full scale as the decoder counts it; a limiter releases at
+    ``release_db_s``."""
     rate = rate or sr
     plain, restored, share = [], [], []
     for i, row in enumerate(np.asarray(x, np.float32)):
@@ -153,7 +152,7 @@ def main(argv=None):
                    help="clip at this sample rate, as a converter does, and decode back as the app does "
                         "(default: the model's own)")
     p.add_argument("--release", type=float, default=LIMIT_RELEASE_DB_S,
-                   help="the limiter's release in dB/s (limit-DRIVE, duck-DRIVE; default %(default)g)")
+                   help="the limiter's release in dB/s (limit-, ramp- and duck-DRIVE; default %(default)g)")
     p.add_argument("--declip", action="store_true",
                    help="also each clipped variant with its peaks restored (VARIANT+declip)")
     args = p.parse_args(argv)
