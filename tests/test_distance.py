@@ -926,7 +926,8 @@ def test_clipping_probe_limiter_ducks_after_a_peak_and_comes_back():
     the gain back, and is turned down between; released ten times faster, sooner and less deep;
     with ``ramp-D`` the gain falls over the look-ahead instead of in one step.
     ``duck-D``, the limiter's control, puts the same dip where the burst is not and leaves the
-    burst at the ceiling. ``soft-D`` stays under full scale and keeps the order of the samples."""
+    burst at the ceiling. ``drop-D`` and ``dropmid-D`` turn it down D dB at once, a look-ahead
+    before the burst or at the middle, and hold it there. ``soft-D`` stays under full scale and keeps the order of the samples."""
     from soundpred import audio
     from train.probe_clipping import LIMIT_CEILING_DB, LIMIT_LOOKAHEAD_S, LIMIT_RELEASE_DB_S, clipped
 
@@ -960,6 +961,13 @@ def test_clipping_probe_limiter_ducks_after_a_peak_and_comes_back():
     assert np.abs(duck).max() == pytest.approx(10 ** (LIMIT_CEILING_DB / 20), rel=1e-4)
     assert np.all(np.abs(duck[dip]) <= 0.7 * np.abs(x[dip]) * np.abs(duck[:1000]).max() / np.abs(x[:1000]).max())
     assert np.abs(duck[1600:1700]).min() == pytest.approx(np.abs(duck).max(), rel=1e-4)  # the burst untouched
+    for variant, at in (("drop-12", 1600 - w), ("dropmid-12", len(x) // 2)):  # one step down, held
+        z = clipped(x[None], variant, SR)[0]
+        ratio = z[np.abs(x) > 1e-3] / x[np.abs(x) > 1e-3]
+        before = (np.flatnonzero(np.abs(x) > 1e-3) < at)
+        assert np.ptp(ratio[before]) < 1e-6 and np.ptp(ratio[~before]) < 1e-6
+        assert ratio[~before][0] / ratio[before][0] == pytest.approx(10 ** (-12 / 20), rel=1e-5)
+        assert np.abs(z).max() == pytest.approx(10 ** (LIMIT_CEILING_DB / 20), rel=1e-4)
 
 
 def test_padding_probe_builds_its_recordings():

@@ -54,7 +54,7 @@ DRIVES_DB = (3, 6, 12, 20)
 #: limiters keep a loud source from clipping: no sample reaches full scale, so the app cannot tell
 LIMIT_CEILING_DB, LIMIT_LOOKAHEAD_S, LIMIT_RELEASE_DB_S = -1.0, 0.0015, 60.0
 VARIANTS = ("none", *(f"hard-{d}" for d in DRIVES_DB), "limit-6", "limit-12", "limit-20", "ramp-12", "ramp-20",
-            "duck-12", "duck-20", "soft-6", "soft-12", "level-6", "level-12", "level-20")
+            "duck-12", "duck-20", "drop-20", "dropmid-20", "soft-6", "soft-12", "level-6", "level-12", "level-20")
 #: sources nearer than this (m) are reported apart: in a real room they are the ones that clip
 NEAR_M = 1.0
 
@@ -93,7 +93,9 @@ def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.n
     look-ahead in a straight line instead of at once, or ``soft-DRIVE`` through a tanh
     saturation. ``duck-DRIVE`` is the limiter's control: the example is turned down by the
     limiter's gain run backwards in time, so the same dips fall where its own peaks mostly are not
-    (scaled to the ceiling). ``level-DRIVE`` is one recording level for a whole session: a source
+    (scaled to the ceiling). ``drop-DRIVE`` and ``dropmid-DRIVE`` are one step of the gain, DRIVE
+    dB down at once and held to the end, a look-ahead before the example's loudest peak or at its
+    middle sample (scaled to the ceiling). ``level-DRIVE`` is one recording level for a whole session: a source
     at 1 m peaks DRIVE dB over full scale and each doubling of its ``distance`` (m, one an
     example) 6 dB less, as the direct sound falls, then clipped at +-1; so the near sources clip
     hard and those beyond 10**(DRIVE/20) m not at all. float32."""
@@ -101,15 +103,21 @@ def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.n
     if variant == "none":
         return x
     kind, _, drive = variant.partition("-")
-    if kind not in ("hard", "limit", "ramp", "duck", "soft", "level") or not drive.isdigit():
+    if kind not in ("hard", "limit", "ramp", "duck", "drop", "dropmid", "soft", "level") or not drive.isdigit():
         raise ValueError(f"{variant!r}: 'none' or 'hard-DRIVE', 'limit-DRIVE', 'ramp-DRIVE', 'duck-DRIVE', "
-                         "'soft-DRIVE', 'level-DRIVE' (dB over full scale)")
+                         "'drop-DRIVE', 'dropmid-DRIVE', 'soft-DRIVE', 'level-DRIVE' (dB over full scale)")
     drive_db = np.full((len(x), 1), float(drive))
     if kind == "level":
         if distance is None:
             raise ValueError("one recording level needs each example's distance")
         drive_db -= 20 * np.log10(np.asarray(distance, np.float64).reshape(-1, 1))
     peak = np.abs(x).max(axis=1, keepdims=True)
+    if kind in ("drop", "dropmid"):
+        w = 0 if rate is None else int(round(LIMIT_LOOKAHEAD_S * rate))
+        at = np.full(len(x), x.shape[1] // 2) if kind == "dropmid" else np.maximum(np.abs(x).argmax(axis=1) - w, 0)
+        z = np.where(np.arange(x.shape[1])[None] < at[:, None], x, x * 10 ** (-drive_db / 20))
+        ceiling = 10 ** (LIMIT_CEILING_DB / 20)
+        return (z * (ceiling / np.maximum(np.abs(z).max(axis=1, keepdims=True), 1e-12))).astype(np.float32)
     y = x * (10 ** (drive_db / 20) / np.maximum(peak, 1e-12)).astype(np.float32)
     if kind in ("limit", "ramp", "duck"):
         if rate is None:
