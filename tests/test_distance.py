@@ -927,7 +927,8 @@ def test_clipping_probe_limiter_ducks_after_a_peak_and_comes_back():
     with ``ramp-D`` the gain falls over the look-ahead instead of in one step.
     ``duck-D``, the limiter's control, puts the same dip where the burst is not and leaves the
     burst at the ceiling. ``drop-D`` and ``dropmid-D`` turn it down D dB at once, a look-ahead
-    before the burst or at the middle, and hold it there. ``soft-D`` stays under full scale and keeps the order of the samples."""
+    before the burst or at the middle, and hold it there. ``soft-D`` stays under full scale and
+    keeps the order of the samples."""
     from soundpred import audio
     from train.probe_clipping import LIMIT_CEILING_DB, LIMIT_LOOKAHEAD_S, LIMIT_RELEASE_DB_S, clipped
 
