@@ -18,7 +18,8 @@ limiter keeps the same source from clipping by turning the gain down at each lou
 up after it (``limit-DRIVE``, ``--release`` dB/s; ``ramp-DRIVE``: its gain falls over the
 look-ahead, not at once), which leaves no sample at full scale for the app to see;
 ``duck-DRIVE`` moves the gain as the limiter does, but not on the example's own onsets (its gain
-run backwards in time), to tell which of the two the distance reads (session 59); a saturating
+run backwards in time), and ``drop-DRIVE`` / ``dropmid-DRIVE`` are one held step of the gain, at
+the loudest onset or mid-sound, to tell what the distance reads (session 59); a saturating
 preamp rounds the peaks off (``soft-DRIVE``, tanh). Where one recording level serves a
 whole session, the near sources, being louder, clip and the far ones do not (``level-DRIVE``).
 
@@ -78,6 +79,12 @@ def limiter_gain(y: np.ndarray, rate: int, release_db_s: float = LIMIT_RELEASE_D
     return 10 ** (-reduction / 20)
 
 
+def at_ceiling(z: np.ndarray) -> np.ndarray:
+    """Each row of ``z`` scaled so its peak sits at the limiter's ceiling (:data:`LIMIT_CEILING_DB`). float32."""
+    ceiling = 10 ** (LIMIT_CEILING_DB / 20)
+    return (z * (ceiling / np.maximum(np.abs(z).max(axis=1, keepdims=True), 1e-12))).astype(np.float32)
+
+
 def limit(y: np.ndarray, rate: int, release_db_s: float = LIMIT_RELEASE_DB_S, ramp: bool = False) -> np.ndarray:
     """``y`` (``(n_examples, n)``) through a peak limiter (:func:`limiter_gain`): the
     reverberation after a loud onset is raised against the onset while the gain comes back."""
@@ -88,17 +95,17 @@ def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.n
             release_db_s: float = LIMIT_RELEASE_DB_S) -> np.ndarray:
     """The examples ``x`` (``(n_examples, n)``, at ``rate``) as ``variant`` says: ``none`` as they
     are; else each scaled so its peak lies DRIVE dB over full scale, then ``hard-DRIVE`` clipped at
-    +-1, ``limit-DRIVE`` through a peak limiter (:func:`limit`, releasing at ``release_db_s``;
-    needs ``rate``), ``ramp-DRIVE`` through the same limiter with a gain that falls over its
-    look-ahead in a straight line instead of at once, or ``soft-DRIVE`` through a tanh
-    saturation. ``duck-DRIVE`` is the limiter's control: the example is turned down by the
-    limiter's gain run backwards in time, so the same dips fall where its own peaks mostly are not
-    (scaled to the ceiling). ``drop-DRIVE`` and ``dropmid-DRIVE`` are one step of the gain, DRIVE
-    dB down at once and held to the end, a look-ahead before the example's loudest peak or at its
-    middle sample (scaled to the ceiling). ``level-DRIVE`` is one recording level for a whole session: a source
-    at 1 m peaks DRIVE dB over full scale and each doubling of its ``distance`` (m, one an
-    example) 6 dB less, as the direct sound falls, then clipped at +-1; so the near sources clip
-    hard and those beyond 10**(DRIVE/20) m not at all. float32."""
+    +-1, ``limit-DRIVE`` through a peak limiter (:func:`limit`, releasing at ``release_db_s``; needs
+    ``rate``), ``ramp-DRIVE`` through the same limiter with a gain that falls over its look-ahead in
+    a straight line instead of at once, or ``soft-DRIVE`` through a tanh saturation. ``duck-DRIVE``
+    is the limiter's control: the example is turned down by the limiter's gain run backwards in
+    time, so the same dips fall where its own peaks mostly are not (scaled to the ceiling).
+    ``drop-DRIVE`` and ``dropmid-DRIVE`` are one step of the gain, DRIVE dB down at once and held to
+    the end, a look-ahead before the example's loudest peak or at its middle sample (scaled to the
+    ceiling). ``level-DRIVE`` is one recording level for a whole session: a source at 1 m peaks
+    DRIVE dB over full scale and each doubling of its ``distance`` (m, one an example) 6 dB less, as
+    the direct sound falls, then clipped at +-1; so the near sources clip hard and those beyond
+    10**(DRIVE/20) m not at all. float32."""
     x = np.asarray(x, np.float32)
     if variant == "none":
         return x
@@ -111,22 +118,18 @@ def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.n
         if distance is None:
             raise ValueError("one recording level needs each example's distance")
         drive_db -= 20 * np.log10(np.asarray(distance, np.float64).reshape(-1, 1))
-    peak = np.abs(x).max(axis=1, keepdims=True)
     if kind in ("drop", "dropmid"):
         w = 0 if rate is None else int(round(LIMIT_LOOKAHEAD_S * rate))
         at = np.full(len(x), x.shape[1] // 2) if kind == "dropmid" else np.maximum(np.abs(x).argmax(axis=1) - w, 0)
-        z = np.where(np.arange(x.shape[1])[None] < at[:, None], x, x * 10 ** (-drive_db / 20))
-        ceiling = 10 ** (LIMIT_CEILING_DB / 20)
-        return (z * (ceiling / np.maximum(np.abs(z).max(axis=1, keepdims=True), 1e-12))).astype(np.float32)
+        return at_ceiling(np.where(np.arange(x.shape[1])[None] < at[:, None], x, x * 10 ** (-drive_db / 20)))
+    peak = np.abs(x).max(axis=1, keepdims=True)
     y = x * (10 ** (drive_db / 20) / np.maximum(peak, 1e-12)).astype(np.float32)
     if kind in ("limit", "ramp", "duck"):
         if rate is None:
             raise ValueError("a limiter needs the sample rate")
         if kind != "duck":
             return limit(y, rate, release_db_s, ramp=kind == "ramp")
-        z = y * limiter_gain(y, rate, release_db_s)[:, ::-1]
-        ceiling = 10 ** (LIMIT_CEILING_DB / 20)
-        return (z * (ceiling / np.maximum(np.abs(z).max(axis=1, keepdims=True), 1e-12))).astype(np.float32)
+        return at_ceiling(y * limiter_gain(y, rate, release_db_s)[:, ::-1])
     return np.tanh(y) if kind == "soft" else np.clip(y, -1.0, 1.0)
 
 
