@@ -19,8 +19,9 @@ up after it (``limit-DRIVE``, ``--release`` dB/s; ``ramp-DRIVE``: its gain falls
 look-ahead, not at once), which leaves no sample at full scale for the app to see;
 ``duck-DRIVE`` moves the gain as the limiter does, but not on the example's own onsets (its gain
 run backwards in time), and ``drop-DRIVE`` / ``dropmid-DRIVE`` are one held step of the gain, at
-the loudest onset or mid-sound, to tell what the distance reads (session 59); a saturating
-preamp rounds the peaks off (``soft-DRIVE``, tanh). Where one recording level serves a
+the loudest onset or mid-sound, to tell what the distance reads (session 59); ``dip-DRIVE`` holds
+that step for the onset's first 50 ms only, ``late-DRIVE`` makes it 50 ms later (session 60); a
+saturating preamp rounds the peaks off (``soft-DRIVE``, tanh). Where one recording level serves a
 whole session, the near sources, being louder, clip and the far ones do not (``level-DRIVE``).
 
 Each set's examples (:func:`train.distance_eval.held_out_sets`: the card's rooms, sources and
@@ -55,7 +56,10 @@ DRIVES_DB = (3, 6, 12, 20)
 #: limiters keep a loud source from clipping: no sample reaches full scale, so the app cannot tell
 LIMIT_CEILING_DB, LIMIT_LOOKAHEAD_S, LIMIT_RELEASE_DB_S = -1.0, 0.0015, 60.0
 VARIANTS = ("none", *(f"hard-{d}" for d in DRIVES_DB), "limit-6", "limit-12", "limit-20", "ramp-12", "ramp-20",
-            "duck-12", "duck-20", "drop-20", "dropmid-20", "soft-6", "soft-12", "level-6", "level-12", "level-20")
+            "duck-12", "duck-20", "drop-20", "dropmid-20", "dip-20", "late-20", "soft-6", "soft-12",
+            "level-6", "level-12", "level-20")
+#: how long (s) ``dip-DRIVE`` holds its step, and how much later than ``drop-DRIVE``'s ``late-DRIVE`` steps
+ONSET_S = 0.05
 #: sources nearer than this (m) are reported apart: in a real room they are the ones that clip
 NEAR_M = 1.0
 
@@ -102,26 +106,35 @@ def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.n
     time, so the same dips fall where its own peaks mostly are not (scaled to the ceiling).
     ``drop-DRIVE`` and ``dropmid-DRIVE`` are one step of the gain, DRIVE dB down at once and held to
     the end, a look-ahead before the example's loudest peak or at its middle sample (scaled to the
-    ceiling). ``level-DRIVE`` is one recording level for a whole session: a source at 1 m peaks
-    DRIVE dB over full scale and each doubling of its ``distance`` (m, one an example) 6 dB less, as
-    the direct sound falls, then clipped at +-1; so the near sources clip hard and those beyond
-    10**(DRIVE/20) m not at all. float32."""
+    ceiling); ``dip-DRIVE`` is ``drop-DRIVE``'s step held for the onset's first :data:`ONSET_S`
+    only, ``late-DRIVE`` the same step :data:`ONSET_S` later, held (both need ``rate``).
+    ``level-DRIVE`` is one recording level for a whole session: a source at 1 m peaks DRIVE dB over
+    full scale and each doubling of its ``distance`` (m, one an example) 6 dB less, as the direct
+    sound falls, then clipped at +-1; so the near sources clip hard and those beyond 10**(DRIVE/20)
+    m not at all. float32."""
     x = np.asarray(x, np.float32)
     if variant == "none":
         return x
     kind, _, drive = variant.partition("-")
-    if kind not in ("hard", "limit", "ramp", "duck", "drop", "dropmid", "soft", "level") or not drive.isdigit():
+    steps = ("drop", "dropmid", "dip", "late")
+    if kind not in ("hard", "limit", "ramp", "duck", *steps, "soft", "level") or not drive.isdigit():
         raise ValueError(f"{variant!r}: 'none' or 'hard-DRIVE', 'limit-DRIVE', 'ramp-DRIVE', 'duck-DRIVE', "
-                         "'drop-DRIVE', 'dropmid-DRIVE', 'soft-DRIVE', 'level-DRIVE' (dB over full scale)")
+                         "'drop-DRIVE', 'dropmid-DRIVE', 'dip-DRIVE', 'late-DRIVE', 'soft-DRIVE', 'level-DRIVE' "
+                         "(dB over full scale)")
     drive_db = np.full((len(x), 1), float(drive))
     if kind == "level":
         if distance is None:
             raise ValueError("one recording level needs each example's distance")
         drive_db -= 20 * np.log10(np.asarray(distance, np.float64).reshape(-1, 1))
-    if kind in ("drop", "dropmid"):
+    if kind in steps:
+        if rate is None and kind in ("dip", "late"):
+            raise ValueError(f"{kind}-DRIVE needs the sample rate")
         w = 0 if rate is None else int(round(LIMIT_LOOKAHEAD_S * rate))
         at = np.full(len(x), x.shape[1] // 2) if kind == "dropmid" else np.maximum(np.abs(x).argmax(axis=1) - w, 0)
-        return at_ceiling(np.where(np.arange(x.shape[1])[None] < at[:, None], x, x * 10 ** (-drive_db / 20)))
+        onset = 0 if rate is None else int(round(ONSET_S * rate))
+        i = np.arange(x.shape[1])[None] - (at + onset * (kind == "late"))[:, None]  # samples since the step
+        down = (i >= 0) & (i < onset) if kind == "dip" else i >= 0
+        return at_ceiling(np.where(down, x * 10 ** (-drive_db / 20), x))
     peak = np.abs(x).max(axis=1, keepdims=True)
     y = x * (10 ** (drive_db / 20) / np.maximum(peak, 1e-12)).astype(np.float32)
     if kind in ("limit", "ramp", "duck"):
