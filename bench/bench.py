@@ -228,6 +228,29 @@ def analyze_stages(runs: int):
         print(f"   {name:<34} {ms:7.1f} ms  {100 * ms / total:4.1f} %")
     print(f"   sum {total:.0f} ms; Predictor.predict alone (the first four and the window bookkeeping) "
           f"p50 {statistics.median(whole):.0f} ms")
+    clipped_cost(p, clip, runs)
+
+
+def clipped_cost(p, clip: Path, runs: int):
+    """What restoring a clipped recording's peaks (for the distance: a second, restoring read)
+    adds to Predictor.predict: the example at 48 kHz, and 60 s of it, as they are and with 15 % of
+    their samples pushed past full scale."""
+    import soundfile as sf
+
+    from soundpred import audio
+
+    y, sr = sf.read(str(clip), dtype="float32")
+    y48 = audio.resample(y, sr, 48000)
+    print(f"3c. Predictor.predict on 48-kHz audio, clipped (15 % of the samples flat, peaks restored for the "
+          f"distance) against unclipped, p50 of {runs} runs each:")
+    for seconds in (len(y48) / 48000, 60.0):
+        plain = np.resize(y48, int(seconds * 48000)) * np.float32(0.5 / np.abs(y48).max())
+        flat = np.clip(plain / np.quantile(np.abs(plain), 0.85), -1, 1).astype(np.float32)
+        assert audio.read((48000, flat), sr=16000, restore=True).restored is not None
+        t = {name: statistics.median(timings_ms(lambda x=x: p.predict((48000, x), spectrogram=False), runs))
+             for name, x in (("unclipped", plain), ("clipped", flat))}
+        print(f"   {seconds:4.1f} s: unclipped {t['unclipped']:.0f} ms, clipped {t['clipped']:.0f} ms "
+              f"({t['clipped'] / t['unclipped']:.2f}x)")
 
 
 def training_throughput(steps: int):

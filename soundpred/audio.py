@@ -192,9 +192,9 @@ def declip(samples: np.ndarray) -> np.ndarray:
     converter leaves what would pass it, replaced by a cubic spline through the unclipped samples
     within :data:`DECLIP_CONTEXT` of a clipped one: never below what is there, at most
     :data:`DECLIP_CAP`. Restored at the recording's own rate, before any resampling smears the flat
-    runs, this takes back part of what clipping costs the distance, though on too few of the card's
-    sets in MAE for the app to use it (``python -m train.probe_clipping --rate 48000 --declip``,
-    docs/distance.md, session 58)."""
+    runs, this takes back part of what clipping costs the distance (``python -m
+    train.probe_clipping --rate 48000 --declip``, docs/distance.md, sessions 58 and 60), and the
+    app's distance model hears a clipped recording so restored (``read(..., restore=True)``)."""
     x = np.array(samples, np.float64)
     mask = at_full_scale(x)
     if not mask.any():
@@ -385,9 +385,11 @@ def read(source, *, sr: int | None = None, max_seconds: float | None = None, res
         (never more than this is decoded).
     restore : bool
         Also give a clipped recording (over :data:`CLIPPED_SHARE` at full scale) with its flattened
-        peaks restored at its own rate, as ``Decoded.restored`` (:func:`declip`). The app does
-        not: declipping gave MAE back on too few of the card's sets (``python -m
-        train.probe_clipping --rate 48000 --declip``, docs/distance.md, session 58).
+        peaks restored at its own rate, as ``Decoded.restored`` (:func:`declip`). The app's
+        distance model hears it (``Predictor.predict``; the labels hear ``samples``): with one
+        recording level for a room, where the near sources clip, restoring gave MAE back on every
+        card set and on fresh draws (``python -m train.probe_clipping --rate 48000 --declip
+        --variants level-12``, docs/distance.md, sessions 58 and 60).
     """
     if isinstance(source, tuple):
         if len(source) != 2:

@@ -47,8 +47,8 @@ def clipping_warnings(decoded: audio.Decoded, *, distance: bool) -> list[str]:
         return ["The recording is clipped (too loud for the microphone); labels may suffer."]
     return [f"The recording is clipped hard (too loud for the microphone): {100 * decoded.clipped:.0f} % of its "
             "samples are flat at full scale. Clipping cuts the onsets, where the direct sound is strongest, so "
-            "labels may suffer and distances come out farther and less reliable; a lower recording level gives "
-            "more faithful ones."]
+            "labels may suffer and distances come out farther and less reliable, even with the flattened peaks "
+            "rebuilt; a lower recording level gives more faithful ones."]
 
 
 def coding_warnings(decoded: audio.Decoded) -> list[str]:
@@ -401,12 +401,21 @@ class Predictor:
             raise ValueError(f"label_seconds must be positive, not {label_seconds!r}")
         t0 = time.perf_counter()
         fe = self.classifier.frontend
-        decoded = audio.read(source, sr=fe.sample_rate, max_seconds=self.max_seconds)
-        # what the distance model hears, without a DC offset: the STFT window spreads one into the
-        # lowest mel bands as a steady floor, which the distance model reads as more reverberation
-        # (a quiet recording at -45 dBFS RMS with a 2 % offset read 1.63 m instead of 1.40 m)
+        # a clipped recording (over audio.CLIPPED_SHARE at full scale) is read a second time with its
+        # peaks restored at its own rate, for the distance model alone: where one recording level
+        # serves a room, the near sources clip, and restored they read nearer the truth on the
+        # card's sets and on fresh draws (train.probe_clipping --declip, docs/distance.md, session 60)
+        decoded = audio.read(source, sr=fe.sample_rate, max_seconds=self.max_seconds,
+                             restore=self.distance is not None)
+        # without a DC offset: the STFT window spreads one into the lowest mel bands as a steady
+        # floor, which the distance model reads as more reverberation (a quiet recording at -45
+        # dBFS RMS with a 2 % offset read 1.63 m instead of 1.40 m)
         heard = decoded.samples  # decoded here, so ours to change in place (no copy of a long file)
         heard -= np.float32(heard.mean())
+        for_distance = heard
+        if decoded.restored is not None:
+            for_distance = decoded.restored
+            for_distance -= np.float32(for_distance.mean())
         if label_seconds is None:
             y = heard
         else:  # the last seconds, their own offset taken off: as if they were all there was
@@ -434,7 +443,8 @@ class Predictor:
         distance = interval = None
         if self.distance is not None:
             dfe = self.distance.frontend
-            y_d = heard if dfe.sample_rate == fe.sample_rate else audio.resample(heard, fe.sample_rate, dfe.sample_rate)
+            y_d = (for_distance if dfe.sample_rate == fe.sample_rate
+                   else audio.resample(for_distance, fe.sample_rate, dfe.sample_rate))
             distance, interval = self.distance_for_waveform(y_d, room=room)
             if room != "auto" and not self.takes_room_hint:
                 warnings.append("This distance model takes no room kind; the hint was ignored.")

@@ -821,25 +821,29 @@ def test_hard_clipping_says_what_it_does_to_the_distance(distance_predictor, pre
     assert "distance" not in alone
 
 
-def test_restored_peaks_bring_a_clipped_near_source_back(distance_predictor):
+def test_restored_peaks_bring_a_clipped_near_source_back(distance_predictor, predictor):
     """The app's 1-m speech example as a 48-kHz phone would clip it, 3 % and 15 % of its samples
-    flat: the Predictor hears it farther (session 57) and does not restore it (session 58's rule:
-    too few sets gain MAE); with the peaks restored at 48 kHz (``audio.read(..., restore=True)``,
-    what ``train.probe_clipping --declip`` measures) the distance model's estimate comes back to
-    less than half that error against the unclipped recording."""
+    flat: the distance model hears it with its peaks restored at 48 kHz (``audio.read(...,
+    restore=True)``, what ``train.probe_clipping --declip`` measures; session 60's rule, passed on
+    fresh draws), which brings the estimate back to less than half the error that the clipped
+    samples give against the unclipped recording; the labels still hear the clipped samples (the
+    same scores as a predictor without a distance model); an unclipped recording is not restored."""
     from soundpred import audio
 
     y, sr = sf.read(ROOT / "examples" / "speech_1m_meeting_room.wav", dtype="float32")
     clean = distance_predictor.predict((sr, y), spectrogram=False).distance_m
+    assert distance_predictor.distance_for_waveform(y - y.mean())[0] == pytest.approx(clean, abs=1e-6)
+    assert audio.read((sr, y), sr=sr, restore=True).restored is None
     y48 = audio.resample(y, sr, 48000)
     for share in (0.03, 0.15):
         c = np.clip(y48 / np.quantile(np.abs(y48), 1 - share), -1, 1).astype(np.float32)
-        heard = distance_predictor.predict((48000, c), spectrogram=False).distance_m
+        pred = distance_predictor.predict((48000, c), spectrogram=False)
         decoded = audio.read((48000, c), sr=sr, restore=True)
         plain = distance_predictor.distance_for_waveform(decoded.samples - decoded.samples.mean())[0]
         restored = distance_predictor.distance_for_waveform(decoded.restored - decoded.restored.mean())[0]
-        assert heard == pytest.approx(plain, abs=1e-6) and heard > clean + 0.3
+        assert pred.distance_m == pytest.approx(restored, abs=1e-6) and plain > clean + 0.3
         assert abs(restored - clean) < 0.5 * abs(plain - clean), (share, clean, plain, restored)
+        np.testing.assert_allclose(pred.scores, predictor.predict((48000, c), spectrogram=False).scores, atol=1e-6)
 
 
 @needs_ffmpeg
@@ -984,6 +988,33 @@ def test_clipping_probe_limiter_ducks_after_a_peak_and_comes_back():
         assert np.abs(z).max() == pytest.approx(10 ** (LIMIT_CEILING_DB / 20), rel=1e-4)
     with pytest.raises(ValueError):
         clipped(x[None], "dip-12")  # needs the sample rate
+
+
+def test_clipping_probe_draws_fresh_rooms_as_probe_shifted_does(monkeypatch, data_cache, capsys):
+    """``train.probe_clipping --seeds S --draw SET`` (``train.probe_common.fresh_sets``, shared with
+    ``train.probe_pauses``): a seed's rooms and examples are those ``train.probe_shifted`` draws
+    for it, named by set and seed; a seed whose rooms were used is refused before any bundle is
+    loaded."""
+    from types import SimpleNamespace
+
+    from train.distance_eval import DistanceConfig, set_examples
+    from train.probe_clipping import main
+    from train.probe_common import fresh_sets
+    from train.probe_shifted import DRAW_SETTINGS, fresh_draw
+
+    with pytest.raises(SystemExit) as e:
+        main(["no/such/bundle", "--seeds", "990001", "600", "--draw", "hybrid"])
+    assert e.value.code == 2 and "--seeds 600: not fresh hybrid rooms" in capsys.readouterr().err
+    monkeypatch.setenv("SOUNDPRED_CACHE", str(data_cache))
+    rng = np.random.default_rng(3)
+    noise = [rng.standard_normal(SR * 5).astype(np.float32) * 0.1]
+    d, sources = DistanceConfig(eval_rooms=2), SimpleNamespace(eval_speech=noise, eval_clips=noise)
+    a, b = fresh_sets("held-out", [990001, 990002], d, sources, DISTANCE_FRONTEND.sample_rate)
+    bank, x = fresh_draw(DRAW_SETTINGS["held-out"], 990002, 990002, d, sources, DISTANCE_FRONTEND)
+    assert (a.name, b.name) == ("held-out 990001", "held-out 990002")
+    np.testing.assert_array_equal(b.bank.distance, bank.distance)
+    np.testing.assert_array_equal(set_examples(b, DISTANCE_FRONTEND, d.speech_share), x)
+    assert not np.array_equal(a.bank.distance, b.bank.distance)
 
 
 def test_padding_probe_builds_its_recordings():

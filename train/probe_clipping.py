@@ -6,14 +6,15 @@
     python -m train.probe_clipping --rate 48000 --declip --variants level-6 level-12 level-20
     python -m train.probe_clipping --rate 48000 --variants limit-20 duck-20 --release 600
     python -m train.probe_clipping runs/m3 --sets "held-out rooms" --variants hard-6 hard-20
+    python -m train.probe_clipping --rate 48000 --declip --variants level-12 --draw hybrid --seeds 1179 1180
 
 A phone held near a loud source clips: the converter flattens every peak that would pass full
 scale. The peaks are the onsets, where the direct sound is strongest, so clipping takes more off
 the direct sound than off the reverberation that follows it. The app warns for a clipped recording
 (more than :data:`soundpred.audio.CLIPPED_SHARE` of its samples at full scale); this probe
 measures what that does to the distance, and what restoring the flattened peaks at the
-recording's own rate (:func:`soundpred.audio.declip`) gives back; the app does not restore them
-(in session 58 that gave MAE back on too few sets; docs/distance.md). A phone's or a recorder's
+recording's own rate (:func:`soundpred.audio.declip`) gives back; since session 60 the app's
+distance model hears a clipped recording so restored (docs/distance.md). A phone's or a recorder's
 limiter keeps the same source from clipping by turning the gain down at each loud onset and back
 up after it (``limit-DRIVE``, ``--release`` dB/s; ``ramp-DRIVE``: its gain falls over the
 look-ahead, not at once), which leaves no sample at full scale for the app to see;
@@ -38,7 +39,9 @@ within rooms and the 10th-90th percentile of the estimates (as ``train.probe_cod
 them), the median share of samples at full scale, the share of examples the app would call
 clipped, and MAE and median estimate of the sources nearer than 1 m (the ones that clip in a
 real room); then each variant against ``none``, and each restored one against its unrestored
-one, paired over rooms (:func:`soundpred.metrics.paired_bootstrap`).
+one, paired over rooms (:func:`soundpred.metrics.paired_bootstrap`). With ``--seeds``, fresh rooms
+and examples of ``--draw`` stand in for the card's sets, one set a seed, as ``train.probe_shifted
+--seeds`` draws them (the seeds it refuses are refused).
 """
 from __future__ import annotations
 
@@ -48,7 +51,8 @@ from soundpred import audio
 from soundpred.audio import CLIPPED_SHARE
 from soundpred.bundle import load_bundle
 from train.distance_compare import estimates
-from train.probe_common import card_parser, card_sets, print_paired, score_set, summary_head
+from train.probe_common import card_parser, card_sets, drawn_sets, print_paired, score_set, summary_head
+from train.probe_shifted import DRAW_SETTINGS, refuse_stale_seeds
 
 #: dB over full scale that each example's peak is driven to before the clip
 DRIVES_DB = (3, 6, 12, 20)
@@ -179,14 +183,21 @@ def main(argv=None):
                    help="the limiter's release in dB/s (limit-, ramp- and duck-DRIVE; default %(default)g)")
     p.add_argument("--declip", action="store_true",
                    help="also each clipped variant with its peaks restored (VARIANT+declip)")
+    p.add_argument("--seeds", nargs="+", type=int,
+                   help="fresh draws of --draw's simulation on these seeds instead of the card's sets "
+                        "(as train.probe_shifted draws them; stale seeds are refused)")
+    p.add_argument("--draw", default="held-out", choices=list(DRAW_SETTINGS), help="with --seeds: which simulation")
     args = p.parse_args(argv)
+    refuse_stale_seeds(p, args.draw, args.seeds)
     bundle = load_bundle(args.bundle)
     variants = ["none"] + [v for v in args.variants if v != "none"]
     sr = bundle.frontend.sample_rate
     print(f"clipped at {args.rate or sr} Hz, decoded to {sr} Hz; a limiter releases at {args.release:g} dB/s\n")
     print(summary_head("clipping"))
     results, paired, shares, near = {}, {}, {}, {}
-    for s, x in card_sets(bundle.frontend, args.sets):
+    sets = (drawn_sets(bundle.frontend, args.draw, args.seeds) if args.seeds
+            else card_sets(bundle.frontend, args.sets))
+    for s, x in sets:
         est, pairs = {}, []
         close = s.bank.distance < NEAR_M
         for v in variants:

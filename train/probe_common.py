@@ -1,6 +1,7 @@
 """What the probes that play the card's examples another way share (``probe_mic_processing``,
-``probe_codecs``, ``probe_padding``, ``probe_pauses``): the command line's bundle and sets, the
-card's sets with their examples, one table row per set and treatment, and the paired table."""
+``probe_codecs``, ``probe_padding``, ``probe_pauses``, ``probe_clipping``): the command line's
+bundle and sets, the card's sets (or fresh draws) with their examples, one table row per set and
+treatment, and the paired table."""
 from __future__ import annotations
 
 import argparse
@@ -11,8 +12,10 @@ import numpy as np
 
 from soundpred.hub import EMBEDDED
 from soundpred.metrics import distance_summary, paired_bootstrap
+from soundpred.rooms import make_bank
 from train.distance_eval import (EVAL_TITLES, DistanceConfig, EvalSet, dry_sources, held_out_sets, room_banks,
                                  set_examples)
+from train.probe_shifted import DRAW_SETTINGS
 
 
 def card_parser(doc: str) -> argparse.ArgumentParser:
@@ -32,6 +35,25 @@ def card_sets(fe, names: list[str], d: DistanceConfig | None = None) -> Iterator
     for s in held_out_sets(banks, sources, d.seed):
         if s.name in names:
             yield s, set_examples(s, fe, d.speech_share)
+
+
+def fresh_sets(draw_set: str, seeds: list[int], d: DistanceConfig, sources, sr: int) -> list[EvalSet]:
+    """Fresh rooms and examples instead of the card's: ``train.probe_shifted.fresh_draw``'s, of
+    its ``draw_set`` simulation, for each of ``seeds``, as sets named "``draw_set`` SEED" (stale
+    seeds are the caller's to refuse: ``train.probe_shifted.refuse_stale_seeds``)."""
+    settings = DRAW_SETTINGS[draw_set]
+    return [EvalSet(f"{draw_set} {seed}", make_bank(settings, d.eval_rooms, seed=d.seed + seed, sr=sr), settings,
+                    d.seed + seed, sources.eval_speech, sources.eval_clips) for seed in seeds]
+
+
+def drawn_sets(fe, draw_set: str, seeds: list[int], d: DistanceConfig | None = None
+               ) -> Iterator[tuple[EvalSet, np.ndarray]]:
+    """:func:`fresh_sets`, each with its examples as a network with front end ``fe`` hears them
+    (as :func:`card_sets` gives the card's)."""
+    d = d or DistanceConfig()
+    sources = dry_sources(fe.sample_rate, n_speech=d.speech, data=d.data)
+    for s in fresh_sets(draw_set, seeds, d, sources, fe.sample_rate):
+        yield s, set_examples(s, fe, d.speech_share)
 
 
 def summary_row(s: EvalSet, label: str, estimate: np.ndarray) -> tuple[dict, str]:

@@ -36,9 +36,8 @@ import numpy as np
 from soundpred.bundle import load_bundle
 from soundpred.hub import resolve
 from soundpred.predict import SPAN_RISE_DB, Predictor
-from soundpred.rooms import make_bank
 from train.distance_eval import DistanceConfig, EvalSet, dry_sources, held_out_sets, make_examples, room_banks
-from train.probe_common import card_parser, print_paired, score_set, summary_head
+from train.probe_common import card_parser, fresh_sets, print_paired, score_set, summary_head
 from train.probe_shifted import DRAW_SETTINGS, ROOM_ID_STRIDE, refuse_stale_seeds
 
 #: name: seconds of the noise before and after the example
@@ -63,13 +62,6 @@ def heard(s: EvalSet, fe, d: DistanceConfig, pauses: tuple[float, float]) -> np.
     samples = tuple(int(round(p * fe.sample_rate)) for p in pauses)
     return make_examples(s.bank, s.speech, s.clips, s.settings, n=fe.window_samples, sr=fe.sample_rate, seed=s.seed,
                          speech_share=d.speech_share, pauses=samples)
-
-
-def fresh_sets(draw_set: str, seeds: list[int], d: DistanceConfig, sources, sr: int) -> list[EvalSet]:
-    """``train.probe_shifted.fresh_draw``'s rooms and examples for each of ``seeds`` as sets."""
-    settings = DRAW_SETTINGS[draw_set]
-    return [EvalSet(f"{draw_set} {seed}", make_bank(settings, d.eval_rooms, seed=d.seed + seed, sr=sr), settings,
-                    d.seed + seed, sources.eval_speech, sources.eval_clips) for seed in seeds]
 
 
 def together(name: str, parts: list[tuple[EvalSet, dict]]) -> tuple[SimpleNamespace, dict]:
