@@ -932,8 +932,8 @@ def test_clipping_probe_limiter_ducks_after_a_peak_and_comes_back():
     ``duck-D``, the limiter's control, puts the same dip where the burst is not and leaves the
     burst at the ceiling. ``drop-D`` and ``dropmid-D`` turn it down D dB at once, a look-ahead
     before the burst or at the middle, and hold it there; ``dip-D`` holds that step for the burst's
-    first 50 ms only, ``late-D`` makes it 50 ms later. ``soft-D`` stays under full scale and keeps
-    the order of the samples."""
+    first 50 ms only, ``late-D`` makes it 50 ms later (or, given a negative offset, earlier).
+    ``soft-D`` stays under full scale and keeps the order of the samples."""
     from soundpred import audio
     from train.probe_clipping import LIMIT_CEILING_DB, LIMIT_LOOKAHEAD_S, LIMIT_RELEASE_DB_S, ONSET_S, clipped
 
@@ -975,9 +975,11 @@ def test_clipping_probe_limiter_ducks_after_a_peak_and_comes_back():
         assert ratio[~before][0] / ratio[before][0] == pytest.approx(10 ** (-12 / 20), rel=1e-5)
         assert np.abs(z).max() == pytest.approx(10 ** (LIMIT_CEILING_DB / 20), rel=1e-4)
     onset = int(round(ONSET_S * SR))
-    # drop-12's step held for the onset's 50 ms only, or made 50 ms later
-    for variant, down in (("dip-12", slice(1600 - w, 1600 - w + onset)), ("late-12", slice(1600 - w + onset, None))):
-        z = clipped(x[None], variant, SR)[0]
+    # drop-12's step held for the onset's 50 ms only, made 50 ms later, or (--step-offset -0.01) 160 samples earlier
+    for variant, down, step_s in (("dip-12", slice(1600 - w, 1600 - w + onset), ONSET_S),
+                                  ("late-12", slice(1600 - w + onset, None), ONSET_S),
+                                  ("late-12", slice(1600 - w - 160, None), -0.01)):
+        z = clipped(x[None], variant, SR, step_s=step_s)[0]
         k = np.abs(x) > 1e-3
         ratio = np.where(k, z / np.where(k, x, 1), np.nan)
         inside = np.zeros(len(x), bool)
@@ -988,6 +990,8 @@ def test_clipping_probe_limiter_ducks_after_a_peak_and_comes_back():
         assert np.abs(z).max() == pytest.approx(10 ** (LIMIT_CEILING_DB / 20), rel=1e-4)
     with pytest.raises(ValueError):
         clipped(x[None], "dip-12")  # needs the sample rate
+    with pytest.raises(ValueError):
+        clipped(x[None], "dip-12", SR, step_s=0.0)
 
 
 def test_clipping_probe_draws_fresh_rooms_as_probe_shifted_does(monkeypatch, data_cache, capsys):

@@ -5,6 +5,7 @@
     python -m train.probe_clipping --rate 48000 --variants limit-6 limit-12 limit-20 soft-6 soft-12
     python -m train.probe_clipping --rate 48000 --declip --variants level-6 level-12 level-20
     python -m train.probe_clipping --rate 48000 --variants limit-20 duck-20 --release 600
+    python -m train.probe_clipping --rate 48000 --variants late-20 --step-offset -0.25
     python -m train.probe_clipping runs/m3 --sets "held-out rooms" --variants hard-6 hard-20
     python -m train.probe_clipping --rate 48000 --declip --variants level-12 --draw hybrid --seeds 1179 1180
 
@@ -21,9 +22,10 @@ look-ahead, not at once), which leaves no sample at full scale for the app to se
 ``duck-DRIVE`` moves the gain as the limiter does, but not on the example's own onsets (its gain
 run backwards in time), and ``drop-DRIVE`` / ``dropmid-DRIVE`` are one held step of the gain, at
 the loudest onset or mid-sound, to tell what the distance reads (session 59); ``dip-DRIVE`` holds
-that step for the onset's first 50 ms only, ``late-DRIVE`` makes it 50 ms later (session 60); a
-saturating preamp rounds the peaks off (``soft-DRIVE``, tanh). Where one recording level serves a
-whole session, the near sources, being louder, clip and the far ones do not (``level-DRIVE``).
+that step for the onset's first 50 ms only, ``late-DRIVE`` makes it 50 ms later (``--step-offset``
+moves it; session 60); a saturating preamp rounds the peaks off (``soft-DRIVE``, tanh). Where one
+recording level serves a whole session, the near sources, being louder, clip and the far ones do
+not (``level-DRIVE``).
 
 Each set's examples (:func:`train.distance_eval.held_out_sets`: the card's rooms, sources and
 examples) are resampled to ``--rate`` (default: the model's own, as in session 57), scaled so
@@ -100,7 +102,7 @@ def limit(y: np.ndarray, rate: int, release_db_s: float = LIMIT_RELEASE_DB_S, ra
 
 
 def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.ndarray | None = None,
-            release_db_s: float = LIMIT_RELEASE_DB_S) -> np.ndarray:
+            release_db_s: float = LIMIT_RELEASE_DB_S, step_s: float = ONSET_S) -> np.ndarray:
     """The examples ``x`` (``(n_examples, n)``, at ``rate``) as ``variant`` says: ``none`` as they
     are; else each scaled so its peak lies DRIVE dB over full scale, then ``hard-DRIVE`` clipped at
     +-1, ``limit-DRIVE`` through a peak limiter (:func:`limit`, releasing at ``release_db_s``; needs
@@ -110,8 +112,9 @@ def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.n
     time, so the same dips fall where its own peaks mostly are not (scaled to the ceiling).
     ``drop-DRIVE`` and ``dropmid-DRIVE`` are one step of the gain, DRIVE dB down at once and held to
     the end, a look-ahead before the example's loudest peak or at its middle sample (scaled to the
-    ceiling); ``dip-DRIVE`` is ``drop-DRIVE``'s step held for the onset's first :data:`ONSET_S`
-    only, ``late-DRIVE`` the same step :data:`ONSET_S` later, held (both need ``rate``).
+    ceiling); ``dip-DRIVE`` is ``drop-DRIVE``'s step held for the onset's first ``step_s`` only,
+    ``late-DRIVE`` the same step ``step_s`` later (earlier where negative), held (both need
+    ``rate``).
     ``level-DRIVE`` is one recording level for a whole session: a source at 1 m peaks DRIVE dB over
     full scale and each doubling of its ``distance`` (m, one an example) 6 dB less, as the direct
     sound falls, then clipped at +-1; so the near sources clip hard and those beyond 10**(DRIVE/20)
@@ -133,9 +136,11 @@ def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.n
     if kind in steps:
         if rate is None and kind in ("dip", "late"):
             raise ValueError(f"{kind}-DRIVE needs the sample rate")
+        if kind == "dip" and not step_s > 0:
+            raise ValueError("dip-DRIVE holds its step for a positive time")
         w = 0 if rate is None else int(round(LIMIT_LOOKAHEAD_S * rate))
         at = np.full(len(x), x.shape[1] // 2) if kind == "dropmid" else np.maximum(np.abs(x).argmax(axis=1) - w, 0)
-        onset = 0 if rate is None else int(round(ONSET_S * rate))
+        onset = 0 if rate is None else int(round(step_s * rate))
         i = np.arange(x.shape[1])[None] - (at + onset * (kind == "late"))[:, None]  # samples since the step
         down = (i >= 0) & (i < onset) if kind == "dip" else i >= 0
         return at_ceiling(np.where(down, x * 10 ** (-drive_db / 20), x))
@@ -151,20 +156,21 @@ def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.n
 
 
 def heard(x: np.ndarray, variant: str, sr: int, rate: int | None = None, distance: np.ndarray | None = None,
-          restore: bool = False, release_db_s: float = LIMIT_RELEASE_DB_S) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          restore: bool = False, release_db_s: float = LIMIT_RELEASE_DB_S,
+          step_s: float = ONSET_S) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The examples ``x`` (``(n_examples, n)`` at ``sr``, their true ``distance`` for
     ``level-DRIVE``) clipped as ``variant`` says at ``rate`` (None: ``sr``) and read back by the
     app's decoder: ``(plain, restored, share)``, the samples the app decodes, the same restored
     (with ``restore``: :func:`soundpred.audio.declip`, where the decoder calls the example
     clipped; else the plain ones), both with their mean off as the app takes it, and each
     example's share of samples at full scale as the decoder counts it; a limiter releases at
-    ``release_db_s``."""
+    ``release_db_s``, and ``dip-``/``late-DRIVE`` take ``step_s`` (:func:`clipped`)."""
     rate = rate or sr
     plain, restored, share = [], [], []
     for i, row in enumerate(np.asarray(x, np.float32)):
         far = None if distance is None else distance[i:i + 1]
-        d = audio.read((rate, clipped(audio.resample(row, sr, rate)[None], variant, rate, far, release_db_s)[0]), sr=sr,
-                       restore=restore)
+        z = clipped(audio.resample(row, sr, rate)[None], variant, rate, far, release_db_s, step_s)[0]
+        d = audio.read((rate, z), sr=sr, restore=restore)
         for out, y in ((plain, d.samples), (restored, d.samples if d.restored is None else d.restored)):
             y = np.resize(y, len(row)) if len(y) != len(row) else y  # a resampler's sample more or less
             out.append(y - y.mean())
@@ -181,6 +187,9 @@ def main(argv=None):
                         "(default: the model's own)")
     p.add_argument("--release", type=float, default=LIMIT_RELEASE_DB_S,
                    help="the limiter's release in dB/s (limit-, ramp- and duck-DRIVE; default %(default)g)")
+    p.add_argument("--step-offset", type=float, default=ONSET_S,
+                   help="late-DRIVE: the step this many seconds after drop-DRIVE's (negative: before); "
+                        "dip-DRIVE: how long it holds (default %(default)g)")
     p.add_argument("--declip", action="store_true",
                    help="also each clipped variant with its peaks restored (VARIANT+declip)")
     p.add_argument("--seeds", nargs="+", type=int,
@@ -192,7 +201,8 @@ def main(argv=None):
     bundle = load_bundle(args.bundle)
     variants = ["none"] + [v for v in args.variants if v != "none"]
     sr = bundle.frontend.sample_rate
-    print(f"clipped at {args.rate or sr} Hz, decoded to {sr} Hz; a limiter releases at {args.release:g} dB/s\n")
+    print(f"clipped at {args.rate or sr} Hz, decoded to {sr} Hz; a limiter releases at {args.release:g} dB/s; "
+          f"step offset {args.step_offset:g} s\n")
     print(summary_head("clipping"))
     results, paired, shares, near = {}, {}, {}, {}
     sets = (drawn_sets(bundle.frontend, args.draw, args.seeds) if args.seeds
@@ -202,7 +212,7 @@ def main(argv=None):
         close = s.bank.distance < NEAR_M
         for v in variants:
             plain, restored, share = heard(x, v, sr, args.rate, s.bank.distance, restore=args.declip,
-                                           release_db_s=args.release)
+                                           release_db_s=args.release, step_s=args.step_offset)
             shares[(s.name, v)] = (float(np.median(share)), float(np.mean(share > CLIPPED_SHARE)))
             est[v] = estimates(bundle, plain)
             if v != "none":
