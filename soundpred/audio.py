@@ -387,9 +387,9 @@ def read(source, *, sr: int | None = None, max_seconds: float | None = None, res
         Also give a clipped recording (over :data:`CLIPPED_SHARE` at full scale) with its flattened
         peaks restored at its own rate, as ``Decoded.restored`` (:func:`declip`). The app's
         distance model hears it (``Predictor.predict``; the labels hear ``samples``): with one
-        recording level for a room, where the near sources clip, restoring gave MAE back on every
-        card set and on fresh draws (``python -m train.probe_clipping --rate 48000 --declip
-        --variants level-12``, docs/distance.md, sessions 58 and 60).
+        recording level for a room, where the near sources clip, restoring gave MAE back at 12 dB
+        on every card set and every fresh draw (``python -m train.probe_clipping --rate 48000
+        --declip --variants level-12``, docs/distance.md, sessions 58 and 60).
     """
     if isinstance(source, tuple):
         if len(source) != 2:

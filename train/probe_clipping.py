@@ -64,7 +64,8 @@ LIMIT_CEILING_DB, LIMIT_LOOKAHEAD_S, LIMIT_RELEASE_DB_S = -1.0, 0.0015, 60.0
 VARIANTS = ("none", *(f"hard-{d}" for d in DRIVES_DB), "limit-6", "limit-12", "limit-20", "ramp-12", "ramp-20",
             "duck-12", "duck-20", "drop-20", "dropmid-20", "dip-20", "late-20", "soft-6", "soft-12",
             "level-6", "level-12", "level-20")
-#: how long (s) ``dip-DRIVE`` holds its step, and how much later than ``drop-DRIVE``'s ``late-DRIVE`` steps
+#: how long (s) ``dip-DRIVE`` holds its step, and how much later than ``drop-DRIVE``'s ``late-DRIVE``
+#: steps, unless ``--step-offset`` says otherwise
 ONSET_S = 0.05
 #: sources nearer than this (m) are reported apart: in a real room they are the ones that clip
 NEAR_M = 1.0
@@ -114,11 +115,10 @@ def clipped(x: np.ndarray, variant: str, rate: int | None = None, distance: np.n
     the end, a look-ahead before the example's loudest peak or at its middle sample (scaled to the
     ceiling); ``dip-DRIVE`` is ``drop-DRIVE``'s step held for the onset's first ``step_s`` only,
     ``late-DRIVE`` the same step ``step_s`` later (earlier where negative), held (both need
-    ``rate``).
-    ``level-DRIVE`` is one recording level for a whole session: a source at 1 m peaks DRIVE dB over
-    full scale and each doubling of its ``distance`` (m, one an example) 6 dB less, as the direct
-    sound falls, then clipped at +-1; so the near sources clip hard and those beyond 10**(DRIVE/20)
-    m not at all. float32."""
+    ``rate``). ``level-DRIVE`` is one recording level for a whole session: a source at 1 m peaks
+    DRIVE dB over full scale and each doubling of its ``distance`` (m, one an example) 6 dB less, as
+    the direct sound falls, then clipped at +-1; so the near sources clip hard and those beyond
+    10**(DRIVE/20) m not at all. float32."""
     x = np.asarray(x, np.float32)
     if variant == "none":
         return x
