@@ -57,6 +57,11 @@ BLOCK_SAMPLES = 1 << 20
 CANCEL_RATIO = 0.01
 #: What ffmpeg decodes at (browser recordings are 48 kHz opus or 44.1/48 kHz AAC).
 FFMPEG_RATE = 48000
+#: How ffmpeg makes the two channels it gives: in float (no sum saturates), a mono file's one
+#: channel in both at its own level (ffmpeg's own upmix puts it 3 dB down, which hid the flat runs
+#: of a clipped mono file from :func:`at_full_scale`), a stereo file's as they are, the centre
+#: and surrounds of more mixed into them.
+FFMPEG_TO_STEREO = "aformat=sample_fmts=flt,pan=stereo|FL=FL+FC+0.707*BL+0.707*SL|FR=FR+FC+0.707*BR+0.707*SR"
 SUPPORTED = "wav, flac, ogg, mp3, webm/opus, m4a"
 _UNREADABLE = f"Could not decode the audio: the file is damaged or not in a supported format ({SUPPORTED})."
 
@@ -333,7 +338,7 @@ class _FfmpegStream:
         self.proc = subprocess.Popen(
             [exe, "-nostdin", "-hide_banner", "-v", "error", "-protocol_whitelist", "file",
              "-f", _FFMPEG_DEMUXERS[container], "-i", "file:" + path, "-map", "0:a:0", "-vn", "-sn", "-dn",
-             "-ac", "2", "-ar", str(FFMPEG_RATE), "-f", "f32le", "pipe:1"],
+             "-af", FFMPEG_TO_STEREO, "-ac", "2", "-ar", str(FFMPEG_RATE), "-f", "f32le", "pipe:1"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.result: tuple[int, str] | None = None
 

@@ -235,6 +235,31 @@ def _loud_notes(sr: int, seconds: float, drive_db: float) -> np.ndarray:
     return x / np.abs(x).max() * 10 ** (drive_db / 20)
 
 
+@needs_ffmpeg
+def test_ffmpeg_keeps_a_mono_files_level_so_its_clipping_shows(tmp_path):
+    """What only ffmpeg reads (here lossless ALAC in an M4A, so the flat runs survive) decodes at
+    the level of the same samples in a WAV: a mono file is not put 3 dB down by ffmpeg's upmix, so
+    a clipped one is counted as clipped and restored; a stereo file keeps each channel's level; a
+    5.1 file's centre joins both sides, summed without saturating."""
+    x = _loud_notes(48000, 3.0, 12)
+    flat = np.clip(x, -1, 1)
+    wav, m4a = tmp_path / "clipped.wav", write_ffmpeg(tmp_path / "clipped.m4a", flat, 48000, "-c:a", "alac")
+    sf.write(wav, flat, 48000, subtype="PCM_16")
+    a, b = audio.read(wav, sr=16000, restore=True), audio.read(m4a, sr=16000, restore=True)
+    assert b.clipped == pytest.approx(a.clipped, rel=0.02) and b.clipped > audio.CLIPPED_SHARE
+    assert b.restored is not None
+    np.testing.assert_allclose(b.samples, a.samples, atol=2e-3)
+    stereo = np.stack([0.5 * flat, 0.25 * flat], axis=1)
+    s = audio.read(write_ffmpeg(tmp_path / "stereo.m4a", stereo, 48000, "-c:a", "alac"), sr=48000)
+    assert np.abs(s.samples).max() == pytest.approx(0.375, rel=0.01)  # their mean, as a WAV's
+    # 5.1: the centre joins both sides at its level, summed in float: front left 0.8 + centre 0.6
+    # pass full scale (1.4, not held at 1), so the mix is scaled down by 1.4, with the decoder's word
+    six = np.stack([0.8 * flat, 0.1 * flat, 0.6 * flat, 0 * flat, 0 * flat, 0 * flat], axis=1)
+    m = audio.read(write_ffmpeg(tmp_path / "six.m4a", six, 48000, "-c:a", "alac"), sr=48000)
+    assert np.abs(m.samples).max() == pytest.approx((1.4 + 0.7) / 2 / 1.4, rel=0.01)
+    assert any("1.4 × full scale" in w for w in m.warnings)
+
+
 def test_clipped_peaks_are_restored_at_the_source_rate(tmp_path, monkeypatch):
     """A 48-kHz recording clipped 12 dB over full scale: the decoder calls it clipped and, asked
     to restore, gives beside the samples as they are ``restored`` ones whose flattened peaks were
