@@ -85,6 +85,7 @@ class Decoded:
     warnings: list[str] = field(default_factory=list)
     codec: str | None = None  # a lossy file's coding (MP3, Opus, ...) or, where only ffmpeg reads it, its container
     kbps: float | None = None  # a lossy file's mean bit rate, from its size and length (kbit/s)
+    peak: float = 0.0  # the largest sample magnitude decoded, before any scaling down (overs_warning)
     # read(..., restore=True): a clipped recording (clipped > CLIPPED_SHARE) with its flattened
     # peaks restored at the source's rate (declip) before resampling, as ``samples``; else None
     restored: np.ndarray | None = None
@@ -96,6 +97,15 @@ LOSSY_SUBTYPES = {"MPEG_LAYER_I": "MP1", "MPEG_LAYER_II": "MP2", "MPEG_LAYER_III
 #: the containers only ffmpeg reads here, lossy in practice (an m4a may hold lossless ALAC: its
 #: bit rate then tells, far above :data:`soundpred.predict.LOW_MP3_KBPS`)
 LOSSY_CONTAINERS = {"webm": "WebM", "m4a": "M4A", "aac": "AAC", "mp3": "MP3", "ogg": "Ogg"}
+
+
+#: samples past this (float files, a coder's overshoot) are scaled down, with :func:`overs_warning`
+OVER_FULL_SCALE = 1.001
+
+
+def overs_warning(peak: float) -> str:
+    """The decoder's word for samples that reach ``peak`` (over :data:`OVER_FULL_SCALE`)."""
+    return f"The samples reach {peak:.3g} × full scale; the audio was scaled down to fit."
 
 
 def _coded(d: Decoded, codec: str | None, size: int) -> Decoded:
@@ -521,15 +531,15 @@ def _finish(blocks, rate: int, channels: int, sr: int | None, max_seconds, conta
             raise AudioError(_UNREADABLE if container else "The audio contains no samples.")
         raise AudioError(f"The audio is {duration * 1000:.0f} ms long; at least "
                          f"{MIN_SECONDS * 1000:.0f} ms are needed.")
-    if mixer.peak > 1.001:
+    if mixer.peak > OVER_FULL_SCALE:
         y /= np.float32(mixer.peak)
-        warnings.append(f"The samples reach {mixer.peak:.3g} × full scale; the audio was scaled down to fit.")
+        warnings.append(overs_warning(mixer.peak))
     # samples at full scale are clipping, unless the file goes beyond it (float overs)
-    clipped = 0.0 if mixer.peak > 1.001 else mixer.clipped / max(1, mixer.frames)
+    clipped = 0.0 if mixer.peak > OVER_FULL_SCALE else mixer.clipped / max(1, mixer.frames)
     restored = None
     if restore and clipped > CLIPPED_SHARE:  # read again, its peaks restored at its own rate
         restored = _run(blocks(), _Mixer(rate, out_rate, channels, max_seconds, channel=mixer.channel, restore=True))
-    return Decoded(y, out_rate, rate, channels, duration, clipped, warnings, restored=restored)
+    return Decoded(y, out_rate, rate, channels, duration, clipped, warnings, restored=restored, peak=mixer.peak)
 
 
 def decode(source, *, max_seconds: float | None = None) -> tuple[np.ndarray, int]:

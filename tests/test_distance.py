@@ -847,6 +847,39 @@ def test_restored_peaks_bring_a_clipped_near_source_back(distance_predictor, pre
 
 
 @needs_ffmpeg
+def test_a_file_clipped_before_it_was_coded_is_named(distance_predictor, predictor, tmp_path):
+    """A lossy file keeps no flat runs to count or rebuild, but overshoots full scale where they
+    were (``train.probe_coded_clipping``): the app's 1-m example at 48 kHz with 3 % of its samples
+    pushed past full scale, coded as MP3 (libsndfile reads it) and as AAC (ffmpeg does), is said to
+    have maybe been clipped before it was coded, with the distance where there is a distance
+    model, in place of the decoder's "scaled down" line; the same sound unclipped at 0.99 of full
+    scale, coded alike, gets no clipping word."""
+    import subprocess
+
+    from soundpred import audio
+
+    y, sr = sf.read(ROOT / "examples" / "speech_1m_meeting_room.wav", dtype="float32")
+    y48 = audio.resample(y, sr, 48000)
+    for name, x in (("clipped", np.clip(y48 / np.quantile(np.abs(y48), 0.97), -1, 1)),
+                    ("loud", 0.99 * y48 / np.abs(y48).max())):
+        sf.write(tmp_path / f"{name}.wav", x, 48000, subtype="PCM_16")
+        for suffix, codec in ((".mp3", "libmp3lame"), (".m4a", "aac")):
+            coded = tmp_path / f"{name}{suffix}"
+            subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(tmp_path / f"{name}.wav"), "-c:a", codec,
+                            "-b:a", "128k", str(coded)], check=True)
+            with_distance, alone = (p.predict(coded, spectrogram=False).warnings for p in (distance_predictor, predictor))
+            said = [w for w in with_distance if "clipped" in w]
+            if name == "loud":
+                assert said == [] and not any("full scale" in w for w in with_distance), (suffix, with_distance)
+                continue
+            (w,) = said
+            assert "clipped" in w and "before it was coded" in w and "distances come out farther" in w, (suffix, w)
+            assert not any("scaled down" in v for v in with_distance)
+            (a,) = [v for v in alone if "clipped" in v]
+            assert "before it was coded" in a and "distance" not in a
+
+
+@needs_ffmpeg
 def test_tight_mp3s_and_telephone_rates_are_named(distance_predictor, predictor, tmp_path):
     """The codings that cost the distance on the card's rooms (``train.probe_codecs``: MP3 at
     32 kbit/s, a telephone band) are named in the warnings, with what to do; MP3 at 128 kbit/s,
