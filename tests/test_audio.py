@@ -260,6 +260,22 @@ def test_ffmpeg_keeps_a_mono_files_level_so_its_clipping_shows(tmp_path):
     assert any("1.4 × full scale" in w for w in m.warnings)
 
 
+@needs_ffmpeg
+def test_coded_clipping_probe_counts_flat_samples_and_overshoot(tmp_path, capsys):
+    """``train.probe_coded_clipping``: a clipped FLAC (over 1 % of its samples flat) coded as MP3
+    passes full scale; the same notes unclipped at half scale do not; each is counted in its band."""
+    from train.probe_coded_clipping import BANDS, main
+
+    x = _loud_notes(48000, 3.0, 12)
+    sf.write(tmp_path / "a_clipped.flac", np.clip(x, -1, 1), 48000)
+    sf.write(tmp_path / "b_clean.flac", 0.5 * x / np.abs(x).max(), 48000)
+    share, cue, peak = main(["--folder", str(tmp_path), "--codec", "mp3-128"])
+    assert share[0] > 0.01 and share[1] == 0 and cue.tolist() == [True, False]
+    assert peak[1] == pytest.approx(0.5, abs=1e-3)
+    out = capsys.readouterr().out
+    assert f"| {BANDS[0]} | 1 | 0 (0.00) |" in out and "coded mp3-128" in out
+
+
 def test_clipped_peaks_are_restored_at_the_source_rate(tmp_path, monkeypatch):
     """A 48-kHz recording clipped 12 dB over full scale: the decoder calls it clipped and, asked
     to restore, gives beside the samples as they are ``restored`` ones whose flattened peaks were

@@ -8,7 +8,7 @@ count (:data:`soundpred.audio.CLIPPED_SHARE`) or to rebuild (:func:`soundpred.au
 and the app said nothing of the clipping (docs/reliability.md, session 60). What the coder leaves
 instead is overshoot where the flat runs were: decoded samples past full scale. This probe takes
 real recordings (the FSD starter clips, FLAC), counts each one's share of samples at full scale
-as the app's decoder does, codes it with ffmpeg (``train.codecs``' families: ``mp3-128``,
+as the app's decoder does, codes it with ffmpeg (``train.codecs.VARIANTS``: ``mp3-128``,
 ``aac-64``, ``opus-32``, ...) and reads it back with the app's decoder: per band of that share, how
 many of the coded files pass full scale (:func:`soundpred.predict.clipped_before_coding`, the
 app's cue for its warning), and the peaks of the unclipped ones that do.
@@ -26,7 +26,7 @@ import numpy as np
 from soundpred import audio
 from soundpred.paths import STARTER
 from soundpred.predict import clipped_before_coding
-from train.codecs import _lossy
+from train.codecs import VARIANTS
 
 #: bands of the share of samples at full scale in the original (FLAC): band k holds shares in
 #: (EDGES[k-1], EDGES[k]], the first none at all, the last those over 7 %
@@ -37,7 +37,7 @@ EDGES = (0.0, audio.CLIPPED_SHARE, 0.01, 0.07)
 def one(path: Path, codec: str, folder: str) -> tuple[float, bool, float]:
     """``path``'s share of samples at full scale, whether its coding passes full scale, its peak."""
     original = audio.read(str(path), sr=None)
-    suffix, options = _lossy(codec)
+    suffix, options = VARIANTS[codec]
     out = Path(folder) / (path.stem + suffix)
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(path), *options, str(out)], check=True)
     coded = audio.read(str(out), sr=None)
@@ -47,7 +47,8 @@ def one(path: Path, codec: str, folder: str) -> tuple[float, bool, float]:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--codec", default="mp3-128", help="train.codecs' family-kbps (default %(default)s)")
+    p.add_argument("--codec", default="mp3-128", choices=[v for v in VARIANTS if "-" in v],
+                   help="a lossy coding of train.codecs (default %(default)s)")
     p.add_argument("--folder", type=Path, default=STARTER / "audio_train")
     p.add_argument("--limit", type=int, default=None, help="the first this many clips (sorted by name)")
     args = p.parse_args(argv)
