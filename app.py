@@ -362,29 +362,31 @@ def build_app(predictor: Predictor, settings: Settings = Settings(), *, warm: bo
         return token
 
     def live(chunk, buffer, room, request: gr.Request):
-        """Streaming microphone: keep the last LIVE_DISTANCE_SECONDS of this stream at the model's
-        rate and analyse them at most once every LIVE_EVERY s (a client that sends faster gets no
-        more of the CPU): the labels from the last LIVE_SECONDS, the distance from all of it. The
-        page's state outlives a stream: a new press of Record starts from silence, not from the
-        audio of the last one. ``room``: the Live tab's Room menu, read with every chunk."""
+        """Streaming microphone: keep the last LIVE_DISTANCE_SECONDS of this stream at the
+        microphone's own rate (so that the Predictor counts a clipped microphone's flat runs and
+        restores them for the distance, as for an upload: resampled first, they are smeared) and
+        analyse them at most once every LIVE_EVERY s (a client that sends faster gets no more of
+        the CPU): the labels from the last LIVE_SECONDS, the distance from all of it. The page's
+        state outlives a stream: a new press of Record starts from silence, not from the audio of
+        the last one, and so does a change of rate. ``room``: the Live tab's Room menu, read with
+        every chunk."""
         if chunk is None:
             return gr.update(), gr.update(), gr.update(), buffer
         stamp = time.strftime("%H:%M:%S")
         token = stream_token(request)
-        fresh = buffer is None or buffer[0] != token
-        y, last = (np.zeros(0, np.float32), 0.0) if fresh else buffer[1:]
+        y, rate, last = (np.zeros(0, np.float32), None, 0.0) if buffer is None or buffer[0] != token else buffer[1:]
         try:
-            new = audio.read(chunk, sr=fe.sample_rate, max_seconds=settings.max_seconds or None).samples
-            y = np.concatenate([y, new])[-int(LIVE_DISTANCE_SECONDS * fe.sample_rate):]
+            d = audio.read(chunk, max_seconds=settings.max_seconds or None)  # at the microphone's rate
+            y = (np.concatenate([y, d.samples]) if rate == d.rate else d.samples)[-int(LIVE_DISTANCE_SECONDS * d.rate):]
+            rate = d.rate
             if time.monotonic() - last < 0.8 * LIVE_EVERY:
-                return gr.update(), gr.update(), gr.update(), (token, y, last)
+                return gr.update(), gr.update(), gr.update(), (token, y, rate, last)
             with slots:
-                pred = predictor.predict((fe.sample_rate, y), spectrogram=False, label_seconds=LIVE_SECONDS,
-                                         room=room or "auto")
+                pred = predictor.predict((rate, y), spectrogram=False, label_seconds=LIVE_SECONDS, room=room or "auto")
             analysed()
         except AudioError as e:
-            return "", {}, f"*{e}* · updated {stamp}", (token, y, time.monotonic())
-        return _live_known(pred), _labels(pred), _live_md(pred, stamp), (token, y, time.monotonic())
+            return "", {}, f"*{e}* · updated {stamp}", (token, y, rate, time.monotonic())
+        return _live_known(pred), _labels(pred), _live_md(pred, stamp), (token, y, rate, time.monotonic())
 
     def predict(audio: FileData, room: str = "auto") -> dict:
         """Top-5 labels, open-set verdict, AudioSet classes and distance of an audio file, as JSON
