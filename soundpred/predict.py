@@ -442,8 +442,8 @@ class Predictor:
             raise audio.AudioError("No sound detected: the recording is silent or nearly so "
                                    f"(below {20 * np.log10(SILENCE_RMS):.0f} dBFS).")
         # a coded file clipped before coding: its clipping warning says what the decoder's overs one would
-        warnings = [w for w in decoded.warnings
-                    if not (clipped_before_coding(decoded) and w == audio.overs_warning(decoded.peak))]
+        overs = audio.overs_warning(decoded.peak) if clipped_before_coding(decoded) else None
+        warnings = [w for w in decoded.warnings if w != overs]
         warnings += clipping_warnings(decoded, distance=self.distance is not None)
 
         window_scores, window_audioset, starts, kept = self.outputs_for_waveform(y)
